@@ -1,0 +1,200 @@
+// Package config holds the typed configuration of kafka-qdrant: defaults,
+// loading in layers (YAML file, then KQ__ environment, then --set flags) and
+// validation whose errors name the key.
+package config
+
+import "time"
+
+// Config is the whole configuration of one replica. Field tags are the
+// configuration keys of DESIGN.md; they are the contract.
+type Config struct {
+	Kafka    Kafka    `koanf:"kafka"`
+	Qdrant   Qdrant   `koanf:"qdrant"`
+	Routing  Routing  `koanf:"routing"`
+	Record   Record   `koanf:"record"`
+	Batch    Batch    `koanf:"batch"`
+	Control  Control  `koanf:"control"`
+	Backup   Backup   `koanf:"backup"`
+	HTTP     HTTP     `koanf:"http"`
+	Log      Log      `koanf:"log"`
+	Shutdown Shutdown `koanf:"shutdown"`
+}
+
+// Kafka configures the brokers, the data consumer group and the DLQ.
+type Kafka struct {
+	Brokers    []string `koanf:"brokers"`
+	Group      string   `koanf:"group"`
+	Topics     []string `koanf:"topics"`
+	TopicRegex string   `koanf:"topic_regex"`
+	// DLQTopic receives bad records. Empty: a bad record stops its
+	// partition with a clear error and is never skipped.
+	DLQTopic string `koanf:"dlq_topic"`
+	ClientID string `koanf:"client_id"`
+	// CommitInterval is how often marked offsets are committed.
+	CommitInterval   time.Duration `koanf:"commit_interval"`
+	SessionTimeout   time.Duration `koanf:"session_timeout"`
+	RebalanceTimeout time.Duration `koanf:"rebalance_timeout"`
+	// FetchMaxBytes bounds one fetch response.
+	FetchMaxBytes ByteSize `koanf:"fetch_max_bytes"`
+	TLS           TLS      `koanf:"tls"`
+	SASL          SASL     `koanf:"sasl"`
+}
+
+// TLS configures a TLS client. Enabled with no files uses the system roots.
+type TLS struct {
+	Enabled            bool   `koanf:"enabled"`
+	CAFile             string `koanf:"ca_file"`
+	CertFile           string `koanf:"cert_file"`
+	KeyFile            string `koanf:"key_file"`
+	ServerName         string `koanf:"server_name"`
+	InsecureSkipVerify bool   `koanf:"insecure_skip_verify"`
+}
+
+// SASL configures Kafka authentication. Mechanism is one of PLAIN,
+// SCRAM-SHA-256, SCRAM-SHA-512; empty disables SASL.
+type SASL struct {
+	Mechanism string `koanf:"mechanism"`
+	Username  string `koanf:"username"`
+	Password  Secret `koanf:"password"`
+}
+
+// Qdrant configures the Qdrant endpoints.
+type Qdrant struct {
+	// GRPC is host:port of Qdrant's gRPC API (points and collections).
+	GRPC string `koanf:"grpc"`
+	// REST is the base URL of Qdrant's REST API (snapshots, optimizations).
+	REST   string `koanf:"rest"`
+	APIKey Secret `koanf:"api_key"`
+	TLS    TLS    `koanf:"tls"`
+	// Timeout bounds one gRPC call; a call that times out is retried.
+	Timeout time.Duration `koanf:"timeout"`
+	// Retry bounds the backoff between retries of retryable failures.
+	Retry Retry `koanf:"retry"`
+}
+
+// Retry is a capped exponential backoff with full jitter.
+type Retry struct {
+	InitialBackoff time.Duration `koanf:"initial_backoff"`
+	MaxBackoff     time.Duration `koanf:"max_backoff"`
+}
+
+// Routing maps topics to collections.
+type Routing struct {
+	// Collection, when set, receives every topic not in Topics. Empty:
+	// collection = topic name.
+	Collection string            `koanf:"collection"`
+	Topics     map[string]string `koanf:"topics"`
+	// AllowRecordOverride lets a record's collection_name field pick its
+	// collection.
+	AllowRecordOverride bool `koanf:"allow_record_override"`
+}
+
+// Record configures the record format (value JSON field names, size limit).
+type Record struct {
+	IDField         string   `koanf:"id_field"`
+	VectorField     string   `koanf:"vector_field"`
+	PayloadField    string   `koanf:"payload_field"`
+	CollectionField string   `koanf:"collection_field"`
+	MaxBytes        ByteSize `koanf:"max_bytes"`
+}
+
+// Batch bounds the per-partition batches and the memory of a replica.
+type Batch struct {
+	MaxRecords int           `koanf:"max_records"`
+	MaxBytes   ByteSize      `koanf:"max_bytes"`
+	Linger     time.Duration `koanf:"linger"`
+	// MaxInflightBytes bounds the bytes fetched but not yet committed;
+	// fetching pauses above it.
+	MaxInflightBytes ByteSize `koanf:"max_inflight_bytes"`
+}
+
+// Control configures the control plane.
+type Control struct {
+	Enabled     bool   `koanf:"enabled"`
+	Topic       string `koanf:"topic"`
+	StatusTopic string `koanf:"status_topic"`
+}
+
+// Backup configures the backup store.
+type Backup struct {
+	// Store is s3://bucket/prefix or file:///path.
+	Store     string    `koanf:"store"`
+	S3        S3        `koanf:"s3"`
+	Schedule  string    `koanf:"schedule"`
+	Retention Retention `koanf:"retention"`
+}
+
+// S3 configures the S3 client of an s3:// backup store.
+type S3 struct {
+	Endpoint        string `koanf:"endpoint"`
+	Region          string `koanf:"region"`
+	PathStyle       bool   `koanf:"path_style"`
+	AccessKeyID     string `koanf:"access_key_id"`
+	SecretAccessKey Secret `koanf:"secret_access_key"`
+}
+
+// Retention bounds the backups kept per collection; zero means no bound.
+type Retention struct {
+	KeepLast int           `koanf:"keep_last"`
+	MaxAge   time.Duration `koanf:"max_age"`
+}
+
+// HTTP configures the metrics and health server.
+type HTTP struct {
+	Listen string `koanf:"listen"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	Level  string `koanf:"level"`  // debug, info, warn, error
+	Format string `koanf:"format"` // json or text
+}
+
+// Shutdown bounds the graceful drain on the first SIGTERM/SIGINT.
+type Shutdown struct {
+	Timeout time.Duration `koanf:"timeout"`
+}
+
+// Default returns the configuration with every documented default.
+func Default() Config {
+	return Config{
+		Kafka: Kafka{
+			Brokers:          []string{"localhost:9092"},
+			Group:            "kafka-qdrant",
+			Topics:           []string{"vectors"},
+			ClientID:         "kafka-qdrant",
+			CommitInterval:   time.Second,
+			SessionTimeout:   45 * time.Second,
+			RebalanceTimeout: 60 * time.Second,
+			FetchMaxBytes:    50 << 20,
+		},
+		Qdrant: Qdrant{
+			GRPC:    "localhost:6334",
+			REST:    "http://localhost:6333",
+			Timeout: 30 * time.Second,
+			Retry:   Retry{InitialBackoff: 100 * time.Millisecond, MaxBackoff: 10 * time.Second},
+		},
+		Routing: Routing{AllowRecordOverride: true},
+		Record: Record{
+			IDField:         "id",
+			VectorField:     "vector",
+			PayloadField:    "payload",
+			CollectionField: "collection_name",
+			MaxBytes:        1 << 20,
+		},
+		Batch: Batch{
+			MaxRecords:       512,
+			MaxBytes:         4 << 20,
+			Linger:           20 * time.Millisecond,
+			MaxInflightBytes: 256 << 20,
+		},
+		Control: Control{
+			Enabled:     true,
+			Topic:       "kafka-qdrant.control",
+			StatusTopic: "kafka-qdrant.status",
+		},
+		HTTP:     HTTP{Listen: ":9464"},
+		Log:      Log{Level: "info", Format: "json"},
+		Shutdown: Shutdown{Timeout: 30 * time.Second},
+	}
+}
