@@ -1,6 +1,3 @@
-// Package config holds the typed configuration of kafka-qdrant: defaults,
-// loading in layers (YAML file, then KQ__ environment, then --set flags) and
-// validation whose errors name the key.
 package config
 
 import "time"
@@ -30,6 +27,8 @@ type Kafka struct {
 	// partition with a clear error and is never skipped.
 	DLQTopic string `koanf:"dlq_topic"`
 	ClientID string `koanf:"client_id"`
+	// DialTimeout bounds one TCP (and TLS) connection attempt to a broker.
+	DialTimeout time.Duration `koanf:"dial_timeout"`
 	// CommitInterval is how often marked offsets are committed.
 	CommitInterval   time.Duration `koanf:"commit_interval"`
 	SessionTimeout   time.Duration `koanf:"session_timeout"`
@@ -117,9 +116,12 @@ type Control struct {
 
 // Backup configures the backup store.
 type Backup struct {
-	// Store is s3://bucket/prefix or file:///path.
-	Store     string    `koanf:"store"`
-	S3        S3        `koanf:"s3"`
+	// Store is s3://bucket/prefix or file:///absolute/path. Empty: no
+	// backup store; backup and restore commands fail with a clear error.
+	Store string `koanf:"store"`
+	S3    S3     `koanf:"s3"`
+	// Schedule is the interval between scheduled backups, a Go duration
+	// such as "6h". Empty: no scheduled backups. Requires Store.
 	Schedule  string    `koanf:"schedule"`
 	Retention Retention `koanf:"retention"`
 }
@@ -163,6 +165,7 @@ func Default() Config {
 			Group:            "kafka-qdrant",
 			Topics:           []string{"vectors"},
 			ClientID:         "kafka-qdrant",
+			DialTimeout:      10 * time.Second,
 			CommitInterval:   time.Second,
 			SessionTimeout:   45 * time.Second,
 			RebalanceTimeout: 60 * time.Second,
