@@ -382,4 +382,3 @@ func validateOneOf(l *errorList, key, v string, allowed ...string) {
 		l.add(key, "must be one of %s, got %q", strings.Join(allowed, ", "), v)
 	}
 }
-
