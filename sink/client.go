@@ -1,0 +1,157 @@
+package sink
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/qdrant/go-client/qdrant"
+	"google.golang.org/grpc"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/config"
+)
+
+// Client connection parameters that config does not expose.
+const (
+	// maxMessageBytes bounds gRPC messages both ways. gRPC's default
+	// receive limit (4 MiB) is too small for large scrolls and collection
+	// infos; Qdrant itself does not limit what it decodes.
+	maxMessageBytes = 256 << 20
+	// keepAliveSeconds / keepAliveTimeoutSeconds: ping an idle connection
+	// every 20s and drop it when a ping is not answered within 10s, so a
+	// dead Qdrant node is noticed without waiting for a call timeout.
+	keepAliveSeconds        = 20
+	keepAliveTimeoutSeconds = 10
+)
+
+// NewClient builds a Qdrant client from the qdrant section of the config:
+// address (qdrant.grpc, "host:port"; an "https://" prefix turns TLS on,
+// "http://" is ignored; no port means 6334), API key (sent as the api-key
+// header through the go-client's own interceptor), TLS (qdrant.tls),
+// keepalive pings and 256 MiB message limits. It does not connect: gRPC
+// connects lazily, so it succeeds while Qdrant is down, and it skips the
+// go-client's version probe (which blocks up to a minute on a down
+// server). Callers that must reach Qdrant (validate) call HealthCheck.
+//
+// The client holds a pool of connections; use PooledPoints to spread the
+// writer's calls over all of them. Interceptors added later must use
+// grpc.WithChainUnaryInterceptor: grpc.WithUnaryInterceptor replaces the
+// one that sends the API key.
+//
+// The one function used by the connector, the control plane and validate.
+func NewClient(cfg config.Qdrant) (*qdrant.Client, error) {
+	host, port, useTLS, err := parseGRPCAddr(cfg.GRPC)
+	if err != nil {
+		return nil, err
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]" // the go-client joins host and port with a bare ':'
+	}
+	qc := &qdrant.Config{
+		Host:                   host,
+		Port:                   port,
+		APIKey:                 cfg.APIKey.Reveal(),
+		SkipCompatibilityCheck: true,
+		KeepAliveTime:          keepAliveSeconds,
+		KeepAliveTimeout:       keepAliveTimeoutSeconds,
+		GrpcOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(maxMessageBytes),
+			grpc.MaxCallSendMsgSize(maxMessageBytes),
+		)},
+	}
+	if cfg.TLS.Enabled || useTLS {
+		tc, err := tlsConfig(cfg.TLS)
+		if err != nil {
+			return nil, err
+		}
+		qc.UseTLS, qc.TLSConfig = true, tc
+	}
+	c, err := qdrant.NewClient(qc)
+	if err != nil {
+		return nil, fmt.Errorf("creating qdrant client for %s: %w", cfg.GRPC, err)
+	}
+	return c, nil
+}
+
+// parseGRPCAddr splits qdrant.grpc into host and port.
+func parseGRPCAddr(addr string) (host string, port int, useTLS bool, err error) {
+	s := strings.TrimSpace(addr)
+	switch {
+	case strings.HasPrefix(s, "https://"):
+		s, useTLS = strings.TrimPrefix(s, "https://"), true
+	case strings.HasPrefix(s, "http://"):
+		s = strings.TrimPrefix(s, "http://")
+	}
+	s = strings.TrimSuffix(s, "/")
+	if s == "" {
+		return "", 0, false, errors.New(`qdrant.grpc: empty address, want "host:port"`)
+	}
+	h, p, splitErr := net.SplitHostPort(s)
+	if splitErr != nil {
+		// No port: the whole thing is the host, on Qdrant's gRPC port.
+		if strings.Contains(s, "/") || strings.Count(s, ":") == 1 {
+			return "", 0, false, fmt.Errorf("qdrant.grpc: %q is not host:port: %w", addr, splitErr)
+		}
+		return strings.Trim(s, "[]"), 6334, useTLS, nil
+	}
+	n, convErr := strconv.Atoi(p)
+	if convErr != nil || n <= 0 || n > 65535 {
+		return "", 0, false, fmt.Errorf("qdrant.grpc: %q has an invalid port %q", addr, p)
+	}
+	if h == "" {
+		h = "localhost"
+	}
+	return h, n, useTLS, nil
+}
+
+// tlsConfig builds the client TLS config from qdrant.tls: the system roots
+// plus ca_file, a client certificate when cert_file and key_file are set.
+func tlsConfig(t config.TLS) (*tls.Config, error) {
+	tc := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		ServerName:         t.ServerName,
+		InsecureSkipVerify: t.InsecureSkipVerify, //nolint:gosec // explicit opt-in by config
+	}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("qdrant.tls.ca_file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("qdrant.tls.ca_file: no PEM certificate in %s", t.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	switch {
+	case t.CertFile != "" && t.KeyFile != "":
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("qdrant.tls.cert_file/key_file: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	case t.CertFile != "" || t.KeyFile != "":
+		return nil, errors.New("qdrant.tls: cert_file and key_file must be set together")
+	}
+	return tc, nil
+}
+
+// PooledPoints returns a PointsAPI that spreads calls round-robin over the
+// client's connection pool; client.GetPointsClient() is bound to one
+// connection.
+func PooledPoints(c *qdrant.Client) PointsAPI { return pooledPoints{c} }
+
+type pooledPoints struct{ c *qdrant.Client }
+
+func (p pooledPoints) UpdateBatch(ctx context.Context, in *qdrant.UpdateBatchPoints, opts ...grpc.CallOption) (*qdrant.UpdateBatchResponse, error) {
+	return p.c.GetPointsClient().UpdateBatch(ctx, in, opts...)
+}

@@ -1,0 +1,37 @@
+// Package sink is the Qdrant side of kafka-qdrant's data path: it builds
+// the gRPC client (NewClient) and applies batches of decoded records to
+// Qdrant collections (Writer).
+//
+// # Writer
+//
+// Check validates a record against its collection's vector config (cached)
+// before it is batched; Write applies a batch:
+//
+//	ops ──merge by point id (last offset wins)──▶ winners
+//	winners ──UpdateBatch(wait=true)──┬─ Completed ───────────────▶ applied
+//	                                  ├─ retryable ─ backoff ─▶ (again, until ctx ends)
+//	                                  └─ InvalidArgument/NotFound ─▶ bisect
+//	bisect: collection gone? ─ yes ─▶ all rejected (unknown_collection)
+//	        one op left?     ─ yes ─▶ rejected (qdrant_rejected)
+//	        else             ─────▶ each half: UpdateBatch again
+//	rejected winner ─▶ its id's next-latest op becomes the winner (next round)
+//
+// # Invariants
+//
+//   - Write returns nil error only when every op is applied (confirmed
+//     Completed with wait=true, or superseded by an applied op on the same
+//     id) or returned as Rejected. Otherwise it returns ctx.Err() and the
+//     caller must treat the whole batch as not applied; re-applying it is
+//     harmless because point ids are deterministic.
+//   - Retryable failures never reject data: they are retried with capped,
+//     fully jittered exponential backoff until the caller's context ends.
+//     That includes failures only an operator can fix (bad API key,
+//     missing permission, full disk), which are logged at ERROR instead.
+//   - Which gRPC code is retried or rejected is decided in one table,
+//     codeRules in classify.go.
+//   - Every gRPC call gets its own timeout (WriterConfig.Timeout) and sets
+//     wait=true explicitly.
+//   - A Writer is safe for concurrent use; concurrent Checks of one
+//     uncached collection share one fetch.
+//   - Metrics carry no per-record, per-id or per-collection labels.
+package sink
