@@ -175,7 +175,11 @@ func toDuration(v any) (time.Duration, error) {
 	case time.Duration:
 		return x, nil
 	case string:
-		d, err := time.ParseDuration(strings.TrimSpace(x))
+		x = strings.TrimSpace(x)
+		if n, err := strconv.ParseInt(x, 10, 64); err == nil && n != 0 {
+			return 0, fmt.Errorf("invalid duration %q: a number needs a unit, e.g. \"%ss\" or \"%sms\"", x, x, x)
+		}
+		d, err := time.ParseDuration(x)
 		if err != nil {
 			return 0, fmt.Errorf("invalid duration %q: want a Go duration such as \"250ms\" or \"6h\"", x)
 		}

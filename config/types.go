@@ -67,7 +67,6 @@ var byteUnits = []struct {
 	name string
 	size ByteSize
 }{
-	// Ordered for String: binary first, then decimal, largest first.
 	{"GiB", GiB}, {"MiB", MiB}, {"KiB", KiB},
 	{"GB", GB}, {"MB", MB}, {"KB", KB},
 	{"B", 1},
@@ -110,21 +109,19 @@ func ParseByteSize(s string) (ByteSize, error) {
 	return ByteSize(n) * mult, nil
 }
 
-// String formats b with the largest unit that divides it exactly ("4MiB",
-// "1MB", "1500B"); ParseByteSize(b.String()) == b.
+// String formats b with the unit that divides it exactly into the smallest
+// number ("4MiB", "2GB", "1500B"); ParseByteSize(b.String()) == b.
 func (b ByteSize) String() string {
-	if b == 0 {
-		return "0"
-	}
-	if b < 0 {
+	if b <= 0 {
 		return strconv.FormatInt(int64(b), 10)
 	}
+	best := byteUnits[len(byteUnits)-1] // "B" divides everything
 	for _, u := range byteUnits {
-		if b%u.size == 0 {
-			return strconv.FormatInt(int64(b/u.size), 10) + u.name
+		if b%u.size == 0 && u.size > best.size {
+			best = u
 		}
 	}
-	return strconv.FormatInt(int64(b), 10) // unreachable: "B" divides all
+	return strconv.FormatInt(int64(b/best.size), 10) + best.name
 }
 
 // UnmarshalText implements encoding.TextUnmarshaler using ParseByteSize.
