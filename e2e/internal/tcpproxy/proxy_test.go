@@ -1,0 +1,116 @@
+package tcpproxy
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+// echoServer answers each line with the same line.
+func echoServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = io.Copy(c, c)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// roundTrip sends a line and reads the echo.
+func roundTrip(c net.Conn, line string) (string, error) {
+	if err := c.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		return "", err
+	}
+	if _, err := io.WriteString(c, line+"\n"); err != nil {
+		return "", err
+	}
+	got, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	return got[:len(got)-1], nil
+}
+
+func dial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestProxyForwardsCutsAndRestores(t *testing.T) {
+	p, err := Listen(echoServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+
+	open := dial(t, p.Addr())
+	if got, err := roundTrip(open, "before"); err != nil || got != "before" {
+		t.Fatalf("through the proxy: got %q, %v; want the echo", got, err)
+	}
+
+	p.Cut()
+	// The connection that was open is closed: the next read ends.
+	if _, err := roundTrip(open, "during"); err == nil {
+		t.Fatal("an open connection still carried data after Cut")
+	}
+	// A new connection is accepted and closed at once: reads see EOF.
+	fresh := dial(t, p.Addr())
+	if _, err := roundTrip(fresh, "during"); !errors.Is(err, io.EOF) && !isReset(err) {
+		t.Fatalf("a new connection while cut: err %v, want EOF or reset", err)
+	}
+	if p.Refused() < 1 {
+		t.Errorf("Refused() = %d, want at least 1", p.Refused())
+	}
+
+	p.Restore()
+	after := dial(t, p.Addr())
+	if got, err := roundTrip(after, "after"); err != nil || got != "after" {
+		t.Fatalf("after Restore: got %q, %v; want the echo", got, err)
+	}
+}
+
+func TestProxyCloseEndsConnections(t *testing.T) {
+	p, err := Listen(echoServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, p.Addr())
+	if _, err := roundTrip(c, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := roundTrip(c, "y"); err == nil {
+		t.Error("a connection carried data after Close")
+	}
+	if _, err := net.DialTimeout("tcp", p.Addr(), time.Second); err == nil {
+		t.Error("the proxy still accepts after Close")
+	}
+}
+
+func isReset(err error) bool {
+	var ne *net.OpError
+	return errors.As(err, &ne)
+}
