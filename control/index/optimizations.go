@@ -1,0 +1,89 @@
+package index
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
+	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
+)
+
+// RESTOptimizations reads GET {BaseURL}/collections/{c}/optimizations of
+// Qdrant's REST API (Qdrant 1.17+). A server without the endpoint answers
+// 404 without a collection error; that is ErrNoOptimizationsAPI.
+type RESTOptimizations struct {
+	// BaseURL is Qdrant's REST URL, e.g. http://localhost:6333.
+	BaseURL string
+	// APIKey, when set, is sent as the api-key header.
+	APIKey string
+	// Client defaults to http.DefaultClient.
+	Client *http.Client
+}
+
+// optimizationsResponse is the part of the answer we read.
+type optimizationsResponse struct {
+	Result struct {
+		Summary struct {
+			QueuedOptimizations int   `json:"queued_optimizations"`
+			QueuedPoints        int64 `json:"queued_points"`
+		} `json:"summary"`
+		Running []json.RawMessage `json:"running"`
+	} `json:"result"`
+}
+
+// Optimizations implements Optimizations.
+func (r *RESTOptimizations) Optimizations(ctx context.Context, collection string) (Activity, error) {
+	u := strings.TrimRight(r.BaseURL, "/") + "/collections/" + url.PathEscape(collection) + "/optimizations"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return Activity{}, fmt.Errorf("building optimizations request: %w", err)
+	}
+	if r.APIKey != "" {
+		req.Header.Set("api-key", r.APIKey)
+	}
+	hc := r.Client
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return Activity{}, fmt.Errorf("reading optimizations: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return Activity{}, fmt.Errorf("reading optimizations body: %w", err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		// Qdrant answers a missing collection with a JSON status error;
+		// a missing route has no such body.
+		if strings.Contains(string(body), "doesn't exist") || strings.Contains(string(body), "Not found: Collection") {
+			return Activity{}, job.Errorf(schemas.ErrCollectionNotFound, false, "collection %q does not exist", collection)
+		}
+		return Activity{}, ErrNoOptimizationsAPI
+	case resp.StatusCode/100 != 2:
+		return Activity{}, &httpStatusError{Code: resp.StatusCode, Body: truncate(string(body), 200)}
+	}
+	var or optimizationsResponse
+	if err := json.Unmarshal(body, &or); err != nil {
+		return Activity{}, fmt.Errorf("decoding optimizations: %w", err)
+	}
+	return Activity{
+		Running:      len(or.Result.Running),
+		Queued:       or.Result.Summary.QueuedOptimizations,
+		QueuedPoints: or.Result.Summary.QueuedPoints,
+	}, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

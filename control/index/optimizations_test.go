@@ -1,0 +1,61 @@
+package index
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
+)
+
+func TestRESTOptimizations(t *testing.T) {
+	tests := []struct {
+		name      string
+		status    int
+		body      string
+		want      Activity
+		wantErr   error
+		wantCode  string
+		transient bool
+	}{
+		{name: "idle", status: 200, body: `{"result":{"summary":{"queued_optimizations":0,"queued_segments":0,"queued_points":0,"idle_segments":3},"running":[]},"status":"ok","time":0.001}`},
+		{name: "busy", status: 200, body: `{"result":{"summary":{"queued_optimizations":2,"queued_points":145000},"running":[{"optimizer":"indexing"}]}}`,
+			want: Activity{Running: 1, Queued: 2, QueuedPoints: 145000}},
+		{name: "no such route", status: 404, body: ``, wantErr: ErrNoOptimizationsAPI},
+		{name: "no such collection", status: 404, body: `{"status":{"error":"Not found: Collection ` + "`movies`" + ` doesn't exist!"},"time":0}`, wantCode: schemas.ErrCollectionNotFound},
+		{name: "server error is transient", status: 503, body: `overloaded`, transient: true},
+		{name: "forbidden is not", status: 403, body: `{"status":{"error":"forbidden"}}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/collections/movies/optimizations" || r.Header.Get("api-key") != "k" {
+					http.Error(w, "bad request "+r.URL.Path, 400)
+					return
+				}
+				w.WriteHeader(tc.status)
+				_, _ = w.Write([]byte(tc.body))
+			}))
+			defer srv.Close()
+			c := &RESTOptimizations{BaseURL: srv.URL + "/", APIKey: "k"}
+			got, err := c.Optimizations(t.Context(), "movies")
+			switch {
+			case tc.wantErr != nil:
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+				}
+			case tc.wantCode != "":
+				wantCode(t, err, tc.wantCode, false)
+			case tc.status/100 != 2:
+				if err == nil || transient(err) != tc.transient {
+					t.Fatalf("err = %v, transient = %v; want an error with transient %v", err, transient(err), tc.transient)
+				}
+			default:
+				if err != nil || got != tc.want {
+					t.Fatalf("got %+v, %v; want %+v", got, err, tc.want)
+				}
+			}
+		})
+	}
+}
