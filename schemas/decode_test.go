@@ -1,0 +1,420 @@
+package schemas
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/qdrant/go-client/qdrant"
+	"google.golang.org/protobuf/proto"
+)
+
+// v5 is the UUIDv5 PointID must derive for s.
+func v5(s string) *qdrant.PointId {
+	return qdrant.NewIDUUID(uuid.NewSHA1(PointIDNamespace, []byte(s)).String())
+}
+
+func dense(v ...float32) *qdrant.Vectors { return qdrant.NewVectorsDense(v) }
+
+// payload builds a payload map from alternating keys and values.
+func payload(kv ...any) map[string]*qdrant.Value {
+	m := make(map[string]*qdrant.Value, len(kv)/2)
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i].(string)] = kv[i+1].(*qdrant.Value)
+	}
+	return m
+}
+
+func object(kv ...any) *qdrant.Value { return qdrant.NewValueFromFields(payload(kv...)) }
+
+// equalRecord reports how got differs from want, or "".
+func equalRecord(got, want Record) string {
+	var diffs []string
+	if got.Op != want.Op {
+		diffs = append(diffs, "Op "+got.Op.String()+" want "+want.Op.String())
+	}
+	if !proto.Equal(got.ID, want.ID) {
+		diffs = append(diffs, "ID "+got.ID.String()+" want "+want.ID.String())
+	}
+	if got.Collection != want.Collection {
+		diffs = append(diffs, "Collection "+got.Collection+" want "+want.Collection)
+	}
+	if !proto.Equal(got.Vectors, want.Vectors) {
+		diffs = append(diffs, "Vectors "+got.Vectors.String()+" want "+want.Vectors.String())
+	}
+	// proto.Equal on a Struct compares the maps key by key, and treats a
+	// nil map as an empty one; payloads must match in nil-ness too.
+	if (got.Payload == nil) != (want.Payload == nil) ||
+		!proto.Equal(&qdrant.Struct{Fields: got.Payload}, &qdrant.Struct{Fields: want.Payload}) {
+		diffs = append(diffs, "Payload "+(&qdrant.Struct{Fields: got.Payload}).String()+
+			" want "+(&qdrant.Struct{Fields: want.Payload}).String())
+	}
+	return strings.Join(diffs, "; ")
+}
+
+func TestDecodeAccepts(t *testing.T) {
+	allow := DecoderConfig{AllowCollectionOverride: true}
+	long := strings.Repeat("k", MaxIDBytes)
+	cases := []struct {
+		name       string
+		cfg        DecoderConfig
+		key, value string
+		nilValue   bool
+		want       Record
+	}{
+		{
+			name:  "design example with routing",
+			cfg:   allow,
+			value: `{"id": 42, "vector": [0.1, 0.2, 0.3], "payload": {"title": "Alien", "year": 1979}, "collection_name": "movies"}`,
+			want: Record{Op: OpUpsert, ID: qdrant.NewIDNum(42), Collection: "movies",
+				Vectors: dense(0.1, 0.2, 0.3),
+				Payload: payload("title", qdrant.NewValueString("Alien"), "year", qdrant.NewValueInt(1979))},
+		},
+		{
+			name:  "collection_name ignored when overrides are off",
+			value: `{"id": 42, "vector": [1], "collection_name": "movies"}`,
+			want:  Record{Op: OpUpsert, ID: qdrant.NewIDNum(42), Vectors: dense(1)},
+		},
+		{
+			name:  "bad collection_name not checked when overrides are off",
+			value: `{"id": 42, "vector": [1], "collection_name": 7}`,
+			want:  Record{Op: OpUpsert, ID: qdrant.NewIDNum(42), Vectors: dense(1)},
+		},
+		{
+			name:  "collection_name null is absent",
+			cfg:   allow,
+			value: `{"id": 42, "vector": [1], "collection_name": null}`,
+			want:  Record{Op: OpUpsert, ID: qdrant.NewIDNum(42), Vectors: dense(1)},
+		},
+		{
+			name:  "id zero",
+			value: `{"id": 0, "vector": [1]}`,
+			want:  Record{Op: OpUpsert, ID: qdrant.NewIDNum(0), Vectors: dense(1)},
+		},
+		{
+			name:  "id max uint64",
+			value: `{"id": 18446744073709551615, "vector": [1]}`,
+			want:  Record{Op: OpUpsert, ID: qdrant.NewIDNum(math.MaxUint64), Vectors: dense(1)},
+		},
+		{
+			name:  "id uppercase UUID becomes lowercase canonical",
+			value: `{"id": "6F1C1B2E-4A8D-4C1E-9B6E-2F0D3C4B5A69", "vector": [1]}`,
+			want:  Record{Op: OpUpsert, ID: qdrant.NewIDUUID("6f1c1b2e-4a8d-4c1e-9b6e-2f0d3c4b5a69"), Vectors: dense(1)},
+		},
+		{
+			name:  "id braced UUID",
+			value: `{"id": "{6f1c1b2e-4a8d-4c1e-9b6e-2f0d3c4b5a69}", "vector": [1]}`,
+			want:  Record{Op: OpUpsert, ID: qdrant.NewIDUUID("6f1c1b2e-4a8d-4c1e-9b6e-2f0d3c4b5a69"), Vectors: dense(1)},
+		},
+		{
+			name:  "id urn UUID",
+			value: `{"id": "urn:uuid:6f1c1b2e-4a8d-4c1e-9b6e-2f0d3c4b5a69", "vector": [1]}`,
+			want:  Record{Op: OpUpsert, ID: qdrant.NewIDUUID("6f1c1b2e-4a8d-4c1e-9b6e-2f0d3c4b5a69"), Vectors: dense(1)},
+		},
+		{
+			name:  "id 32 hex digits is a UUID",
+			value: `{"id": "6f1c1b2e4a8d4c1e9b6e2f0d3c4b5a69", "vector": [1]}`,
+			want:  Record{Op: OpUpsert, ID: qdrant.NewIDUUID("6f1c1b2e-4a8d-4c1e-9b6e-2f0d3c4b5a69"), Vectors: dense(1)},
+		},
+		{
+			name:  "id other string is UUIDv5",
+			value: `{"id": "user-1", "vector": [1]}`,
+			want:  Record{Op: OpUpsert, ID: v5("user-1"), Vectors: dense(1)},
+		},
+		{
+			name:  "id escaped string is unescaped before hashing",
+			value: `{"id": "caf\u00e9 \ud83d\ude00", "vector": [1]}`,
+			want:  Record{Op: OpUpsert, ID: v5("café 😀"), Vectors: dense(1)},
+		},
+		{
+			name:  "id string of digits is a number",
+			value: `{"id": "42", "vector": [1]}`,
+			want:  Record{Op: OpUpsert, ID: qdrant.NewIDNum(42), Vectors: dense(1)},
+		},
+		{
+			name:  "id string of digits with leading zeros is the same number",
+			value: `{"id": "0042", "vector": [1]}`,
+			want:  Record{Op: OpUpsert, ID: qdrant.NewIDNum(42), Vectors: dense(1)},
+		},
+		{
+			name:  "id string of digits above uint64 is UUIDv5",
+			value: `{"id": "18446744073709551616", "vector": [1]}`,
+			want:  Record{Op: OpUpsert, ID: v5("18446744073709551616"), Vectors: dense(1)},
+		},
+		{
+			name:  "id string of MaxIDBytes bytes",
+			value: `{"id": "` + long + `", "vector": [1]}`,
+			want:  Record{Op: OpUpsert, ID: v5(long), Vectors: dense(1)},
+		},
+		{
+			name:  "id from numeric key",
+			key:   "7",
+			value: `{"vector": [1]}`,
+			want:  Record{Op: OpUpsert, ID: qdrant.NewIDNum(7), Vectors: dense(1)},
+		},
+		{
+			name:  "id from UUID key",
+			key:   "6F1C1B2E-4A8D-4C1E-9B6E-2F0D3C4B5A69",
+			value: `{"vector": [1]}`,
+			want:  Record{Op: OpUpsert, ID: qdrant.NewIDUUID("6f1c1b2e-4a8d-4c1e-9b6e-2f0d3c4b5a69"), Vectors: dense(1)},
+		},
+		{
+			name:  "id from string key",
+			key:   "doc/2026/11",
+			value: `{"vector": [1]}`,
+			want:  Record{Op: OpUpsert, ID: v5("doc/2026/11"), Vectors: dense(1)},
+		},
+		{
+			name:  "id null uses the key",
+			key:   "9",
+			value: `{"id": null, "vector": [1]}`,
+			want:  Record{Op: OpUpsert, ID: qdrant.NewIDNum(9), Vectors: dense(1)},
+		},
+		{
+			name:  "id in value wins over key",
+			key:   "9",
+			value: `{"id": 10, "vector": [1]}`,
+			want:  Record{Op: OpUpsert, ID: qdrant.NewIDNum(10), Vectors: dense(1)},
+		},
+		{
+			name:     "tombstone with numeric key",
+			key:      "42",
+			nilValue: true,
+			want:     Record{Op: OpDelete, ID: qdrant.NewIDNum(42)},
+		},
+		{
+			name:     "tombstone with string key",
+			key:      "user-1",
+			nilValue: true,
+			want:     Record{Op: OpDelete, ID: v5("user-1")},
+		},
+		{
+			name:  "unnamed multi-vector",
+			value: `{"id": 1, "vector": [[1, 2], [3, 4], [5, 6]]}`,
+			want: Record{Op: OpUpsert, ID: qdrant.NewIDNum(1),
+				Vectors: qdrant.NewVectorsMulti([][]float32{{1, 2}, {3, 4}, {5, 6}})},
+		},
+		{
+			name: "named dense, multi and sparse",
+			value: `{"id": 1, "vector": {
+				"image": [0.5, -0.25],
+				"colbert": [[1, 2], [3, 4]],
+				"text": {"indices": [3, 1, 200], "values": [0.1, 0.2, 0.3]}}}`,
+			want: Record{Op: OpUpsert, ID: qdrant.NewIDNum(1),
+				Vectors: qdrant.NewVectorsMap(map[string]*qdrant.Vector{
+					"image":   qdrant.NewVectorDense([]float32{0.5, -0.25}),
+					"colbert": qdrant.NewVectorMulti([][]float32{{1, 2}, {3, 4}}),
+					"text":    qdrant.NewVectorSparse([]uint32{3, 1, 200}, []float32{0.1, 0.2, 0.3}),
+				})},
+		},
+		{
+			name:  "sparse with values before indices",
+			value: `{"id": 1, "vector": {"s": {"values": [2.5], "indices": [4294967295]}}}`,
+			want: Record{Op: OpUpsert, ID: qdrant.NewIDNum(1),
+				Vectors: qdrant.NewVectorsMap(map[string]*qdrant.Vector{
+					"s": qdrant.NewVectorSparse([]uint32{math.MaxUint32}, []float32{2.5}),
+				})},
+		},
+		{
+			name:  "empty sparse vector",
+			value: `{"id": 1, "vector": {"s": {"indices": [], "values": []}}}`,
+			want: Record{Op: OpUpsert, ID: qdrant.NewIDNum(1),
+				Vectors: qdrant.NewVectorsMap(map[string]*qdrant.Vector{
+					"s": qdrant.NewVectorSparse([]uint32{}, []float32{}),
+				})},
+		},
+		{
+			name: "payload of every JSON type",
+			value: `{"id": 1, "vector": [1], "payload": {
+				"s": "caf\u00e9\n\"q\"", "i": -42, "big": 9223372036854775807, "small": -9223372036854775808,
+				"f": 2.5, "one": 1.0, "exp": 1e2, "t": true, "no": false, "n": null,
+				"list": [1, "a", [], {}], "obj": {"nested": {"deep": [null]}}, "empty": {}}}`,
+			want: Record{Op: OpUpsert, ID: qdrant.NewIDNum(1), Vectors: dense(1),
+				Payload: payload(
+					"s", qdrant.NewValueString("café\n\"q\""),
+					"i", qdrant.NewValueInt(-42),
+					"big", qdrant.NewValueInt(math.MaxInt64),
+					"small", qdrant.NewValueInt(math.MinInt64),
+					"f", qdrant.NewValueDouble(2.5),
+					"one", qdrant.NewValueDouble(1),
+					"exp", qdrant.NewValueDouble(100),
+					"t", qdrant.NewValueBool(true),
+					"no", qdrant.NewValueBool(false),
+					"n", qdrant.NewValueNull(),
+					"list", qdrant.NewValueFromList(qdrant.NewValueInt(1), qdrant.NewValueString("a"),
+						qdrant.NewValueFromList(), object()),
+					"obj", object("nested", object("deep", qdrant.NewValueFromList(qdrant.NewValueNull()))),
+					"empty", object(),
+				)},
+		},
+		{
+			name:  "payload null is absent",
+			value: `{"id": 1, "vector": [1], "payload": null}`,
+			want:  Record{Op: OpUpsert, ID: qdrant.NewIDNum(1), Vectors: dense(1)},
+		},
+		{
+			name:  "empty payload is nil",
+			value: `{"id": 1, "vector": [1], "payload": {}}`,
+			want:  Record{Op: OpUpsert, ID: qdrant.NewIDNum(1), Vectors: dense(1)},
+		},
+		{
+			name:  "duplicate fields: last wins, earlier bad ones are ignored",
+			cfg:   allow,
+			value: `{"id": -1, "vector": [], "payload": 5, "collection_name": "", "id": 2, "vector": [3], "payload": {"a": 1, "a": 2}, "collection_name": "c"}`,
+			want: Record{Op: OpUpsert, ID: qdrant.NewIDNum(2), Collection: "c", Vectors: dense(3),
+				Payload: payload("a", qdrant.NewValueInt(2))},
+		},
+		{
+			name:  "duplicate named vectors: last wins",
+			value: `{"id": 1, "vector": {"a": [1], "a": [2, 3]}}`,
+			want: Record{Op: OpUpsert, ID: qdrant.NewIDNum(1),
+				Vectors: qdrant.NewVectorsMap(map[string]*qdrant.Vector{"a": qdrant.NewVectorDense([]float32{2, 3})})},
+		},
+		{
+			name:  "unknown fields are ignored",
+			value: `{"ts": "2026-11-21", "id": 1, "meta": {"a": [1, {"b": null}]}, "vector": [1], "extra": -1.5e3}`,
+			want:  Record{Op: OpUpsert, ID: qdrant.NewIDNum(1), Vectors: dense(1)},
+		},
+		{
+			name:  "escaped field names match",
+			value: `{"\u0069d": 5, "vec\u0074or": [1]}`,
+			want:  Record{Op: OpUpsert, ID: qdrant.NewIDNum(5), Vectors: dense(1)},
+		},
+		{
+			name:  "whitespace everywhere",
+			value: " \t\r\n{ \"id\" : 5 , \"vector\" : [ 1 , 2 ] , \"payload\" : { \"a\" : [ ] } } \n",
+			want: Record{Op: OpUpsert, ID: qdrant.NewIDNum(5), Vectors: dense(1, 2),
+				Payload: payload("a", qdrant.NewValueFromList())},
+		},
+		{
+			name: "custom field names",
+			cfg: DecoderConfig{IDField: "pk", VectorField: "embedding", PayloadField: "meta",
+				CollectionField: "target", AllowCollectionOverride: true},
+			value: `{"pk": 3, "embedding": [1], "meta": {"x": 1}, "target": "t", "id": "ignored", "vector": "ignored"}`,
+			want: Record{Op: OpUpsert, ID: qdrant.NewIDNum(3), Collection: "t", Vectors: dense(1),
+				Payload: payload("x", qdrant.NewValueInt(1))},
+		},
+		{
+			name:  "float edge values",
+			value: `{"id": 1, "vector": [-0.0, 3.4028234663852886e38, -3.4028234663852886e38, 1e-45, 1.17549435e-38, 1e-50, 0.1, 16777217]}`,
+			want: Record{Op: OpUpsert, ID: qdrant.NewIDNum(1),
+				Vectors: dense(float32(math.Copysign(0, -1)), math.MaxFloat32, -math.MaxFloat32,
+					math.SmallestNonzeroFloat32, 0x1p-126, 0, 0.1, 16777216)},
+		},
+		{
+			name:  "record exactly at MaxBytes",
+			cfg:   DecoderConfig{MaxBytes: len(`{"id":1,"vector":[1]}`) + 1},
+			key:   "k",
+			value: `{"id":1,"vector":[1]}`,
+			want:  Record{Op: OpUpsert, ID: qdrant.NewIDNum(1), Vectors: dense(1)},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var key, value []byte
+			if c.key != "" {
+				key = []byte(c.key)
+			}
+			if !c.nilValue {
+				value = []byte(c.value)
+			}
+			got, err := NewDecoder(c.cfg).Decode(key, value)
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if diff := equalRecord(got, c.want); diff != "" {
+				t.Errorf("Decode: %s", diff)
+			}
+		})
+	}
+}
+
+// TestDecodeSignedZero checks -0 survives (proto.Equal does not tell -0
+// from 0).
+func TestDecodeSignedZero(t *testing.T) {
+	got, err := NewDecoder(DecoderConfig{}).Decode(nil, []byte(`{"id":1,"vector":[-0.0, 0, -0]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := got.Vectors.GetVector().GetDense().GetData()
+	if len(data) != 3 || !math.Signbit(float64(data[0])) || math.Signbit(float64(data[1])) || !math.Signbit(float64(data[2])) {
+		t.Errorf("vector = %v, want [-0 0 -0] with signs", data)
+	}
+}
+
+// TestDecodeReusesNothing checks that records stay intact after the
+// decoder, its input and its scratch are reused.
+func TestDecodeReusesNothing(t *testing.T) {
+	d := NewDecoder(DecoderConfig{AllowCollectionOverride: true})
+	value := []byte(`{"id": "a\"b", "vector": {"v": [1, 2], "s": {"indices": [1], "values": [5]}}, "payload": {"k\u00e9": "x\ty"}, "collection_name": "c\u00e9"}`)
+	first, err := d.Decode(nil, value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Record{Op: OpUpsert, ID: v5(`a"b`), Collection: "cé",
+		Vectors: qdrant.NewVectorsMap(map[string]*qdrant.Vector{
+			"v": qdrant.NewVectorDense([]float32{1, 2}),
+			"s": qdrant.NewVectorSparse([]uint32{1}, []float32{5}),
+		}),
+		Payload: payload("ké", qdrant.NewValueString("x\ty"))}
+	for i := range value {
+		value[i] = ' '
+	}
+	for range 3 {
+		if _, err := d.Decode(nil, []byte(`{"id": "z\"z", "vector": {"v": [7, 8], "s": {"indices": [9], "values": [9]}}, "payload": {"k\u00e9": "q\tq"}, "collection_name": "d\u00e9"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if diff := equalRecord(first, want); diff != "" {
+		t.Errorf("first record changed: %s", diff)
+	}
+	// Appending to a vector must not reach a neighbour's memory.
+	a, _ := d.Decode(nil, []byte(`{"id":1,"vector":[1,2]}`))
+	b, _ := d.Decode(nil, []byte(`{"id":2,"vector":[3,4]}`))
+	da := a.Vectors.GetVector().GetDense().GetData()
+	_ = append(da, 99)
+	if db := b.Vectors.GetVector().GetDense().GetData(); db[0] != 3 {
+		t.Errorf("appending to one vector changed the next: %v", db)
+	}
+}
+
+// TestDecodeMatchesConstructors checks that the decoder's boxed messages
+// have exactly the shape of the go-client constructors (same oneof
+// wrappers), which is what real Qdrant accepts.
+func TestDecodeMatchesConstructors(t *testing.T) {
+	d := NewDecoder(DecoderConfig{})
+	r, err := d.Decode([]byte("6f1c1b2e-4a8d-4c1e-9b6e-2f0d3c4b5a69"), []byte(`{"vector": {"d": [1], "m": [[1]], "s": {"indices": [1], "values": [1]}}, "payload": {"x": {"y": [1]}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []proto.Message{r.ID, r.Vectors, r.Payload["x"]} {
+		b, err := proto.Marshal(m)
+		if err != nil {
+			t.Fatalf("Marshal %T: %v", m, err)
+		}
+		back := m.ProtoReflect().New().Interface()
+		if err := proto.Unmarshal(b, back); err != nil {
+			t.Fatalf("Unmarshal %T: %v", m, err)
+		}
+		if !proto.Equal(m, back) {
+			t.Errorf("%T does not round-trip: %v vs %v", m, m, back)
+		}
+	}
+	if _, ok := r.ID.GetPointIdOptions().(*qdrant.PointId_Uuid); !ok {
+		t.Errorf("ID options %T, want *qdrant.PointId_Uuid", r.ID.GetPointIdOptions())
+	}
+	named := r.Vectors.GetVectors().GetVectors()
+	if _, ok := named["d"].GetVector().(*qdrant.Vector_Dense); !ok {
+		t.Errorf("dense vector is %T, want *qdrant.Vector_Dense (NewVectorDense)", named["d"].GetVector())
+	}
+	if _, ok := named["m"].GetVector().(*qdrant.Vector_MultiDense); !ok {
+		t.Errorf("multi vector is %T, want *qdrant.Vector_MultiDense (NewVectorMulti)", named["m"].GetVector())
+	}
+	if _, ok := named["s"].GetVector().(*qdrant.Vector_Sparse); !ok {
+		t.Errorf("sparse vector is %T, want *qdrant.Vector_Sparse (NewVectorSparse)", named["s"].GetVector())
+	}
+	if named["d"].GetData() != nil {
+		t.Error("dense vector sets the deprecated Data field")
+	}
+}

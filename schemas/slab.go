@@ -1,0 +1,215 @@
+package schemas
+
+import "github.com/qdrant/go-client/qdrant"
+
+// The decoder builds the protobuf messages of a record in boxes: one struct
+// holding a message and the oneof wrappers it may point to, so a value costs
+// one allocation instead of two or three. Boxes and vector data are carved
+// from slabs (chunks shared by consecutive records) so that most records
+// cost no allocation for them at all.
+//
+// Invariant: every box and every float is handed out exactly once, and
+// vector slices are capped (s[i:j:j]), so records never share mutable
+// memory. A chunk stays alive until every record carved from it is
+// garbage; with in-order processing that bounds the overhead to about one
+// chunk of each kind per Decoder.
+
+const (
+	valueChunk   = 64   // payload values per chunk
+	vectorChunk  = 16   // vectors per chunk
+	idChunk      = 64   // point ids per chunk
+	floatChunk   = 8192 // float32s per chunk (32 KiB)
+	floatOwnSize = floatChunk / 4
+)
+
+// slab hands out pointers to fresh zero Ts, allocating chunk of them at a
+// time.
+type slab[T any] []T
+
+func (s *slab[T]) next(chunk int) *T {
+	if len(*s) == 0 {
+		*s = make([]T, chunk)
+	}
+	p := &(*s)[0]
+	*s = (*s)[1:]
+	return p
+}
+
+// valueBox holds a payload value and every kind it may take.
+type valueBox struct {
+	v    qdrant.Value
+	null qdrant.Value_NullValue
+	b    qdrant.Value_BoolValue
+	i    qdrant.Value_IntegerValue
+	d    qdrant.Value_DoubleValue
+	s    qdrant.Value_StringValue
+	st   qdrant.Value_StructValue
+	l    qdrant.Value_ListValue
+}
+
+// vectorBox holds one vector (named, or the content of an unnamed one) in
+// any of the shapes the decoder builds.
+type vectorBox struct {
+	v      qdrant.Vector
+	dense  qdrant.Vector_Dense
+	dv     qdrant.DenseVector
+	sparse qdrant.Vector_Sparse
+	sv     qdrant.SparseVector
+	multi  qdrant.Vector_MultiDense
+	mv     qdrant.MultiDenseVector
+}
+
+// vectorsBox holds the Vectors of a record, unnamed or named.
+type vectorsBox struct {
+	vs    qdrant.Vectors
+	one   qdrant.Vectors_Vector
+	named qdrant.Vectors_Vectors
+	nv    qdrant.NamedVectors
+}
+
+// idBox holds a point id and both of its kinds.
+type idBox struct {
+	id   qdrant.PointId
+	num  qdrant.PointId_Num
+	uuid qdrant.PointId_Uuid
+}
+
+// slabs are a Decoder's chunks.
+type slabs struct {
+	values  slab[valueBox]
+	vectors slab[vectorBox]
+	vecs    slab[vectorsBox]
+	ids     slab[idBox]
+	floats  []float32
+}
+
+// floatsFor returns a fresh slice of len(src) holding a copy of src.
+func (s *slabs) floatsFor(src []float32) []float32 {
+	n := len(src)
+	if n > floatOwnSize {
+		return append([]float32(nil), src...)
+	}
+	if len(s.floats) < n {
+		s.floats = make([]float32, floatChunk)
+	}
+	dst := s.floats[:n:n]
+	s.floats = s.floats[n:]
+	copy(dst, src)
+	return dst
+}
+
+func (s *slabs) nullValue() *qdrant.Value {
+	b := s.values.next(valueChunk)
+	b.v.Kind = &b.null // NullValue_NULL_VALUE is the zero value
+	return &b.v
+}
+
+func (s *slabs) boolValue(v bool) *qdrant.Value {
+	b := s.values.next(valueChunk)
+	b.b.BoolValue = v
+	b.v.Kind = &b.b
+	return &b.v
+}
+
+func (s *slabs) intValue(v int64) *qdrant.Value {
+	b := s.values.next(valueChunk)
+	b.i.IntegerValue = v
+	b.v.Kind = &b.i
+	return &b.v
+}
+
+func (s *slabs) doubleValue(v float64) *qdrant.Value {
+	b := s.values.next(valueChunk)
+	b.d.DoubleValue = v
+	b.v.Kind = &b.d
+	return &b.v
+}
+
+func (s *slabs) stringValue(v string) *qdrant.Value {
+	b := s.values.next(valueChunk)
+	b.s.StringValue = v
+	b.v.Kind = &b.s
+	return &b.v
+}
+
+func (s *slabs) structValue(fields map[string]*qdrant.Value) *qdrant.Value {
+	b := s.values.next(valueChunk)
+	b.st.StructValue = &qdrant.Struct{Fields: fields}
+	b.v.Kind = &b.st
+	return &b.v
+}
+
+func (s *slabs) listValue(values []*qdrant.Value) *qdrant.Value {
+	b := s.values.next(valueChunk)
+	b.l.ListValue = &qdrant.ListValue{Values: values}
+	b.v.Kind = &b.l
+	return &b.v
+}
+
+// denseVector is qdrant.NewVectorDense(data).
+func (s *slabs) denseVector(data []float32) *qdrant.Vector {
+	b := s.vectors.next(vectorChunk)
+	b.dv.Data = data
+	b.dense.Dense = &b.dv
+	b.v.Vector = &b.dense
+	return &b.v
+}
+
+// sparseVector is qdrant.NewVectorSparse(indices, values).
+func (s *slabs) sparseVector(indices []uint32, values []float32) *qdrant.Vector {
+	b := s.vectors.next(vectorChunk)
+	b.sv.Indices = indices
+	b.sv.Values = values
+	b.sparse.Sparse = &b.sv
+	b.v.Vector = &b.sparse
+	return &b.v
+}
+
+// multiVector is qdrant.NewVectorMulti over rows of dim floats in data.
+func (s *slabs) multiVector(data []float32, dim int) *qdrant.Vector {
+	b := s.vectors.next(vectorChunk)
+	n := len(data) / dim
+	rows := make([]qdrant.DenseVector, n)
+	ptrs := make([]*qdrant.DenseVector, n)
+	for i := range rows {
+		rows[i].Data = data[i*dim : (i+1)*dim : (i+1)*dim]
+		ptrs[i] = &rows[i]
+	}
+	b.mv.Vectors = ptrs
+	b.multi.MultiDense = &b.mv
+	b.v.Vector = &b.multi
+	return &b.v
+}
+
+// unnamed is qdrant.Vectors wrapping one unnamed vector (the shape of
+// NewVectorsDense and NewVectorsMulti).
+func (s *slabs) unnamed(v *qdrant.Vector) *qdrant.Vectors {
+	b := s.vecs.next(vectorChunk)
+	b.one.Vector = v
+	b.vs.VectorsOptions = &b.one
+	return &b.vs
+}
+
+// named is qdrant.NewVectorsMap(m).
+func (s *slabs) named(m map[string]*qdrant.Vector) *qdrant.Vectors {
+	b := s.vecs.next(vectorChunk)
+	b.nv.Vectors = m
+	b.named.Vectors = &b.nv
+	b.vs.VectorsOptions = &b.named
+	return &b.vs
+}
+
+// numID is qdrant.NewIDNum(n).
+func (s *slabs) numID(n uint64) *qdrant.PointId {
+	b := s.ids.next(idChunk)
+	b.num.Num = n
+	b.id.PointIdOptions = &b.num
+	return &b.id
+}
+
+// textID is PointID(text), built in a box.
+func textID[T string | []byte](s *slabs, text T) *qdrant.PointId {
+	b := s.ids.next(idChunk)
+	setPointID(&b.id, text, &b.num, &b.uuid)
+	return &b.id
+}
