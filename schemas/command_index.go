@@ -41,10 +41,10 @@ func IndexDeferParamsOf(c Command) (IndexDeferParams, error) {
 	return p, nil
 }
 
-// IndexBuildParams are the params of index_build. A nil setting is taken
-// from the previous settings recorded by the last successful index_defer
-// of the collection, else Qdrant's default is restored where the setting
-// is deferred.
+// IndexBuildParams are the params of index_build. A nil setting that is
+// deferred in the collection (m=0, indexing_threshold=0) is restored to the
+// value recorded by the collection's last successful index_defer, else to
+// Qdrant's default; a nil setting that is not deferred is left alone.
 type IndexBuildParams struct {
 	// M is the HNSW m to restore (>= 1).
 	M *uint64 `json:"m,omitempty"`

@@ -87,8 +87,10 @@ func (h *buildHandler) Run(ctx context.Context, cmd schemas.Command, rep job.Rep
 	return res, nil
 }
 
-// target picks each setting: params, else recorded by index_defer, else
-// Qdrant's default where the current value defers indexing, else unchanged.
+// target picks each setting: the param when given; else, for a setting
+// whose current value defers indexing (m=0, indexing_threshold=0), the value
+// recorded by the last index_defer, else Qdrant's default; else the setting
+// is left as it is (a build never reverts a setting nobody deferred).
 func (h *buildHandler) target(ctx context.Context, collection string, p schemas.IndexBuildParams, cur Settings, src map[string]string) (Settings, error) {
 	rec, found, err := lastDefer(ctx, h.o.Records, collection)
 	if err != nil {
@@ -99,18 +101,18 @@ func (h *buildHandler) target(ctx context.Context, collection string, p schemas.
 		case param != nil:
 			src[name] = "params"
 			return param
+		case !deferred:
+			return nil
 		case found && usable(recorded) != nil:
 			src[name] = "recorded"
 			return recorded
-		case deferred:
-			src[name] = "default"
-			return ptr(def)
 		}
-		return nil
+		src[name] = "default"
+		return ptr(def)
 	}
 	return Settings{
 		M:                 pick("m", p.M, rec.Previous.M, deferredM(cur.M), DefaultM),
-		EfConstruct:       pick("ef_construct", p.EfConstruct, rec.Previous.EfConstruct, false, DefaultEfConstruct),
+		EfConstruct:       pick("ef_construct", p.EfConstruct, nil, false, DefaultEfConstruct),
 		IndexingThreshold: pick("indexing_threshold", p.IndexingThreshold, rec.Previous.IndexingThreshold, deferredThreshold(cur.IndexingThreshold), DefaultIndexingThreshold),
 	}, nil
 }

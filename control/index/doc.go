@@ -6,10 +6,11 @@
 // Its result records the settings it replaced ("previous"), which is how a
 // later index_build knows what to restore.
 //
-// index_build restores indexing — the settings given as params, else the
-// previous settings recorded by the collection's last successful
-// index_defer, else Qdrant's defaults (m=16, ef_construct=100,
-// indexing_threshold=10000 kB) for the settings that are deferred — and then
+// index_build restores indexing — the settings given as params; for a
+// setting that is deferred (m=0, indexing_threshold=0) and not given, the
+// previous value recorded by the collection's last successful index_defer,
+// else Qdrant's default (m=16, indexing_threshold=10000 kB); settings nobody
+// deferred are left alone — and then
 // polls until the collection is green with the optimizer idle, publishing
 // progress (points, indexed vectors, segments, status, optimizer activity).
 //

@@ -143,10 +143,10 @@ func TestBuildWaitsUntilIndexed(t *testing.T) {
 			t.Fatalf("build took %s, want just over the 5s indexing takes", took)
 		}
 		br := res.(BuildResult)
-		if *f.m != 32 || *f.ef != 200 || !br.Changed || br.IndexedVectors != 5000 || br.Points != 5000 {
+		if *f.m != 32 || *f.ef != 100 || !br.Changed || br.IndexedVectors != 5000 || br.Points != 5000 {
 			t.Fatalf("m=%d ef=%d result %+v", *f.m, *f.ef, br)
 		}
-		if br.Sources["m"] != "recorded" || br.Sources["ef_construct"] != "recorded" {
+		if br.Sources["m"] != "recorded" || len(br.Sources) != 1 {
 			t.Fatalf("sources %v", br.Sources)
 		}
 		snaps := rec.snapshots()
@@ -180,14 +180,16 @@ func TestBuildTargets(t *testing.T) {
 		{name: "params win over the record", params: `{"m":24,"ef_construct":64}`, setup: func(f *fakeQdrant) { f.m = ptr(0) },
 			records: fakeRecords{result: json.RawMessage(`{"previous":{"m":32,"ef_construct":200,"indexing_threshold":10000}}`)},
 			wantM:   24, wantEf: 64, wantThr: 10000, changed: true,
-			sources: map[string]string{"m": "params", "ef_construct": "params", "indexing_threshold": "recorded"}},
+			sources: map[string]string{"m": "params", "ef_construct": "params"}},
+		{name: "a setting nobody deferred is not reverted to the record", setup: func(f *fakeQdrant) { f.thr = ptr(0); f.m = ptr(8) },
+			records: fakeRecords{result: json.RawMessage(`{"previous":{"m":32,"ef_construct":200,"indexing_threshold":20000}}`)},
+			wantM:   8, wantEf: 100, wantThr: 20000, changed: true, sources: map[string]string{"indexing_threshold": "recorded"}},
 		{name: "no record: defaults for deferred settings only", setup: func(f *fakeQdrant) { f.thr = ptr(0); f.ef = ptr(77) },
 			wantM: 16, wantEf: 77, wantThr: DefaultIndexingThreshold, changed: true, sources: map[string]string{"indexing_threshold": "default"}},
 		{name: "nothing deferred, nothing to do", wantM: 16, wantEf: 100, wantThr: 10000, sources: map[string]string{}},
 		{name: "a recorded zero is not restored", setup: func(f *fakeQdrant) { f.m = ptr(0) },
 			records: fakeRecords{result: json.RawMessage(`{"previous":{"m":0,"ef_construct":100,"indexing_threshold":10000}}`)},
-			wantM:   DefaultM, wantEf: 100, wantThr: 10000, changed: true,
-			sources: map[string]string{"m": "default", "ef_construct": "recorded", "indexing_threshold": "recorded"}},
+			wantM:   DefaultM, wantEf: 100, wantThr: 10000, changed: true, sources: map[string]string{"m": "default"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
