@@ -82,6 +82,7 @@ func TestLoadEnv(t *testing.T) {
 		"KQ__QDRANT__RETRY__MAX_BACKOFF=3s",
 		"KQ__ROUTING__TOPICS__ORDERS=orders_v2",
 		"KQ__ROUTING__TOPICS__MY_TOPIC=mine",
+		"KQ__ROUTING__TOPICS__APP.EVENTS=events", // dots in a map key stay in the key
 		"KQ__CONTROL__ENABLED=false",
 		"KQ__BATCH__LINGER=250ms",
 		"KQ__BATCH__MAX_BYTES=8MiB",
@@ -97,7 +98,7 @@ func TestLoadEnv(t *testing.T) {
 	want.Kafka.SASL.Password = "p=ss"
 	want.Qdrant.APIKey = "qk"
 	want.Qdrant.Retry.MaxBackoff = 3 * time.Second
-	want.Routing.Topics = map[string]string{"orders": "orders_v2", "my_topic": "mine"}
+	want.Routing.Topics = map[string]string{"orders": "orders_v2", "my_topic": "mine", "app.events": "events"}
 	want.Control.Enabled = false
 	want.Batch.Linger = 250 * time.Millisecond
 	want.Batch.MaxBytes = 8 << 20

@@ -82,3 +82,24 @@ func TestByteSizeText(t *testing.T) {
 		t.Fatal("UnmarshalText accepted an unknown unit")
 	}
 }
+
+// FuzzParseByteSize checks that any accepted size formats back to itself
+// and that parsing never panics.
+func FuzzParseByteSize(f *testing.F) {
+	for _, s := range []string{"0", "1", "4MiB", "2 GB", "1kb", "9223372036854775807", "-1", "1.5GiB", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b, err := ParseByteSize(s)
+		if err != nil {
+			return
+		}
+		if b < 0 {
+			t.Fatalf("ParseByteSize(%q) = %d, negative", s, b)
+		}
+		back, err := ParseByteSize(b.String())
+		if err != nil || back != b {
+			t.Fatalf("%q -> %d -> %q -> %d, %v", s, b, b.String(), back, err)
+		}
+	})
+}
