@@ -92,10 +92,13 @@ func parseGRPCAddr(addr string) (host string, port int, useTLS bool, err error) 
 	if s == "" {
 		return "", 0, false, errors.New(`qdrant.grpc: empty address, want "host:port"`)
 	}
+	if strings.ContainsAny(s, "/?#@ ") {
+		return "", 0, false, fmt.Errorf("qdrant.grpc: %q is not host:port", addr)
+	}
 	h, p, splitErr := net.SplitHostPort(s)
 	if splitErr != nil {
 		// No port: the whole thing is the host, on Qdrant's gRPC port.
-		if strings.Contains(s, "/") || strings.Count(s, ":") == 1 {
+		if strings.Count(s, ":") == 1 {
 			return "", 0, false, fmt.Errorf("qdrant.grpc: %q is not host:port: %w", addr, splitErr)
 		}
 		return strings.Trim(s, "[]"), 6334, useTLS, nil
