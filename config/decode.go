@@ -86,6 +86,8 @@ func decodeHook(_, to reflect.Type, data any) (any, error) {
 
 func describe(v any) string {
 	switch v.(type) {
+	case nil:
+		return "no value"
 	case map[string]any:
 		return "a mapping"
 	case []any, []string:

@@ -21,7 +21,9 @@
 //     (powers of 1000) or KiB, MiB, GiB (powers of 1024);
 //   - lists given as one string are split on commas ("a:9092,b:9092"; ""
 //     is the empty list);
-//   - booleans accept strconv.ParseBool syntax ("true", "false", "1", "0").
+//   - booleans accept strconv.ParseBool syntax ("true", "false", "1", "0");
+//   - in YAML, a section with no value ("kafka:" with every key below it
+//     commented out) keeps its defaults; a key with no value is an error.
 //
 // Environment variables use the prefix KQ__ and "__" between levels; the
 // rest is lower-cased: KQ__KAFKA__DLQ_TOPIC sets kafka.dlq_topic and

@@ -18,6 +18,11 @@ var goodChecks = map[string]func(t *testing.T, c Config){
 			t.Errorf("empty file: got %+v, want Default()", c)
 		}
 	},
+	"empty_sections.yaml": func(t *testing.T, c Config) {
+		if !reflect.DeepEqual(c, Default()) {
+			t.Errorf("empty sections: got %+v, want Default()", c)
+		}
+	},
 	"minimal.yaml": func(t *testing.T, c Config) {
 		want := Default()
 		want.Kafka.Brokers = []string{"kafka-1:9092", "kafka-2:9092"}

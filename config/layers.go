@@ -21,21 +21,37 @@ const envDelim = "\x00"
 
 // fileLayer reads the YAML file at path and checks every key and value.
 func fileLayer(path string, errs *errorList) (*koanf.Koanf, error) {
-	k := koanf.New(".")
-	if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+	raw := koanf.New(".")
+	if err := raw.Load(file.Provider(path), yaml.Parser()); err != nil {
 		return nil, fmt.Errorf("reading config file %s: %w", path, err)
 	}
-	checkTree(k.Raw(), schema, "in file "+path, errs)
+	m := raw.Raw()
+	checkTree(m, schema, "in file "+path, errs)
+	k := koanf.New(".")
+	if err := k.Load(confmap.Provider(m, ""), nil); err != nil {
+		return nil, fmt.Errorf("reading config file %s: %w", path, err)
+	}
 	return k, nil
 }
 
-// checkTree checks a nested map from a layer against the schema node n.
+// checkTree checks a nested map from a layer against the schema node n. A
+// section or map with no value ("kafka:" with every key below commented
+// out) is removed from m, so that it does not replace the defaults; a leaf
+// with no value is an error, since it is unclear whether it means empty or
+// default.
 func checkTree(m map[string]any, n *node, src string, errs *errorList) {
 	for name, v := range m {
 		key := joinKey(n.key, name)
 		c, ok := n.children[name]
-		if !ok {
+		switch {
+		case !ok:
 			errs.add(key, "unknown key (%s)", src)
+			continue
+		case v == nil && (c.isStruct() || c.isMap()):
+			delete(m, name)
+			continue
+		case v == nil:
+			errs.add(key, "has no value; write \"\" or [] to set it empty (%s)", src)
 			continue
 		}
 		if _, err := convert(c.typ, v); err != nil {
