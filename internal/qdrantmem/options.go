@@ -1,0 +1,85 @@
+package qdrantmem
+
+import (
+	"runtime"
+	"time"
+)
+
+// Clock tells the indexing model what time it is. The collection status,
+// indexed_vectors_count and the optimizations report are pure functions of
+// the writes applied so far and Clock.Now(), so a test that advances a fake
+// clock sees indexing progress without sleeping.
+type Clock interface {
+	Now() time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// Option configures a Server. Options are applied in order by New.
+type Option func(*options)
+
+type options struct {
+	apiKey       string
+	clock        Clock
+	indexingRate float64
+	cpus         int
+	version      string
+}
+
+// DefaultIndexingRate is the speed, in vectors per second, at which the
+// indexing model builds an HNSW index when no WithIndexingRate option is given.
+const DefaultIndexingRate = 20000
+
+// Version is the Qdrant version the server reports (HealthCheck and GET /).
+// It matches the pinned go-client so the client's compatibility check passes.
+const Version = "1.18.3"
+
+func defaultOptions() options {
+	return options{
+		clock:        realClock{},
+		indexingRate: DefaultIndexingRate,
+		cpus:         runtime.NumCPU(),
+		version:      Version,
+	}
+}
+
+// WithAPIKey makes every call except Qdrant.HealthCheck (and REST /, /healthz,
+// /readyz, /livez) require the key, in gRPC metadata "api-key" or
+// "authorization: Bearer <key>", as Qdrant does. Calls without a key fail
+// with Unauthenticated "Must provide an API key or an Authorization bearer
+// token"; calls with a wrong key with Unauthenticated "Invalid API key or JWT"
+// (REST: 401 with the same text as a plain body). An empty key disables the
+// check (the default).
+func WithAPIKey(key string) Option {
+	return func(o *options) { o.apiKey = key }
+}
+
+// WithClock injects the clock that drives the indexing model. The default is
+// the real clock. A nil clock is ignored.
+func WithClock(c Clock) Option {
+	return func(o *options) {
+		if c != nil {
+			o.clock = c
+		}
+	}
+}
+
+// WithIndexingRate sets how many vectors per second the indexing model
+// indexes once an index build has started (default DefaultIndexingRate).
+// A rate <= 0 makes builds complete instantly.
+func WithIndexingRate(vectorsPerSecond float64) Option {
+	return func(o *options) { o.indexingRate = vectorsPerSecond }
+}
+
+// WithCPUs sets the CPU count the server pretends to have. Like Qdrant, a
+// collection created with optimizers_config.default_segment_number = 0 (the
+// default) gets clamp(cpus/2, 2, 8) segments. The default is runtime.NumCPU().
+func WithCPUs(n int) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.cpus = n
+		}
+	}
+}

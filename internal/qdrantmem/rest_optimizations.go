@@ -1,0 +1,129 @@
+package qdrantmem
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/qdrant/go-client/qdrant"
+)
+
+type restOptimizations struct {
+	Summary      restOptSummary     `json:"summary"`
+	Running      []restOptimization `json:"running"`
+	Queued       []restPendingOpt   `json:"queued,omitempty"`
+	Completed    []restOptimization `json:"completed,omitempty"`
+	IdleSegments []restOptSegment   `json:"idle_segments,omitempty"`
+}
+
+type restOptSummary struct {
+	QueuedOptimizations int `json:"queued_optimizations"`
+	QueuedSegments      int `json:"queued_segments"`
+	QueuedPoints        int `json:"queued_points"`
+	IdleSegments        int `json:"idle_segments"`
+}
+
+type restOptimization struct {
+	UUID      string           `json:"uuid"`
+	Optimizer string           `json:"optimizer"`
+	Status    string           `json:"status"`
+	Segments  []restOptSegment `json:"segments"`
+	Progress  restProgress     `json:"progress"`
+}
+
+type restPendingOpt struct {
+	Optimizer string           `json:"optimizer"`
+	Segments  []restOptSegment `json:"segments"`
+}
+
+type restOptSegment struct {
+	UUID        string `json:"uuid"`
+	PointsCount int    `json:"points_count"`
+}
+
+type restProgress struct {
+	Name        string         `json:"name"`
+	StartedAt   *time.Time     `json:"started_at,omitempty"`
+	FinishedAt  *time.Time     `json:"finished_at,omitempty"`
+	DurationSec *float64       `json:"duration_sec,omitempty"`
+	Done        *uint64        `json:"done,omitempty"`
+	Total       *uint64        `json:"total,omitempty"`
+	Children    []restProgress `json:"children,omitempty"`
+}
+
+// modelUUID derives stable ids for the model's segments and builds.
+func modelUUID(collection, what string, n uint64) string {
+	return uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprintf("qdrantmem/%s/%s/%d", collection, what, n))).String()
+}
+
+func progressTree(start time.Time, end *time.Time, done, total uint64) restProgress {
+	st := start.UTC()
+	child := restProgress{Name: "vector_index", StartedAt: &st, Done: &done, Total: &total}
+	root := restProgress{Name: "Segment Optimizing", StartedAt: &st, Children: []restProgress{child}}
+	if end != nil {
+		e := end.UTC()
+		d := e.Sub(st).Seconds()
+		root.FinishedAt, root.DurationSec = &e, &d
+		root.Children[0].FinishedAt, root.Children[0].DurationSec = &e, &d
+	}
+	return root
+}
+
+func (s *Server) optimizationsJSON(c *collection, o optimizationsOptions) restOptimizations {
+	now := s.opts.clock.Now()
+	st, indexed := c.indexStatus(now, s.opts.indexingRate)
+	segments := int(c.segmentsCount(s.opts.cpus))
+	unopt := restOptSegment{UUID: modelUUID(c.name, "segment", c.idx.buildSeq), PointsCount: len(c.points)}
+	out := restOptimizations{Running: []restOptimization{}}
+	busy := 0
+	switch st {
+	case qdrant.CollectionStatus_Yellow:
+		busy = 1
+		out.Running = append(out.Running, restOptimization{
+			UUID: modelUUID(c.name, "build", c.idx.buildSeq), Optimizer: "indexing", Status: "optimizing",
+			Segments: []restOptSegment{unopt},
+			Progress: progressTree(c.idx.buildStart, nil, indexed, c.totalVectors),
+		})
+	case qdrant.CollectionStatus_Grey:
+		busy = 1
+		out.Summary.QueuedOptimizations, out.Summary.QueuedSegments, out.Summary.QueuedPoints = 1, 1, len(c.points)
+		if o.queued {
+			out.Queued = []restPendingOpt{{Optimizer: "indexing", Segments: []restOptSegment{unopt}}}
+		}
+	}
+	if o.queued && out.Queued == nil {
+		out.Queued = []restPendingOpt{}
+	}
+	out.Summary.IdleSegments = max(segments-busy, 0)
+	if o.idle {
+		out.IdleSegments = []restOptSegment{}
+		for i := 0; i < out.Summary.IdleSegments; i++ {
+			out.IdleSegments = append(out.IdleSegments, restOptSegment{UUID: modelUUID(c.name, "idle", uint64(i))})
+		}
+	}
+	if o.completed {
+		done := append([]completedBuild(nil), c.idx.completed...)
+		// A build that finished since the last change is complete too.
+		if c.idx.building && indexed >= c.totalVectors {
+			probe := *c
+			probe.idx.completed = nil
+			probe.rebase(now, s.opts.indexingRate)
+			done = append(done, probe.idx.completed...)
+		}
+		sort.Slice(done, func(i, j int) bool { return done[i].start.After(done[j].start) })
+		if len(done) > o.completedLimit {
+			done = done[:o.completedLimit]
+		}
+		out.Completed = []restOptimization{}
+		for _, b := range done {
+			end := b.end
+			out.Completed = append(out.Completed, restOptimization{
+				UUID: modelUUID(c.name, "build", b.seq), Optimizer: "indexing", Status: "done",
+				Segments: []restOptSegment{{UUID: modelUUID(c.name, "segment", b.seq), PointsCount: b.points}},
+				Progress: progressTree(b.start, &end, b.vectors, b.vectors),
+			})
+		}
+	}
+	return out
+}
