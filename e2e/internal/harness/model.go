@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
 
 // Point is one point's content as the suite compares it: its dense vector
@@ -19,32 +21,39 @@ type Point struct {
 	Payload map[string]any
 }
 
-// ID is a point id: a number or a UUID string. The record key of a point
-// is its id's string, so every record of one point lands in one partition.
+// ID is a point id as a producer writes it: an unsigned integer or a
+// string (a UUID or any other text). The record key of a point is its id's
+// text, so every record of one point lands in one partition.
 type ID struct {
-	Num  uint64
-	UUID string
+	num   uint64
+	str   string
+	isStr bool
 }
 
-// NumID returns a numeric id.
-func NumID(n uint64) ID { return ID{Num: n} }
+// NumID returns a numeric id (JSON number in the value).
+func NumID(n uint64) ID { return ID{num: n} }
 
-// UUIDID returns a UUID id; u must be a canonical lower-case UUID.
-func UUIDID(u string) ID { return ID{UUID: u} }
+// StrID returns a string id (JSON string in the value): a UUID is that
+// point id, any other text maps to a UUIDv5 (schemas.PointID).
+func StrID(s string) ID { return ID{str: s, isStr: true} }
 
-// String is the canonical form, equal to PointKey of the Qdrant id.
+// String is the id's text, used as the record key.
 func (id ID) String() string {
-	if id.UUID != "" {
-		return id.UUID
+	if id.isStr {
+		return id.str
 	}
-	return strconv.FormatUint(id.Num, 10)
+	return strconv.FormatUint(id.num, 10)
 }
+
+// PointKey is the PointKey of the Qdrant point id the connector derives
+// from this id, by the one derivation of the data contract.
+func (id ID) PointKey() string { return PointKey(schemas.PointID(id.String())) }
 
 func (id ID) jsonValue() any {
-	if id.UUID != "" {
-		return id.UUID
+	if id.isStr {
+		return id.str
 	}
-	return id.Num
+	return id.num
 }
 
 // Record is one Kafka record to produce. A nil Value is a tombstone.
@@ -71,14 +80,25 @@ func (m *Model) Upsert(id ID, vector []float32, payload map[string]any) Record {
 	if err != nil {
 		panic(fmt.Sprintf("encoding record: %v", err)) // only plain values are passed
 	}
-	m.points[id.String()] = Point{Vector: vector, Payload: normalizePayload(payload)}
+	m.points[id.PointKey()] = Point{Vector: vector, Payload: normalizePayload(payload)}
 	return Record{Key: []byte(id.String()), Value: value}
 }
 
 // Delete records a delete of id and returns its tombstone (key = id).
 func (m *Model) Delete(id ID) Record {
-	delete(m.points, id.String())
+	delete(m.points, id.PointKey())
 	return Record{Key: []byte(id.String())}
+}
+
+// UpsertKeyed records an upsert whose value has no id field: the record
+// key is the id.
+func (m *Model) UpsertKeyed(id ID, vector []float32, payload map[string]any) Record {
+	value, err := json.Marshal(map[string]any{"vector": vector, "payload": payload})
+	if err != nil {
+		panic(fmt.Sprintf("encoding record: %v", err))
+	}
+	m.points[id.PointKey()] = Point{Vector: vector, Payload: normalizePayload(payload)}
+	return Record{Key: []byte(id.String()), Value: value}
 }
 
 // Len is the number of points the collection should hold.
