@@ -101,7 +101,7 @@ func (n *number) int64() (int64, bool) {
 	if !n.trunc {
 		if n.neg {
 			if n.mant <= 1<<63 {
-				return -int64(n.mant - 1) - 1, true
+				return -int64(n.mant-1) - 1, true
 			}
 			return 0, false
 		}

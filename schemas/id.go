@@ -11,8 +11,9 @@ import (
 
 // PointIDNamespace is the UUIDv5 namespace of string ids that are neither
 // unsigned integers nor UUIDs: uuid.NewSHA1(uuid.NameSpaceURL,
-// "https://github.com/seed-a550a1ef/kafka-qdrant/point-id"). It is part of
-// the data contract: changing it would orphan every point so created.
+// "https://github.com/seed-a550a1ef/kafka-qdrant/point-id"), which is
+// 0addd6a9-f233-5ed4-88ad-e96b8177b08f. It is part of the data contract:
+// changing it would orphan every point so created.
 var PointIDNamespace = uuid.NewSHA1(uuid.NameSpaceURL,
 	[]byte("https://github.com/seed-a550a1ef/kafka-qdrant/point-id"))
 
@@ -25,9 +26,9 @@ const MaxIDBytes = 1024
 //
 //   - only ASCII decimal digits, with a value that fits in a uint64: that
 //     number ("42" and "0042" are both point 42);
-//   - any text uuid.Parse accepts (canonical in any case, {braced},
-//     urn:uuid: prefixed, or 32 hex digits): that UUID, in lowercase
-//     canonical form;
+//   - a UUID in one of the forms uuid.Parse documents and Qdrant accepts
+//     (hyphenated, {braced}, urn:uuid: prefixed, or 32 hex digits; hex
+//     digits in any case): that UUID, in lowercase hyphenated form;
 //   - anything else: the UUIDv5 of the string's bytes in PointIDNamespace.
 //
 // PointID is total and never fails; it does not judge whether the id is
@@ -81,9 +82,10 @@ func parseDecimal[T string | []byte](s T) (uint64, bool) {
 	return n, true
 }
 
-// parseUUID accepts exactly the forms uuid.Parse accepts:
+// parseUUID accepts the forms uuid.Parse documents:
 // xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, urn:uuid:xxxxxxxx-…,
-// {xxxxxxxx-…} and 32 hex digits, in any case. It does not allocate.
+// {xxxxxxxx-…} and 32 hex digits, in any case. Unlike uuid.Parse it
+// insists on the braces of the braced form. It does not allocate.
 func parseUUID[T string | []byte](s T) (uuid.UUID, bool) {
 	var u uuid.UUID
 	switch len(s) {
