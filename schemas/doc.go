@@ -11,6 +11,8 @@
 //
 //	{"id": 42, "vector": [0.1, 0.2], "payload": {"year": 1979}, "collection_name": "movies"}
 //
+// The rules:
+//
 //   - A nil value is a tombstone: OpDelete of the point whose id is derived
 //     from the key. Any other value is an OpUpsert and must be exactly one
 //     JSON object (RFC 8259, UTF-8).
