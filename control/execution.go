@@ -1,0 +1,191 @@
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
+	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
+)
+
+// execution is one command in flight on this runner.
+type execution struct {
+	cmd    schemas.Command
+	h      job.Handler
+	prev   *schemas.Status // last status of an earlier attempt (resume)
+	ep     *epoch
+	key    string // queue key
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	done   chan struct{} // closed once final or abandoned
+
+	// Guarded by Runner.mu.
+	refs        []offsetRef // the record and its in-flight duplicates
+	started     bool        // running, or claimed by a cancel while queued
+	abandoned   bool
+	cancelledBy string
+	final       *schemas.Status
+}
+
+// startLocked runs e in its own goroutine. r.mu is held.
+func (r *Runner) startLocked(e *execution) {
+	e.started = true
+	r.wg.Add(1)
+	go r.execute(e)
+}
+
+func (r *Runner) execute(e *execution) {
+	defer r.wg.Done()
+	r.m.running.Inc()
+	defer r.m.running.Dec()
+	start := r.cfg.Clock.Now()
+
+	detail := "started on " + r.cfg.Replica
+	if e.prev != nil {
+		detail = fmt.Sprintf("resumed on %s (previous owner %s, last state %s)", r.cfg.Replica, e.prev.Replica, e.prev.State)
+	}
+	st := r.status(e.cmd, schemas.StateRunning)
+	st.Progress = &schemas.Progress{Detail: detail}
+	if err := r.publish(e.ctx, st); err != nil && e.ctx.Err() == nil {
+		r.log.Warn("running status not published", "id", e.cmd.ID, "err", err)
+	}
+
+	res, err := r.runHandler(e)
+	final, ok := r.outcome(e, res, err)
+	if !ok {
+		r.abandon(e, "handed over")
+		return
+	}
+	r.conclude(e, final, r.cfg.Clock.Now().Sub(start))
+}
+
+// runHandler calls the handler, turning a panic into an internal error.
+func (r *Runner) runHandler(e *execution) (res any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.Error("command handler panicked", "id", e.cmd.ID, "type", e.cmd.Type, "panic", p, "stack", string(debug.Stack()))
+			res, err = nil, job.Errorf(schemas.ErrInternal, false, "%s handler panicked: %v", e.cmd.Type, p)
+		}
+	}()
+	return e.h.Run(e.ctx, e.cmd, &reporter{r: r, e: e})
+}
+
+// outcome turns a handler's return into the final status; ok is false when
+// the command was handed over and must not get one.
+func (r *Runner) outcome(e *execution, res any, err error) (schemas.Status, bool) {
+	cause := context.Cause(e.ctx)
+	stopped := e.ctx.Err() != nil
+	switch {
+	case err == nil:
+		st := r.status(e.cmd, schemas.StateSucceeded)
+		if res != nil {
+			b, merr := json.Marshal(res)
+			if merr != nil {
+				st.State = schemas.StateFailed
+				st.Error = &schemas.StatusError{Code: schemas.ErrInternal, Message: fmt.Sprintf("encoding the result of %s: %v", e.cmd.ID, merr)}
+				return st, true
+			}
+			st.Result = b
+		}
+		return st, true
+	case stopped && errors.Is(cause, job.ErrHandover):
+		return schemas.Status{}, false
+	case stopped && errors.Is(cause, job.ErrCancelled):
+		st := r.status(e.cmd, schemas.StateCancelled)
+		r.mu.Lock()
+		by := e.cancelledBy
+		r.mu.Unlock()
+		st.Error = &schemas.StatusError{Code: schemas.ErrCancelled, Message: fmt.Sprintf("cancelled by command %s", by)}
+		return st, true
+	}
+	st := r.status(e.cmd, schemas.StateFailed)
+	st.Error = job.StatusErrorOf(err, schemas.ErrInternal)
+	return st, true
+}
+
+// conclude publishes e's final status and completes e; ran < 0 means the
+// command never ran (no duration observed).
+func (r *Runner) conclude(e *execution, st schemas.Status, ran time.Duration) bool {
+	if err := r.publish(e.ep.pubCtx, st); err != nil {
+		r.log.Warn("final status not published; the next owner resumes the command", "id", e.cmd.ID, "state", st.State, "err", err)
+		r.abandon(e, "final status not published")
+		return false
+	}
+	r.m.total.WithLabelValues(typeLabel(e.cmd.Type), string(st.State)).Inc()
+	if ran >= 0 {
+		r.m.duration.WithLabelValues(typeLabel(e.cmd.Type)).Observe(ran.Seconds())
+	}
+	lvl := r.log.Info
+	if st.State != schemas.StateSucceeded {
+		lvl = r.log.Warn
+	}
+	args := []any{"id", e.cmd.ID, "type", e.cmd.Type, "collection", e.cmd.Collection, "state", st.State}
+	if st.Error != nil {
+		args = append(args, "code", st.Error.Code, "err", st.Error.Message)
+	}
+	lvl("command finished", args...)
+	r.complete(e, st)
+	return true
+}
+
+// complete records e's final state: its offsets may be committed, its id
+// is known final, and the next command of its collection starts.
+func (r *Runner) complete(e *execution, st schemas.Status) {
+	r.mu.Lock()
+	e.final = &st
+	r.finals.put(st)
+	for _, ref := range e.refs {
+		ref.offs.markDone(ref.partition, ref.offset)
+	}
+	r.detachLocked(e)
+	r.mu.Unlock()
+	close(e.done)
+	r.kickCommit()
+}
+
+// abandon gives e up without a final state: the next owner resumes it.
+// A running command gets a best-effort running event saying so.
+func (r *Runner) abandon(e *execution, why string) {
+	r.mu.Lock()
+	if e.abandoned || e.final != nil {
+		r.mu.Unlock()
+		return
+	}
+	e.abandoned = true
+	r.detachLocked(e)
+	r.mu.Unlock()
+	st := r.status(e.cmd, schemas.StateRunning)
+	st.Progress = &schemas.Progress{Detail: fmt.Sprintf("interrupted on %s (%s); the next owner of the control partition resumes it", r.cfg.Replica, why)}
+	pctx, cancel := context.WithTimeout(e.ep.pubCtx, 5*time.Second)
+	_ = r.publish(pctx, st)
+	cancel()
+	close(e.done)
+}
+
+// detachLocked removes e from the in-flight set and its queue, starting
+// the next command of the queue when e was running at its head.
+func (r *Runner) detachLocked(e *execution) {
+	if r.active[e.cmd.ID] == e {
+		delete(r.active, e.cmd.ID)
+	}
+	q := r.queues[e.key]
+	for i, x := range q {
+		if x != e {
+			continue
+		}
+		q = append(q[:i:i], q[i+1:]...)
+		if len(q) == 0 {
+			delete(r.queues, e.key)
+		} else {
+			r.queues[e.key] = q
+			if i == 0 && e.ep == r.ep && !q[0].started {
+				r.startLocked(q[0])
+			}
+		}
+		return
+	}
+}

@@ -1,0 +1,468 @@
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/qdrant/go-client/qdrant"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/config"
+	"github.com/seed-a550a1ef/kafka-qdrant/internal/qdrantmem"
+	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
+)
+
+// manualClock drives the in-memory Qdrant's indexing model: indexing only
+// progresses when a test advances it.
+type manualClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *manualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// severableDialer lets a test cut a client off Kafka at once, as a crash
+// or a network partition would: open connections are closed and new dials
+// fail. Nothing the client does afterwards reaches the broker.
+type severableDialer struct {
+	mu    sync.Mutex
+	dead  bool
+	conns []net.Conn
+}
+
+func (d *severableDialer) dial(ctx context.Context, network, host string) (net.Conn, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.dead {
+		return nil, errors.New("severed")
+	}
+	c, err := (&net.Dialer{}).DialContext(ctx, network, host)
+	if err == nil {
+		d.conns = append(d.conns, c)
+	}
+	return c, err
+}
+
+func (d *severableDialer) sever() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.dead = true
+	for _, c := range d.conns {
+		_ = c.Close()
+	}
+}
+
+// env is one kfake cluster, one in-memory Qdrant and the test's own
+// clients to them.
+type env struct {
+	t       *testing.T
+	brokers []string
+	qs      *qdrantmem.Server
+	qc      *qdrant.Client
+	clock   *manualClock
+	rest    string
+	prod    *kgo.Client
+	log     *statusLog
+	cfg     config.Config
+}
+
+const (
+	controlTopic = "kq.control"
+	statusTopic  = "kq.status"
+)
+
+func quietLogger() *slog.Logger {
+	if os.Getenv("KQ_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.GroupMinSessionTimeout(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(kc.Close)
+
+	clock := &manualClock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
+	qs := qdrantmem.New(qdrantmem.WithClock(clock), qdrantmem.WithIndexingRate(1000), qdrantmem.WithCPUs(2))
+	addr, err := qs.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest, err := qs.StartREST("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(qs.Stop)
+	host, portStr, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(portStr)
+	qc, err := qdrant.NewClient(&qdrant.Config{Host: host, Port: port, SkipCompatibilityCheck: true, PoolSize: 1, KeepAliveTime: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = qc.Close() })
+
+	cfg := config.Default()
+	cfg.Kafka.Brokers = kc.ListenAddrs()
+	cfg.Kafka.Group = "kq"
+	cfg.Kafka.SessionTimeout = time.Second
+	cfg.Kafka.RebalanceTimeout = 5 * time.Second
+	cfg.Control.Topic, cfg.Control.StatusTopic = controlTopic, statusTopic
+	cfg.Qdrant.REST = "http://" + rest
+	cfg.Qdrant.Retry = config.Retry{InitialBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}
+	cfg.Qdrant.Timeout = 5 * time.Second
+
+	e := &env{t: t, brokers: kc.ListenAddrs(), qs: qs, qc: qc, clock: clock, rest: rest, cfg: cfg}
+	ctx := t.Context()
+	if err := EnsureTopics(ctx, e.kafkaOpts(), controlTopic, statusTopic, quietLogger()); err != nil {
+		t.Fatal(err)
+	}
+	e.prod, err = kgo.NewClient(append(e.kafkaOpts(), kgo.DefaultProduceTopic(controlTopic))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.prod.Close)
+	e.log = newStatusLog(t, e.kafkaOpts())
+	return e
+}
+
+func (e *env) kafkaOpts(extra ...kgo.Opt) []kgo.Opt {
+	return append([]kgo.Opt{kgo.SeedBrokers(e.brokers...), kgo.MetadataMinAge(20 * time.Millisecond),
+		kgo.MetadataMaxAge(time.Second), kgo.HeartbeatInterval(100 * time.Millisecond)}, extra...)
+}
+
+// runner is a started Runner.
+type runner struct {
+	r      *Runner
+	reg    *prometheus.Registry
+	cancel context.CancelFunc
+	done   chan error
+	dialer *severableDialer
+}
+
+// startRunner starts a runner named replica; mod adjusts its config.
+func (e *env) startRunner(replica string, mod ...func(*RunnerConfig)) *runner {
+	e.t.Helper()
+	d := &severableDialer{}
+	reg := prometheus.NewRegistry()
+	rc := RunnerConfig{
+		Config: e.cfg, KafkaOpts: e.kafkaOpts(kgo.Dialer(d.dial)), Qdrant: e.qc,
+		Registerer: reg, Logger: quietLogger().With("test_replica", replica), Replica: replica,
+		ProgressInterval: -1, PollInterval: 10 * time.Millisecond, MaxPollInterval: 40 * time.Millisecond,
+		HandoverTimeout: 3 * time.Second,
+	}
+	for _, m := range mod {
+		m(&rc)
+	}
+	r, err := NewRunner(rc)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	rn := &runner{r: r, reg: reg, cancel: cancel, done: make(chan error, 1), dialer: d}
+	go func() { rn.done <- r.Run(ctx) }()
+	e.t.Cleanup(func() { rn.stop(e.t) })
+	return rn
+}
+
+// stop cancels the runner and waits for Run to return (bounded).
+func (rn *runner) stop(t *testing.T) error {
+	rn.cancel()
+	select {
+	case err, ok := <-rn.done:
+		if ok {
+			close(rn.done)
+		}
+		return err
+	case <-time.After(20 * time.Second):
+		t.Errorf("runner did not stop within 20s")
+		return nil
+	}
+}
+
+// send produces a command value (with key, may be nil) to the control topic.
+func (e *env) send(key string, value string) {
+	e.t.Helper()
+	rec := &kgo.Record{Value: []byte(value)}
+	if key != "" {
+		rec.Key = []byte(key)
+	}
+	if err := e.prod.ProduceSync(e.t.Context(), rec).FirstErr(); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) sendCmd(c schemas.Command) {
+	e.t.Helper()
+	b, _ := json.Marshal(c)
+	e.send(c.ID, string(b))
+}
+
+// createCollection makes a collection of n 4-dim points that indexes above
+// a 1 kB threshold, so indexing n vectors takes n/1000 clock seconds.
+func (e *env) createCollection(name string, n int) {
+	e.t.Helper()
+	ctx := e.t.Context()
+	err := e.qc.CreateCollection(ctx, &qdrant.CreateCollection{
+		CollectionName:   name,
+		VectorsConfig:    qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: 4, Distance: qdrant.Distance_Cosine}),
+		OptimizersConfig: &qdrant.OptimizersConfigDiff{IndexingThreshold: qdrant.PtrOf(uint64(1))},
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	pts := make([]*qdrant.PointStruct, 0, n)
+	for i := range n {
+		pts = append(pts, &qdrant.PointStruct{Id: qdrant.NewIDNum(uint64(i + 1)), Vectors: qdrant.NewVectors(1, float32(i%7)+1, 2, 3)})
+	}
+	wait := true
+	if _, err := e.qc.Upsert(ctx, &qdrant.UpsertPoints{CollectionName: name, Points: pts, Wait: &wait}); err != nil {
+		e.t.Fatal(err)
+	}
+	// Let the initial build finish.
+	e.clock.Advance(time.Duration(n) * time.Millisecond * 2)
+}
+
+func (e *env) hnswM(name string) uint64 {
+	e.t.Helper()
+	info, err := e.qc.GetCollectionInfo(e.t.Context(), name)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return info.GetConfig().GetHnswConfig().GetM()
+}
+
+// statusLog records every event of the status topic, in order.
+type statusLog struct {
+	t    *testing.T
+	mu   sync.Mutex
+	all  []schemas.Status
+	tick chan struct{}
+}
+
+func newStatusLog(t *testing.T, opts []kgo.Opt) *statusLog {
+	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(statusTopic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &statusLog{t: t, tick: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			fs := cl.PollFetches(ctx)
+			if ctx.Err() != nil || fs.IsClientClosed() {
+				return
+			}
+			l.mu.Lock()
+			fs.EachRecord(func(r *kgo.Record) {
+				s, err := schemas.DecodeStatus(r.Value)
+				if err != nil {
+					t.Errorf("undecodable status event %s: %v", r.Value, err)
+					return
+				}
+				if string(r.Key) != s.CommandID {
+					t.Errorf("status event key %q != command_id %q", r.Key, s.CommandID)
+				}
+				l.all = append(l.all, s)
+			})
+			close(l.tick)
+			l.tick = make(chan struct{})
+			l.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done; cl.Close() })
+	return l
+}
+
+// events returns the events of id (all ids when id is "").
+func (l *statusLog) events(id string) []schemas.Status {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []schemas.Status
+	for _, s := range l.all {
+		if id == "" || s.CommandID == id {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// waitFor waits (up to 20s) until cond holds for the events of id.
+func (l *statusLog) waitFor(id, what string, cond func([]schemas.Status) bool) []schemas.Status {
+	l.t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		l.mu.Lock()
+		tick := l.tick
+		l.mu.Unlock()
+		evs := l.events(id)
+		if cond(evs) {
+			return evs
+		}
+		select {
+		case <-tick:
+		case <-deadline:
+			l.t.Fatalf("timed out waiting for %s of %q; events:\n%s", what, id, dump(evs))
+		}
+	}
+}
+
+// waitFinal waits for the first final event of id.
+func (l *statusLog) waitFinal(id string) schemas.Status {
+	l.t.Helper()
+	evs := l.waitFor(id, "a final state", func(evs []schemas.Status) bool { return finals(evs) > 0 })
+	for _, s := range evs {
+		if s.State.Final() {
+			return s
+		}
+	}
+	panic("unreachable")
+}
+
+// waitState waits for an event of id in state st whose detail contains sub.
+func (l *statusLog) waitState(id string, st schemas.State, pred func(schemas.Status) bool) schemas.Status {
+	l.t.Helper()
+	var got schemas.Status
+	l.waitFor(id, string(st), func(evs []schemas.Status) bool {
+		for _, s := range evs {
+			if s.State == st && (pred == nil || pred(s)) {
+				got = s
+				return true
+			}
+		}
+		return false
+	})
+	return got
+}
+
+func finals(evs []schemas.Status) int {
+	n := 0
+	for _, s := range evs {
+		if s.State.Final() {
+			n++
+		}
+	}
+	return n
+}
+
+func count(evs []schemas.Status, st schemas.State) int {
+	n := 0
+	for _, s := range evs {
+		if s.State == st {
+			n++
+		}
+	}
+	return n
+}
+
+func dump(evs []schemas.Status) string {
+	var s string
+	for _, e := range evs {
+		b, _ := json.Marshal(e)
+		s += string(b) + "\n"
+	}
+	return s
+}
+
+// committed returns the control group's committed offset of partition 0
+// (-1 when none).
+func (e *env) committed() int64 {
+	e.t.Helper()
+	adm := kadm.NewClient(e.prod)
+	offs, err := adm.FetchOffsets(e.t.Context(), Group(e.cfg.Kafka.Group))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	o, ok := offs.Lookup(controlTopic, 0)
+	if !ok {
+		return -1
+	}
+	return o.At
+}
+
+// endOffset is the control topic's end offset.
+func (e *env) endOffset() int64 {
+	e.t.Helper()
+	ends, err := kadm.NewClient(e.prod).ListEndOffsets(e.t.Context(), controlTopic)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	o, _ := ends.Lookup(controlTopic, 0)
+	return o.Offset
+}
+
+// waitCommitted waits until the control group committed offset want.
+func (e *env) waitCommitted(want int64) {
+	e.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got := e.committed()
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("committed offset %d, want %d", got, want)
+		}
+		time.Sleep(20 * time.Millisecond) // polling Kafka's state, bounded by the deadline
+	}
+}
+
+func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if v, ok := labels[lp.GetName()]; ok && v != lp.GetValue() {
+					continue next
+				}
+			}
+			switch {
+			case m.GetCounter() != nil:
+				return m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				return m.GetGauge().GetValue()
+			case m.GetHistogram() != nil:
+				return float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return 0
+}
+
+var _ = fmt.Sprintf

@@ -1,0 +1,55 @@
+package control
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
+)
+
+// metrics are the control plane's Prometheus metrics. The type label is a
+// known command type or "unknown" (never a user-chosen string), the state
+// label a final state: no per-id labels.
+type metrics struct {
+	total    *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	running  prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		total: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kafka_qdrant_commands_total",
+			Help: "Control commands that reached a final state on this replica, by type and final state.",
+		}, []string{"type", "state"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "kafka_qdrant_command_duration_seconds",
+			Help:    "Time from a command starting to run on this replica to its final state, by type.",
+			Buckets: prometheus.ExponentialBucketsRange(0.05, 6*3600, 14),
+		}, []string{"type"}),
+		running: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kafka_qdrant_commands_running",
+			Help: "Control commands running on this replica.",
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.total, m.duration, m.running} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("registering control metrics: %w", err)
+		}
+	}
+	for _, t := range schemas.CommandTypes() {
+		for _, s := range []schemas.State{schemas.StateSucceeded, schemas.StateFailed, schemas.StateCancelled} {
+			m.total.WithLabelValues(string(t), string(s))
+		}
+	}
+	return m, nil
+}
+
+// typeLabel bounds the type label to the known types.
+func typeLabel(t schemas.CommandType) string {
+	if t.Known() {
+		return string(t)
+	}
+	return "unknown"
+}
