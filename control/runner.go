@@ -34,9 +34,9 @@ type Runner struct {
 	wg       sync.WaitGroup // execution goroutines
 
 	mu     sync.Mutex
-	ep     *epoch                   // the current ownership epoch
-	active map[string]*execution    // commands in flight by id (queued or running)
-	queues map[string][]*execution  // per collection; the head is running
+	ep     *epoch                  // the current ownership epoch
+	active map[string]*execution   // commands in flight by id (queued or running)
+	queues map[string][]*execution // per collection; the head is running
 	finals finalCache
 }
 
