@@ -58,9 +58,14 @@ func (g *group) winner() int { return g.ops[len(g.ops)-1] }
 // winner's position in ops, so requests and bisection are deterministic.
 // invalid lists the ops that cannot be sent at all (no record, no id, no
 // known operation); they are rejected as ClassValidate by the caller.
-func merge(ops []Op) (groups []*group, invalid []int) {
-	byKey := make(map[pointKey]*group, len(ops))
-	groups = make([]*group, 0, len(ops))
+//
+// It allocates O(1) times for a batch without repeated ids: single-op
+// groups share one backing array (capacity-limited, so a second op on an
+// id copies out instead of overwriting a neighbour).
+func merge(ops []Op) (groups []group, invalid []int) {
+	byKey := make(map[pointKey]int, len(ops))
+	groups = make([]group, 0, len(ops))
+	backing := make([]int, len(ops))
 	for i := range ops {
 		r := ops[i].Record
 		if r == nil || (r.Op != schemas.OpUpsert && r.Op != schemas.OpDelete) {
@@ -72,25 +77,29 @@ func merge(ops []Op) (groups []*group, invalid []int) {
 			invalid = append(invalid, i)
 			continue
 		}
-		g := byKey[k]
-		if g == nil {
-			g = &group{ops: make([]int, 0, 1)}
-			byKey[k] = g
-			groups = append(groups, g)
+		if gi, seen := byKey[k]; seen {
+			groups[gi].ops = append(groups[gi].ops, i)
+			continue
 		}
-		g.ops = append(g.ops, i)
+		backing[i] = i
+		byKey[k] = len(groups)
+		groups = append(groups, group{ops: backing[i : i+1 : i+1]})
 	}
-	for _, g := range groups {
-		if len(g.ops) > 1 {
+	repeated := false
+	for gi := range groups {
+		if g := &groups[gi]; len(g.ops) > 1 {
+			repeated = true
 			// Stable: equal offsets keep input order, so the later op wins.
 			slices.SortStableFunc(g.ops, func(a, b int) int { return cmp.Compare(ops[a].Offset, ops[b].Offset) })
 		}
 	}
-	sortByWinner(groups)
+	if repeated {
+		sortByWinner(groups)
+	}
 	return groups, invalid
 }
 
 // sortByWinner orders groups by their current winner's input position.
-func sortByWinner(groups []*group) {
-	slices.SortFunc(groups, func(a, b *group) int { return cmp.Compare(a.winner(), b.winner()) })
+func sortByWinner(groups []group) {
+	slices.SortFunc(groups, func(a, b group) int { return cmp.Compare(a.winner(), b.winner()) })
 }

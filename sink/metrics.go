@@ -44,7 +44,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kafka_qdrant_retries_total",
-			Help: "Retried Qdrant calls by class (the gRPC code name in snake case).",
+			Help: "Retries of retryable failures, by class (the gRPC code name in snake case, or kafka_produce).",
 		}, []string{"class"}),
 	}
 	if reg != nil {

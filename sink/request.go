@@ -57,14 +57,18 @@ func (w *Writer) buildRequest(collection string, ops []Op, batch []int) (*qdrant
 		return req, upserts
 	}
 	var points []*qdrant.PointStruct
+	var slab []qdrant.PointStruct // one allocation for every PointStruct
 	var deletes []*qdrant.PointId
 	for _, i := range batch {
 		r := ops[i].Record
 		if r.Op == schemas.OpUpsert {
 			if points == nil {
 				points = make([]*qdrant.PointStruct, 0, len(batch))
+				slab = make([]qdrant.PointStruct, len(batch))
 			}
-			points = append(points, &qdrant.PointStruct{Id: r.ID, Vectors: r.Vectors, Payload: r.Payload})
+			p := &slab[len(points)]
+			p.Id, p.Vectors, p.Payload = r.ID, r.Vectors, r.Payload
+			points = append(points, p)
 			continue
 		}
 		deletes = append(deletes, r.ID)

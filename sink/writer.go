@@ -169,8 +169,7 @@ func (w *Writer) Write(ctx context.Context, collection string, ops []Op) ([]Reje
 				continue
 			}
 			rejected = append(rejected, Rejected{Op: ops[g.winner()], Err: rerr})
-			g.ops = g.ops[:len(g.ops)-1]
-			if len(g.ops) > 0 {
+			if g.ops = g.ops[:len(g.ops)-1]; len(g.ops) > 0 {
 				next = append(next, g)
 			}
 		}
