@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"debug/buildinfo"
 	"errors"
 	"fmt"
 	"net"
@@ -224,6 +225,11 @@ func (e *Env) connect(ctx context.Context) error {
 	if e.Kafka.Version, err = kafkaVersion(ctx, e.Admin); err != nil {
 		return err
 	}
+	if e.Kafka.Kind == "embedded" {
+		// kfake answers ApiVersions with what it implements, which no
+		// Kafka release matches; name the module instead.
+		e.Kafka.Version = "kfake " + moduleVersion(e.Binary, "github.com/twmb/franz-go/pkg/kfake") + " (" + e.Kafka.Version + ")"
+	}
 
 	e.QdrantClient, err = NewQdrantClient(e.Qdrant.GRPC, e.Qdrant.APIKey, e.Qdrant.TLS)
 	if err != nil {
@@ -277,6 +283,19 @@ func kafkaVersion(ctx context.Context, adm *kadm.Client) (string, error) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// moduleVersion returns the version of a module linked into the binary
+// at bin, or "(unknown)".
+func moduleVersion(bin, path string) string {
+	if bi, err := buildinfo.ReadFile(bin); err == nil {
+		for _, m := range bi.Deps {
+			if m.Path == path {
+				return m.Version
+			}
+		}
+	}
+	return "(unknown)"
 }
 
 // Describe says which environment the run uses, with server versions.

@@ -186,6 +186,11 @@ func (s *Scenario) WaitCommittedAtEnd(ctx context.Context, timeout time.Duration
 	if err != nil {
 		s.T.Fatal(err)
 	}
+	end, err := EndOffsets(ctx, s.Env.Admin, s.Topic)
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	s.Logf("committed offsets equal the log end offsets %v (%d records)", end, end.Total())
 }
 
 // AssertContent reads the collection once and fails the test unless it
@@ -199,6 +204,7 @@ func (s *Scenario) AssertContent(ctx context.Context, want *Model) {
 	if d := Diff(want.Points(), got, 5); len(d) > 0 {
 		s.T.Fatalf("collection %s: %d points, want %d:\n  %s", s.Collection, len(got), want.Len(), strings.Join(d, "\n  "))
 	}
+	s.Logf("collection holds exactly the %d expected points", len(got))
 }
 
 // AssertFinal is the closing check of every scenario: committed offsets
