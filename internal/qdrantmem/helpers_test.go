@@ -12,6 +12,8 @@ import (
 	"github.com/qdrant/go-client/qdrant"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/proto"
 )
 
 // env is a started server and a real go-client connected to it.
@@ -161,4 +163,14 @@ func (f *fakeClock) Advance(d time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.now = f.now.Add(d)
+}
+
+// protoDiff returns "" when want and got are equal protobuf messages, else
+// both in text form.
+func protoDiff(want, got proto.Message) string {
+	if proto.Equal(want, got) {
+		return ""
+	}
+	opts := prototext.MarshalOptions{Multiline: true}
+	return "want:\n" + opts.Format(want) + "\ngot:\n" + opts.Format(got)
 }
