@@ -16,6 +16,26 @@
 //	        else             ─────▶ each half: UpdateBatch again
 //	rejected winner ─▶ its id's next-latest op becomes the winner (next round)
 //
+// # Fencing
+//
+// With WriterConfig.Fencing each upsert stores its Kafka offset in the
+// payload key _kq_offset (OffsetKey) and is sent with an update_filter
+// "_kq_offset <= offset OR _kq_offset is empty"; each delete is a
+// delete-by-filter with the same condition plus has_id. A replica that lost
+// its partitions and writes late can then neither overwrite nor delete a
+// point written from a newer offset. Limits: every op becomes its own
+// operation in the UpdateBatch (slower), offsets of different partitions
+// are not comparable (a point id must be written from one partition only),
+// and a late upsert can still re-create a point a newer delete removed.
+//
+// # Files
+//
+// client.go (NewClient, PooledPoints), writer.go (types, Write),
+// merge.go, bisect.go (bisection and the retrying send), request.go
+// (UpdateBatch building, fencing), classify.go (the gRPC code table),
+// backoff.go, collections.go (config cache, Check), validate.go (vector
+// checks), metrics.go.
+//
 // # Invariants
 //
 //   - Write returns nil error only when every op is applied (confirmed

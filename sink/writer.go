@@ -130,7 +130,7 @@ func NewWriter(points PointsAPI, collections CollectionsAPI, cfg WriterConfig) *
 // With err == nil every op is either applied or in the returned slice.
 func (w *Writer) Write(ctx context.Context, collection string, ops []Op) ([]Rejected, error) {
 	if len(ops) == 0 {
-		return nil, ctx.Err()
+		return nil, nil
 	}
 	groups, invalid := merge(ops)
 	var rejected []Rejected
