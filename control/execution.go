@@ -157,10 +157,14 @@ func (r *Runner) abandon(e *execution, why string) {
 	}
 	e.abandoned = true
 	r.detachLocked(e)
+	until := time.Now().Add(5 * time.Second)
+	if d := e.ep.deadline; !d.IsZero() && d.Before(until) {
+		until = d
+	}
 	r.mu.Unlock()
 	st := r.status(e.cmd, schemas.StateRunning)
 	st.Progress = &schemas.Progress{Detail: fmt.Sprintf("interrupted on %s (%s); the next owner of the control partition resumes it", r.cfg.Replica, why)}
-	pctx, cancel := context.WithTimeout(e.ep.pubCtx, 5*time.Second)
+	pctx, cancel := context.WithDeadline(e.ep.pubCtx, until)
 	_ = r.publish(pctx, st)
 	cancel()
 	close(e.done)

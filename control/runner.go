@@ -53,6 +53,9 @@ type epoch struct {
 	// handover, so a command that outlives it publishes nothing final.
 	pubCtx    context.Context
 	pubCancel context.CancelFunc
+	// deadline is when the handover of the epoch gives up waiting (zero
+	// while the epoch is current); guarded by Runner.mu.
+	deadline time.Time
 }
 
 func newEpoch(n uint64) *epoch {
@@ -236,6 +239,7 @@ func (r *Runner) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int3
 func (r *Runner) handover(reason string, commit bool, deadline time.Time) {
 	r.mu.Lock()
 	old := r.ep
+	old.deadline = deadline
 	r.ep = newEpoch(old.n + 1)
 	var running []*execution
 	for id, e := range r.active {
@@ -266,7 +270,7 @@ func (r *Runner) handover(reason string, commit bool, deadline time.Time) {
 		r.log.Error("commands did not stop within the handover timeout; their late results are discarded", "ids", stuck, "reason", reason)
 	}
 	if commit {
-		cctx, cancel := context.WithDeadline(context.Background(), deadline.Add(5*time.Second))
+		cctx, cancel := context.WithDeadline(context.Background(), atLeastASecond(deadline))
 		r.commit(cctx, old)
 		cancel()
 	}
@@ -288,7 +292,7 @@ func (r *Runner) shutdown() {
 		r.log.Error("command goroutines still running at shutdown")
 	}
 	r.cl.AllowRebalance()
-	lctx, cancel := context.WithDeadline(context.Background(), deadline.Add(5*time.Second))
+	lctx, cancel := context.WithDeadline(context.Background(), atLeastASecond(deadline))
 	if err := r.cl.LeaveGroupContext(lctx); err != nil {
 		r.log.Warn("leaving the control group", "err", err)
 	}
@@ -361,4 +365,13 @@ func (r *Runner) commit(ctx context.Context, ep *epoch) {
 	}
 	r.mu.Unlock()
 	r.log.Debug("control offsets committed", "offsets", pts)
+}
+
+// atLeastASecond returns d, or a second from now when d is sooner, so a
+// last commit or leave gets a chance even after a slow handover.
+func atLeastASecond(d time.Time) time.Time {
+	if soon := time.Now().Add(time.Second); d.Before(soon) {
+		return soon
+	}
+	return d
 }
