@@ -101,9 +101,29 @@ func NewDecoder(cfg DecoderConfig) *Decoder {
 // maxInterned bounds the names a Decoder keeps, and the length of each,
 // so that records with ever-new keys cannot grow it without bound.
 const (
-	maxInterned    = 4096
-	maxInternedLen = 64
+	maxInterned    = 1024
+	maxInternedLen = 48
 )
+
+// maxScratch bounds the scratch a Decoder keeps between records, so that
+// one huge record does not pin its buffers for the Decoder's lifetime.
+const maxScratch = 1 << 16
+
+func (d *Decoder) trimScratch() {
+	if cap(d.floats) > maxScratch {
+		d.floats = nil
+	}
+	if cap(d.indices) > maxScratch {
+		d.indices = nil
+	}
+	if cap(d.sorted) > maxScratch {
+		d.sorted = nil
+	}
+	if cap(d.sc.unescaped) > maxScratch {
+		d.sc.unescaped = nil
+	}
+	d.sc.data = nil
+}
 
 // intern returns b as a string, sharing one copy between records.
 func (d *Decoder) intern(b []byte) string {
@@ -141,7 +161,9 @@ func (d *Decoder) Decode(key, value []byte) (Record, error) {
 		return d.tombstone(key)
 	}
 	var f fields
-	if err := d.readRecord(value, &f); err != nil {
+	err := d.readRecord(value, &f)
+	d.trimScratch()
+	if err != nil {
 		return Record{}, err
 	}
 	for _, err := range [...]error{f.idErr, f.vecErr, f.payErr, f.colErr} {

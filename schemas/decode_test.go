@@ -1,7 +1,9 @@
 package schemas
 
 import (
+	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -416,5 +418,86 @@ func TestDecodeMatchesConstructors(t *testing.T) {
 	}
 	if named["d"].GetData() != nil {
 		t.Error("dense vector sets the deprecated Data field")
+	}
+}
+
+// TestDecodeAllocations guards the hot path's allocation budget: vector
+// data, protobuf messages and repeated names cost no allocation per record
+// in steady state (only shared chunks, amortized); what remains is the
+// payload map and its string values, and the text of a UUID id.
+func TestDecodeAllocations(t *testing.T) {
+	cases := []struct {
+		name       string
+		key, value []byte
+		max        float64
+	}{
+		{"dense128 with 3-field payload", nil, denseRecord(128), 4},
+		{"named dense and sparse", nil, namedRecord(), 6},
+		{"dense without payload", []byte("42"), []byte(`{"vector": [0.1, 0.2, 0.3]}`), 0},
+		{"tombstone with numeric key", []byte("42"), nil, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d := NewDecoder(DecoderConfig{})
+			got := testing.AllocsPerRun(200, func() {
+				if _, err := d.Decode(c.key, c.value); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if got > c.max {
+				t.Errorf("%v allocations per record, budget %v", got, c.max)
+			}
+		})
+	}
+}
+
+// TestDecoderBoundsItsMemory checks that a huge record does not leave
+// huge scratch buffers behind, that the intern table stays bounded, and
+// that the decoder keeps no reference to the value.
+func TestDecoderBoundsItsMemory(t *testing.T) {
+	d := NewDecoder(DecoderConfig{})
+	var b strings.Builder
+	b.WriteString(`{"id": 1, "vector": {"d": [`)
+	for i := range 100000 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString("1")
+	}
+	b.WriteString(`], "s": {"indices": [`)
+	for i := range 100000 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(strconv.Itoa(100000 - i))
+	}
+	b.WriteString(`], "values": [0`)
+	b.WriteString(strings.Repeat(",0", 99999))
+	b.WriteString(`]}}, "payload": {"s": "` + strings.Repeat(`\n`, 100000) + `"`)
+	for i := range 2 * maxInterned {
+		fmt.Fprintf(&b, `, "key%d": %d`, i, i)
+	}
+	b.WriteString(`}}`)
+	rec, err := d.Decode(nil, []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rec.Vectors.GetVectors().GetVectors()["d"].GetDense().GetData()); n != 100000 {
+		t.Fatalf("dense vector has %d components", n)
+	}
+	if n := len(rec.Payload); n != 1+2*maxInterned {
+		t.Fatalf("payload has %d keys", n)
+	}
+	for name, c := range map[string]int{"floats": cap(d.floats), "indices": cap(d.indices),
+		"sorted": cap(d.sorted), "unescaped": cap(d.sc.unescaped)} {
+		if c > maxScratch {
+			t.Errorf("scratch %s kept %d entries, limit %d", name, c, maxScratch)
+		}
+	}
+	if len(d.names) > maxInterned {
+		t.Errorf("intern table has %d names, limit %d", len(d.names), maxInterned)
+	}
+	if d.sc.data != nil {
+		t.Error("the decoder still references the value")
 	}
 }

@@ -310,67 +310,62 @@ const maxExp = 1 << 20
 
 // readNumber scans a number with RFC 8259 grammar:
 // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+//
+// It works on locals and fills the result at the end: a struct of more
+// than four fields is not kept in registers.
 func (s *scanner) readNumber() (number, error) {
 	data := s.data
 	i := s.pos
-	var n number
+	neg := false
 	if i < len(data) && data[i] == '-' {
-		n.neg = true
+		neg = true
 		i++
 	}
-	nd := 0 // significant digits accumulated in mant
+	var mant uint64
+	nd, exp10 := 0, 0 // significant digits in mant; power of ten
+	trunc := false
 	intStart := i
-	for ; i < len(data); i++ {
-		c := data[i] - '0'
-		if c > 9 {
-			break
-		}
-		if n.mant == 0 && c == 0 {
-			continue
-		}
+	for ; i < len(data) && data[i]-'0' <= 9; i++ {
 		if nd < 19 {
-			n.mant = n.mant*10 + uint64(c)
-			nd++
+			mant = mant*10 + uint64(data[i]-'0')
+			if mant != 0 {
+				nd++
+			}
 		} else {
-			n.trunc = true
+			trunc = true
 		}
 	}
 	switch {
 	case i == intStart:
 		s.pos = i
-		return n, s.unexpected("a digit")
+		return number{}, s.unexpected("a digit")
 	case i-intStart > 1 && data[intStart] == '0':
 		s.pos = intStart
-		return n, s.errorf("number with a leading zero")
+		return number{}, s.errorf("number with a leading zero")
 	}
-	n.isInt = true
+	isInt := true
 	if i < len(data) && data[i] == '.' {
-		n.isInt = false
+		isInt = false
 		i++
 		fracStart := i
-		for ; i < len(data); i++ {
-			c := data[i] - '0'
-			if c > 9 {
-				break
-			}
-			n.exp10--
-			if n.mant == 0 && c == 0 {
-				continue
-			}
+		for ; i < len(data) && data[i]-'0' <= 9; i++ {
 			if nd < 19 {
-				n.mant = n.mant*10 + uint64(c)
-				nd++
+				mant = mant*10 + uint64(data[i]-'0')
+				if mant != 0 {
+					nd++
+				}
+				exp10--
 			} else {
-				n.trunc = true
+				trunc = true
 			}
 		}
 		if i == fracStart {
 			s.pos = i
-			return n, s.unexpected("a digit after the decimal point")
+			return number{}, s.unexpected("a digit after the decimal point")
 		}
 	}
 	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
-		n.isInt = false
+		isInt = false
 		i++
 		expNeg := false
 		if i < len(data) && (data[i] == '+' || data[i] == '-') {
@@ -385,14 +380,14 @@ func (s *scanner) readNumber() (number, error) {
 		}
 		if i == expStart {
 			s.pos = i
-			return n, s.unexpected("a digit in the exponent")
+			return number{}, s.unexpected("a digit in the exponent")
 		}
 		if expNeg {
 			e = -e
 		}
-		n.exp10 += e
+		exp10 += e
 	}
-	n.text = data[s.pos:i]
+	n := number{text: data[s.pos:i], mant: mant, exp10: exp10, neg: neg, trunc: trunc, isInt: isInt}
 	s.pos = i
 	return n, nil
 }

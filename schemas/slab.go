@@ -18,7 +18,7 @@ const (
 	valueChunk   = 64   // payload values per chunk
 	vectorChunk  = 16   // vectors per chunk
 	idChunk      = 64   // point ids per chunk
-	floatChunk   = 8192 // float32s per chunk (32 KiB)
+	floatChunk   = 8192 // float32s (or uint32 sparse indices) per chunk (32 KiB)
 	floatOwnSize = floatChunk / 4
 )
 
@@ -81,6 +81,7 @@ type slabs struct {
 	vecs    slab[vectorsBox]
 	ids     slab[idBox]
 	floats  []float32
+	uints   []uint32
 }
 
 // floatsFor returns a fresh slice of len(src) holding a copy of src.
@@ -94,6 +95,21 @@ func (s *slabs) floatsFor(src []float32) []float32 {
 	}
 	dst := s.floats[:n:n]
 	s.floats = s.floats[n:]
+	copy(dst, src)
+	return dst
+}
+
+// uintsFor returns a fresh slice of len(src) holding a copy of src.
+func (s *slabs) uintsFor(src []uint32) []uint32 {
+	n := len(src)
+	if n > floatOwnSize {
+		return append([]uint32(nil), src...)
+	}
+	if len(s.uints) < n {
+		s.uints = make([]uint32, floatChunk)
+	}
+	dst := s.uints[:n:n]
+	s.uints = s.uints[n:]
 	copy(dst, src)
 	return dst
 }

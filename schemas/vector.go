@@ -240,8 +240,7 @@ func (d *Decoder) readSparse(name string) (*qdrant.Vector, error) {
 		return nil, NewRecordError(ClassValidate, StageValidate,
 			"%s: sparse index %d appears more than once", d.where(name, true), dup)
 	}
-	indices := append([]uint32(nil), d.indices...)
-	return d.slabs.sparseVector(indices, d.slabs.floatsFor(d.floats)), nil
+	return d.slabs.sparseVector(d.slabs.uintsFor(d.indices), d.slabs.floatsFor(d.floats)), nil
 }
 
 // readIndices reads the list of sparse indices into d.indices.
