@@ -1,0 +1,190 @@
+package connector
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/qdrant/go-client/qdrant"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// benchRecords is the size of the end-to-end benchmark (issue: 200k records
+// of dimension 128 with a small payload on 4 partitions). KQ_BENCH_RECORDS
+// overrides it.
+func benchRecords() int {
+	if s := os.Getenv("KQ_BENCH_RECORDS"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 200_000
+}
+
+const benchDim = 128
+
+// seedBench produces n records of dimension 128 over 4 partitions.
+func seedBench(b *testing.B, e *env, n int) int64 {
+	vec := make([]float32, benchDim)
+	var total int64
+	recs := make([]*kgo.Record, 0, 2000)
+	for i := range n {
+		for j := range vec {
+			vec[j] = float32((i*31+j*7)%1000) / 997
+		}
+		v, _ := json.Marshal(map[string]any{
+			"id": i, "vector": vec,
+			"payload": map[string]any{"title": "doc " + strconv.Itoa(i), "year": 1970 + i%50, "tags": []string{"a", "b"}},
+		})
+		total += int64(len(v))
+		recs = append(recs, &kgo.Record{Topic: e.topic, Partition: int32(i % 4), Key: []byte(strconv.Itoa(i)), Value: v})
+		if len(recs) == cap(recs) {
+			if err := e.prod.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+				b.Fatal(err)
+			}
+			recs = recs[:0]
+		}
+	}
+	if len(recs) > 0 {
+		if err := e.prod.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return total
+}
+
+func newBenchEnv(b *testing.B) *env {
+	e := newEnvTB(b, 4)
+	if err := e.qc.DeleteCollection(context.Background(), e.topic); err != nil {
+		b.Fatal(err)
+	}
+	err := e.qc.CreateCollection(context.Background(), &qdrant.CreateCollection{
+		CollectionName: e.topic,
+		VectorsConfig:  qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: benchDim, Distance: qdrant.Distance_Cosine}),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e
+}
+
+// BenchmarkPipeline measures kfake → connector → in-memory Qdrant over
+// loopback gRPC, end to end until every offset is committed, and the
+// ceiling: a plain franz-go consumer on the same topic that only counts.
+// Run with -benchtime=1x: each iteration processes the whole topic.
+func BenchmarkPipeline(b *testing.B) {
+	n := benchRecords()
+	b.Run("ceiling", func(b *testing.B) {
+		e := newBenchEnv(b)
+		bytes := seedBench(b, e, n)
+		b.SetBytes(bytes)
+		b.ResetTimer()
+		for i := range b.N {
+			r := measure(b, func() {
+				cl, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...), kgo.ConsumeTopics(e.topic),
+					kgo.ConsumerGroup("ceiling-"+strconv.Itoa(i)), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer cl.Close()
+				seen := 0
+				for seen < n {
+					fs := cl.PollFetches(context.Background())
+					seen += fs.NumRecords()
+				}
+			})
+			r.report(b, n)
+		}
+	})
+	b.Run("connector", func(b *testing.B) {
+		e := newBenchEnv(b)
+		bytes := seedBench(b, e, n)
+		b.SetBytes(bytes)
+		cfg := e.testConfig()
+		cfg.Batch.MaxRecords = 512
+		cfg.Batch.Linger = 5 * time.Millisecond
+		cfg.Kafka.CommitInterval = 200 * time.Millisecond
+		cfg.Kafka.DLQTopic = ""
+		b.ResetTimer()
+		for i := range b.N {
+			e.group = "bench-" + strconv.Itoa(i)
+			cfg.Kafka.Group = e.group
+			var m *member
+			r := measure(b, func() {
+				m = e.start(cfg)
+				deadline := time.Now().Add(10 * time.Minute)
+				for e.committedEqualsEnd() != nil {
+					if time.Now().After(deadline) {
+						b.Fatal("pipeline did not finish in 10 minutes")
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			})
+			b.StopTimer()
+			m.stop(b)
+			got, err := e.qc.Count(context.Background(), &qdrant.CountPoints{CollectionName: e.topic, Exact: qdrant.PtrOf(true)})
+			if err != nil || got != uint64(n) {
+				b.Fatalf("qdrant has %d points (err %v), want %d", got, err, n)
+			}
+			b.StartTimer()
+			r.report(b, n)
+		}
+	})
+}
+
+type measurement struct {
+	wall    time.Duration
+	cpu     time.Duration
+	mallocs uint64
+}
+
+func measure(b *testing.B, f func()) measurement {
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	cpu0 := cpuTime()
+	start := time.Now()
+	f()
+	wall := time.Since(start)
+	cpu := cpuTime() - cpu0
+	runtime.ReadMemStats(&ms1)
+	return measurement{wall: wall, cpu: cpu, mallocs: ms1.Mallocs - ms0.Mallocs}
+}
+
+func (m measurement) report(b *testing.B, n int) {
+	b.ReportMetric(float64(n)/m.wall.Seconds(), "records/s")
+	b.ReportMetric(m.cpu.Seconds()*100_000/float64(n), "cpu-s/100k")
+	b.ReportMetric(float64(m.mallocs)/float64(n), "allocs/record")
+	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-rss-MiB")
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// peakRSS reads VmHWM (bytes) from /proc/self/status; 0 where unavailable.
+func peakRSS() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}

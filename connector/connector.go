@@ -1,0 +1,472 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/config"
+	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
+	"github.com/seed-a550a1ef/kafka-qdrant/sink"
+)
+
+// Sink is what the connector needs from the Qdrant side. *sink.Writer
+// implements it; both methods are called from many partition goroutines at
+// once and block (retrying) until they succeed or ctx ends.
+type Sink interface {
+	// Check validates a decoded record against its target collection.
+	// It returns nil, a *schemas.RecordError (bad input), or ctx's error.
+	Check(ctx context.Context, collection string, r *schemas.Record) error
+	// Write applies ops to one collection. It returns the ops Qdrant
+	// rejected as invalid (everything else is applied), or ctx's error
+	// (nothing known applied).
+	Write(ctx context.Context, collection string, ops []sink.Op) ([]sink.Rejected, error)
+}
+
+// Config is everything a Connector needs. Kafka, Routing, Record and Batch
+// are the validated configuration sections.
+type Config struct {
+	Kafka   config.Kafka
+	Routing config.Routing
+	Record  config.Record
+	Batch   config.Batch
+
+	// ClientOpts are the base franz-go options (brokers, TLS, SASL); the
+	// connector adds its group and consumer options on top. Tests append
+	// extras here (e.g. a lower kgo.MetadataMinAge).
+	ClientOpts []kgo.Opt
+	Sink       Sink
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+
+	// DrainTimeout bounds the flush in the final revoke when Run's context
+	// ends; after it, in-flight batches are abandoned uncommitted.
+	DrainTimeout time.Duration
+	// StallTimeout: a partition with work that made no progress for this
+	// long makes Ready report an error. Default 60s.
+	StallTimeout time.Duration
+}
+
+// Connector runs one member of the data consumer group. See the package
+// documentation for the lifecycle and the offset invariants.
+type Connector struct {
+	cfg     Config
+	log     *slog.Logger
+	m       *metrics
+	router  router
+	cl      *kgo.Client
+	tracker *tracker
+	pauser  *pauser
+
+	// inflight counts the bytes of records handed to partition workers and
+	// not yet finished (applied, dead-lettered or dropped).
+	inflight atomic.Int64
+
+	// commitMu serialises periodic commits with revokes, so that a
+	// periodic commit can never straddle a revoke and land after it.
+	commitMu sync.Mutex
+
+	mu    sync.Mutex
+	parts map[tp]*partition
+	// revokeDeadline, when non-zero, bounds flushes in revoke callbacks
+	// (set when Run is draining on shutdown).
+	revokeDeadline time.Time
+	joined         bool
+
+	testHooks testHooks
+	// killed simulates SIGKILL in tests: nothing is committed any more.
+	killed atomic.Bool
+
+	// hard is cancelled to abandon everything at once (second signal or
+	// drain deadline).
+	hardCtx    context.Context
+	hardCancel context.CancelFunc
+}
+
+type tp struct {
+	topic     string
+	partition int32
+}
+
+func (t tp) String() string { return fmt.Sprintf("%s/%d", t.topic, t.partition) }
+
+// New validates cfg and builds the Kafka client. It does not contact Kafka
+// until Run.
+func New(cfg Config) (*Connector, error) {
+	if cfg.Sink == nil {
+		return nil, errors.New("connector: Sink is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Registerer == nil {
+		cfg.Registerer = prometheus.NewRegistry()
+	}
+	if cfg.StallTimeout <= 0 {
+		cfg.StallTimeout = 60 * time.Second
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = 30 * time.Second
+	}
+	if cfg.Batch.MaxRecords <= 0 || cfg.Batch.MaxBytes <= 0 {
+		return nil, errors.New("connector: batch.max_records and batch.max_bytes must be > 0")
+	}
+	c := &Connector{
+		cfg:    cfg,
+		log:    cfg.Logger,
+		router: newRouter(cfg.Routing),
+		parts:  make(map[tp]*partition),
+	}
+	var err error
+	if c.m, err = newMetrics(cfg.Registerer); err != nil {
+		return nil, err
+	}
+	c.hardCtx, c.hardCancel = context.WithCancel(context.Background())
+
+	opts := append([]kgo.Opt{}, cfg.ClientOpts...)
+	opts = append(opts,
+		kgo.ConsumerGroup(cfg.Kafka.Group),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.OnPartitionsAssigned(c.onAssigned),
+		kgo.OnPartitionsRevoked(c.onRevoked),
+		kgo.OnPartitionsLost(c.onLost),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+	)
+	if cfg.Kafka.TopicRegex != "" {
+		if _, err := regexp.Compile(cfg.Kafka.TopicRegex); err != nil {
+			return nil, fmt.Errorf("kafka.topic_regex: %w", err)
+		}
+		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(cfg.Kafka.TopicRegex))
+	} else {
+		opts = append(opts, kgo.ConsumeTopics(cfg.Kafka.Topics...))
+	}
+	if cfg.Kafka.SessionTimeout > 0 {
+		opts = append(opts, kgo.SessionTimeout(cfg.Kafka.SessionTimeout))
+	}
+	if cfg.Kafka.RebalanceTimeout > 0 {
+		opts = append(opts, kgo.RebalanceTimeout(cfg.Kafka.RebalanceTimeout))
+	}
+	if cfg.Kafka.FetchMaxBytes > 0 {
+		opts = append(opts, kgo.FetchMaxBytes(int32(cfg.Kafka.FetchMaxBytes)))
+	}
+	if c.cl, err = kgo.NewClient(opts...); err != nil {
+		return nil, fmt.Errorf("creating kafka client: %w", err)
+	}
+	c.tracker = newTracker()
+	c.pauser = newPauser(c.cl, c.m)
+	return c, nil
+}
+
+// Client returns the underlying Kafka client (for tests and health checks).
+func (c *Connector) Client() *kgo.Client { return c.cl }
+
+// Run consumes until ctx ends, then drains: it stops fetching, lets every
+// partition finish the batch it is writing (bounded by DrainTimeout),
+// commits what was applied, leaves the group and closes the client. Abort
+// ends everything at once. Run returns nil after a clean drain.
+func (c *Connector) Run(ctx context.Context) error {
+	commitDone := make(chan struct{})
+	commitCtx, stopCommits := context.WithCancel(context.Background())
+	go func() {
+		defer close(commitDone)
+		c.commitLoop(commitCtx)
+	}()
+
+	c.pollLoop(ctx)
+
+	// Drain: the final revoke (triggered by leaving the group) flushes
+	// and commits every owned partition, bounded by the drain deadline.
+	c.mu.Lock()
+	c.revokeDeadline = time.Now().Add(c.cfg.DrainTimeout)
+	c.mu.Unlock()
+	drainCtx, cancel := context.WithTimeout(c.hardCtx, c.cfg.DrainTimeout+5*time.Second)
+	defer cancel()
+	c.cl.AllowRebalance()
+	leaveErr := c.cl.LeaveGroupContext(drainCtx)
+	stopCommits()
+	<-commitDone
+	c.stopAllPartitions()
+	c.cl.Close()
+	if leaveErr != nil && !errors.Is(leaveErr, context.Canceled) {
+		return fmt.Errorf("leaving consumer group: %w", leaveErr)
+	}
+	return nil
+}
+
+// Abort abandons in-flight work at once: retries stop, nothing more is
+// committed. Used on the second signal.
+func (c *Connector) Abort() { c.hardCancel() }
+
+func (c *Connector) pollLoop(ctx context.Context) {
+	for {
+		fetches := c.cl.PollRecords(ctx, 0)
+		if fetches.IsClientClosed() || ctx.Err() != nil {
+			c.cl.AllowRebalance()
+			return
+		}
+		fetches.EachError(func(t string, p int32, err error) {
+			if errors.Is(err, context.Canceled) {
+				return
+			}
+			c.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
+		})
+		fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+			if len(fp.Records) == 0 {
+				return
+			}
+			c.dispatch(fp)
+		})
+		c.cl.AllowRebalance()
+	}
+}
+
+// dispatch hands fetched records to their partition worker. It never
+// blocks: memory is bounded by pausing fetches instead.
+func (c *Connector) dispatch(fp kgo.FetchTopicPartition) {
+	key := tp{fp.Topic, fp.Partition}
+	c.mu.Lock()
+	p := c.parts[key]
+	c.mu.Unlock()
+	if p == nil {
+		// Cannot happen with BlockRebalanceOnPoll (revoked partitions are
+		// stripped from polls); drop defensively: nothing is marked, so
+		// the next owner re-reads these records.
+		c.log.Debug("records for a partition not owned; dropped", "partition", key.String())
+		return
+	}
+	var n int64
+	for _, r := range fp.Records {
+		n += recordSize(r)
+	}
+	c.m.consumed.Add(float64(len(fp.Records)))
+	c.addInflight(n)
+	p.enqueue(fp.Records, n, fp.HighWatermark)
+}
+
+func recordSize(r *kgo.Record) int64 {
+	n := len(r.Key) + len(r.Value)
+	for _, h := range r.Headers {
+		n += len(h.Key) + len(h.Value)
+	}
+	return int64(n)
+}
+
+func (c *Connector) addInflight(n int64) {
+	v := c.inflight.Add(n)
+	c.m.inflightBytes.Set(float64(v))
+	if n > 0 && v > int64(c.cfg.Batch.MaxInflightBytes) && c.cfg.Batch.MaxInflightBytes > 0 {
+		c.pauser.setGlobal(true, c.ownedPartitions())
+	} else if n < 0 && v <= int64(c.cfg.Batch.MaxInflightBytes)/2 {
+		c.pauser.setGlobal(false, nil)
+	}
+}
+
+func (c *Connector) ownedPartitions() []tp {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]tp, 0, len(c.parts))
+	for k := range c.parts {
+		out = append(out, k)
+	}
+	return out
+}
+
+func (c *Connector) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.joined = true
+	for topic, ps := range assigned {
+		for _, part := range ps {
+			key := tp{topic, part}
+			if c.parts[key] != nil {
+				continue
+			}
+			c.tracker.assign(key)
+			p := newPartition(c, key)
+			c.parts[key] = p
+			go p.run()
+		}
+	}
+	if h := c.testHooks.afterAssign; h != nil {
+		var keys []tp
+		for topic, ps := range assigned {
+			for _, part := range ps {
+				keys = append(keys, tp{topic, part})
+			}
+		}
+		h(keys)
+	}
+	c.log.Info("partitions assigned", "partitions", formatAssignment(assigned))
+}
+
+// onRevoked flushes the batch each revoked partition is writing, commits
+// what was applied and returns; after it returns nothing is marked or
+// committed for those partitions.
+func (c *Connector) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
+	parts := c.takePartitions(revoked)
+	if len(parts) == 0 {
+		return
+	}
+	c.mu.Lock()
+	deadline := c.revokeDeadline
+	c.mu.Unlock()
+	if deadline.IsZero() {
+		// Leave a margin inside the rebalance timeout for the commit.
+		rt := c.cfg.Kafka.RebalanceTimeout
+		if rt <= 0 {
+			rt = time.Minute
+		}
+		deadline = time.Now().Add(rt * 3 / 4)
+	}
+	for _, p := range parts {
+		p.stop(false)
+	}
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	for _, p := range parts {
+		select {
+		case <-p.done:
+		case <-timer.C:
+			c.log.Warn("revoke: flush deadline passed; abandoning uncommitted batch", "partition", p.key.String())
+			p.stop(true)
+			<-p.done
+		case <-c.hardCtx.Done():
+			p.stop(true)
+			<-p.done
+		}
+	}
+	keys := make([]tp, len(parts))
+	for i, p := range parts {
+		keys[i] = p.key
+	}
+	commitCtx, cancel := context.WithTimeout(c.hardCtx, 10*time.Second)
+	defer cancel()
+	if err := c.commitRevoked(commitCtx, keys); err != nil {
+		c.log.Error("revoke: committing offsets", "err", err)
+	}
+	for _, p := range parts {
+		c.forgetPartition(p)
+	}
+	if h := c.testHooks.afterRevoke; h != nil {
+		h(keys)
+	}
+	c.log.Info("partitions revoked", "partitions", formatAssignment(revoked))
+}
+
+// onLost abandons the lost partitions without committing: another member
+// may already own them.
+func (c *Connector) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	parts := c.takePartitions(lost)
+	for _, p := range parts {
+		p.stop(true)
+	}
+	for _, p := range parts {
+		<-p.done
+		c.tracker.drop(p.key)
+		c.forgetPartition(p)
+	}
+	if len(parts) > 0 {
+		c.log.Warn("partitions lost; nothing committed for them", "partitions", formatAssignment(lost))
+	}
+}
+
+func (c *Connector) takePartitions(m map[string][]int32) []*partition {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*partition
+	for topic, ps := range m {
+		for _, part := range ps {
+			key := tp{topic, part}
+			if p := c.parts[key]; p != nil {
+				out = append(out, p)
+				delete(c.parts, key)
+			}
+		}
+	}
+	return out
+}
+
+// forgetPartition releases what a stopped partition still held.
+func (c *Connector) forgetPartition(p *partition) {
+	if n := p.dropQueue(); n > 0 {
+		c.addInflight(-n)
+	}
+	c.pauser.forget(p.key)
+	c.m.forgetPartition(p.key)
+	p.mu.Lock()
+	stopped := p.stoppedErr != nil
+	p.mu.Unlock()
+	if stopped {
+		c.m.stopped.Dec()
+	}
+}
+
+func (c *Connector) stopAllPartitions() {
+	c.mu.Lock()
+	parts := make([]*partition, 0, len(c.parts))
+	for k, p := range c.parts {
+		parts = append(parts, p)
+		delete(c.parts, k)
+	}
+	c.mu.Unlock()
+	for _, p := range parts {
+		p.stop(true)
+		<-p.done
+		c.forgetPartition(p)
+	}
+}
+
+// Ready reports whether this member is in the group and no partition with
+// work has stalled (no batch finished for StallTimeout, e.g. retrying
+// against an unavailable Qdrant, or stopped on a bad record without DLQ).
+func (c *Connector) Ready() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.joined {
+		return errors.New("not yet assigned by the consumer group")
+	}
+	now := time.Now()
+	for _, p := range c.parts {
+		if err := p.stalled(now, c.cfg.StallTimeout); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func formatAssignment(m map[string][]int32) string {
+	s := ""
+	for t, ps := range m {
+		if s != "" {
+			s += " "
+		}
+		s += fmt.Sprintf("%s%v", t, ps)
+	}
+	return s
+}
+
+// testHooks observe the lifecycle in tests; nil hooks are skipped.
+type testHooks struct {
+	afterAssign  func([]tp)
+	afterRevoke  func([]tp)
+	beforeCommit func(map[string]map[int32]kgo.EpochOffset)
+}
+
+// kill simulates an abrupt death (tests): in-flight work is abandoned and
+// nothing more is committed, not even in the final revoke.
+func (c *Connector) kill() {
+	c.killed.Store(true)
+	c.hardCancel()
+}

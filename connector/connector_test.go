@@ -1,0 +1,286 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/grpc/codes"
+)
+
+// produceStream writes n upserts over ids [0, ids) to every partition in
+// round robin and returns the expected final content (last value per id,
+// where "last" is per partition order: an id always goes to the same
+// partition, as with key partitioning).
+func (e *env) produceStream(n, ids int, partitions int32, seqBase int64) map[uint64]point {
+	want := make(map[uint64]point)
+	const chunk = 1000
+	recs := make([]*kgo.Record, 0, chunk)
+	for i := range n {
+		id := uint64(rand.IntN(ids))
+		seq := seqBase + int64(i)
+		vec := vecFor(id, seq)
+		recs = append(recs, &kgo.Record{
+			Topic:     e.topic,
+			Partition: int32(id % uint64(partitions)),
+			Key:       []byte(strconv.FormatUint(id, 10)),
+			Value:     upsertValue(id, vec, seq),
+		})
+		want[id] = point{vec: vec, seq: seq}
+		if len(recs) == chunk {
+			e.produce(recs...)
+			recs = recs[:0]
+		}
+	}
+	if len(recs) > 0 {
+		e.produce(recs...)
+	}
+	return want
+}
+
+func TestThreeMembersSixPartitionsRepeatedIDs(t *testing.T) {
+	e := newEnv(t, 6)
+	cfg := e.testConfig()
+	for range 3 {
+		e.start(cfg)
+	}
+	want := e.produceStream(50_000, 5_000, 6, 0)
+	waitFor(t, 90*time.Second, "final content and commits", func() error {
+		if err := e.contentEquals(e.topic, want); err != nil {
+			return err
+		}
+		return e.committedEqualsEnd()
+	})
+	if recs := e.dlqRecords(); len(recs) != 0 {
+		t.Fatalf("DLQ has %d records, want 0", len(recs))
+	}
+}
+
+func TestKilledMemberLosesNothing(t *testing.T) {
+	e := newEnv(t, 4)
+	cfg := e.testConfig()
+	a := e.start(cfg)
+	want := e.produceStream(5_000, 2_000, 4, 0)
+	// Kill a while it is mid-stream: abandon everything, commit nothing more.
+	waitFor(t, 30*time.Second, "some progress", func() error {
+		if len(e.committedOffsets()) == 0 {
+			return fmt.Errorf("nothing committed yet")
+		}
+		return nil
+	})
+	a.c.kill()
+	a.stop(t)
+	more := e.produceStream(5_000, 2_000, 4, 5_000)
+	for id, p := range more {
+		want[id] = p
+	}
+	e.start(cfg)
+	waitFor(t, 60*time.Second, "final content and commits", func() error {
+		if err := e.contentEquals(e.topic, want); err != nil {
+			return err
+		}
+		return e.committedEqualsEnd()
+	})
+}
+
+// TestQdrantUnavailable: Qdrant answers Unavailable for 10 s mid-stream.
+// Ids are unique, so "committed offset o" means every record below o must
+// already be a point; this is checked throughout the outage.
+func TestQdrantUnavailable(t *testing.T) {
+	e := newEnv(t, 4)
+	cfg := e.testConfig()
+	e.start(cfg)
+	want := make(map[uint64]point)
+	var mu sync.Mutex
+	produceUnique := func(from, n int) {
+		recs := make([]*kgo.Record, 0, n)
+		for i := from; i < from+n; i++ {
+			id := uint64(i)
+			vec := vecFor(id, int64(i))
+			recs = append(recs, &kgo.Record{Partition: int32(id % 4), Key: []byte(strconv.Itoa(i)), Value: upsertValue(id, vec, int64(i))})
+			mu.Lock()
+			want[id] = point{vec: vec, seq: int64(i)}
+			mu.Unlock()
+		}
+		e.produce(recs...)
+	}
+	produceUnique(0, 2000)
+	waitFor(t, 30*time.Second, "first records applied", func() error { return e.committedEqualsEnd() })
+
+	e.qs.SetUnavailable(true)
+	outageEnd := time.Now().Add(10 * time.Second)
+	next := 2000
+	for time.Now().Before(outageEnd) {
+		produceUnique(next, 200)
+		next += 200
+		e.checkCommittedApplied(t, 4)
+		time.Sleep(250 * time.Millisecond)
+	}
+	e.qs.SetUnavailable(false)
+	waitFor(t, 60*time.Second, "everything applied after recovery", func() error {
+		if err := e.contentEquals(e.topic, want); err != nil {
+			return err
+		}
+		return e.committedEqualsEnd()
+	})
+	if recs := e.dlqRecords(); len(recs) != 0 {
+		t.Fatalf("DLQ has %d records after an outage, want 0", len(recs))
+	}
+}
+
+// checkCommittedApplied asserts that for every partition every record below
+// the committed offset is in Qdrant (ids are offset-derived: id%parts ==
+// partition, in produce order).
+func (e *env) checkCommittedApplied(t *testing.T, parts int) {
+	t.Helper()
+	committed := e.committedOffsets()
+	got, err := e.qs.Points(e.topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perPart := make(map[int32]int64)
+	for k := range got {
+		id, _ := strconv.ParseUint(k[2:], 10, 64)
+		perPart[int32(id%uint64(parts))]++
+	}
+	for p, off := range committed {
+		if perPart[p] < off {
+			t.Fatalf("partition %d committed at %d but only %d records applied", p, off, perPart[p])
+		}
+	}
+}
+
+func TestTombstonesAndMergeInOneBatch(t *testing.T) {
+	e := newEnv(t, 1)
+	cfg := e.testConfig()
+	cfg.Batch.Linger = 500 * time.Millisecond // upsert, delete, upsert land in one batch
+	e.produce(
+		&kgo.Record{Key: []byte("7"), Value: upsertValue(7, vecFor(7, 1), 1)},
+		&kgo.Record{Key: []byte("7"), Value: nil},
+		&kgo.Record{Key: []byte("7"), Value: upsertValue(7, vecFor(7, 3), 3)},
+		&kgo.Record{Key: []byte("8"), Value: upsertValue(8, vecFor(8, 4), 4)},
+		&kgo.Record{Key: []byte("8"), Value: nil},
+		&kgo.Record{Key: []byte("9"), Value: upsertValue(9, vecFor(9, 6), 6)},
+	)
+	e.start(cfg)
+	want := map[uint64]point{7: {vecFor(7, 3), 3}, 9: {vecFor(9, 6), 6}}
+	waitFor(t, 30*time.Second, "merged content", func() error {
+		if err := e.contentEquals(e.topic, want); err != nil {
+			return err
+		}
+		return e.committedEqualsEnd()
+	})
+	// A later tombstone deletes an existing point.
+	e.produce(&kgo.Record{Key: []byte("9"), Value: nil})
+	delete(want, 9)
+	waitFor(t, 30*time.Second, "tombstone applied", func() error {
+		if err := e.contentEquals(e.topic, want); err != nil {
+			return err
+		}
+		return e.committedEqualsEnd()
+	})
+}
+
+// TestRebalanceWhileInFlight: members join and leave while batches are
+// being written (Qdrant adds latency); nothing is lost and no member
+// commits a partition after its revoke returned.
+func TestRebalanceWhileInFlight(t *testing.T) {
+	e := newEnv(t, 6)
+	cfg := e.testConfig()
+	e.qs.SetLatency("/qdrant.Points/UpdateBatch", 20*time.Millisecond)
+
+	var violations atomic.Int64
+	watch := func(m *member) {
+		var mu sync.Mutex
+		revoked := map[tp]bool{}
+		m.c.testHooks.afterRevoke = func(keys []tp) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, k := range keys {
+				revoked[k] = true
+			}
+		}
+		m.c.testHooks.afterAssign = func(keys []tp) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, k := range keys {
+				delete(revoked, k)
+			}
+		}
+		m.c.testHooks.beforeCommit = func(offs map[string]map[int32]kgo.EpochOffset) {
+			mu.Lock()
+			defer mu.Unlock()
+			for topic, ps := range offs {
+				for p := range ps {
+					if revoked[tp{topic, p}] {
+						violations.Add(1)
+						t.Errorf("commit for %s/%d after its revoke returned", topic, p)
+					}
+				}
+			}
+		}
+	}
+	a := e.startHooked(cfg, watch)
+	b := e.startHooked(cfg, watch)
+	want := e.produceStream(10_000, 3_000, 6, 0)
+	c := e.startHooked(cfg, watch) // joins mid-stream
+	more := e.produceStream(10_000, 3_000, 6, 10_000)
+	a.stop(t) // leaves mid-stream
+	for id, p := range more {
+		want[id] = p
+	}
+	more = e.produceStream(5_000, 3_000, 6, 20_000)
+	for id, p := range more {
+		want[id] = p
+	}
+	waitFor(t, 90*time.Second, "final content and commits", func() error {
+		if err := e.contentEquals(e.topic, want); err != nil {
+			return err
+		}
+		return e.committedEqualsEnd()
+	})
+	_, _ = b, c
+	if v := violations.Load(); v != 0 {
+		t.Fatalf("%d commits after revoke", v)
+	}
+}
+
+func (e *env) startHooked(cfg Config, hook func(*member)) *member {
+	m := e.startPaused(cfg)
+	hook(m)
+	m.go_()
+	return m
+}
+
+func TestBackpressurePausesAndLosesNothing(t *testing.T) {
+	e := newEnv(t, 2)
+	cfg := e.testConfig()
+	cfg.Batch.MaxInflightBytes = 64 << 10 // a few batches
+	e.qs.SetLatency("/qdrant.Points/UpdateBatch", 30*time.Millisecond)
+	m := e.start(cfg)
+	want := e.produceStream(6_000, 6_000, 2, 0)
+	sawPause := false
+	waitFor(t, 60*time.Second, "final content", func() error {
+		if gaugeValue(t, m.reg, "kafka_qdrant_paused_partitions") > 0 {
+			sawPause = true
+		}
+		if v := gaugeValue(t, m.reg, "kafka_qdrant_inflight_bytes"); v > float64(cfg.Batch.MaxInflightBytes)+float64(cfg.Kafka.FetchMaxBytes) {
+			return fmt.Errorf("inflight %v far above the bound", v)
+		}
+		if err := e.contentEquals(e.topic, want); err != nil {
+			return err
+		}
+		return e.committedEqualsEnd()
+	})
+	if !sawPause {
+		t.Fatal("fetching was never paused although inflight bytes exceeded batch.max_inflight_bytes")
+	}
+	_ = codes.OK
+	_ = context.Background
+}

@@ -1,0 +1,94 @@
+package connector
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	consumed      prometheus.Counter
+	deadLettered  *prometheus.CounterVec
+	retries       *prometheus.CounterVec
+	paused        prometheus.Gauge
+	stopped       prometheus.Gauge
+	inflightBytes prometheus.Gauge
+	lag           *prometheus.GaugeVec
+	commits       *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		consumed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kafka_qdrant_records_consumed_total",
+			Help: "Records fetched from the data topics and handed to partition pipelines.",
+		}),
+		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kafka_qdrant_records_dead_lettered_total",
+			Help: "Records written to the DLQ topic, by error class.",
+		}, []string{"class"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kafka_qdrant_retries_total",
+			Help: "Retries of retryable failures, by class (the gRPC code name in snake case, or kafka_produce).",
+		}, []string{"class"}),
+		paused: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kafka_qdrant_paused_partitions",
+			Help: "Partitions whose fetching is paused (backpressure, retries or a stop).",
+		}),
+		stopped: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kafka_qdrant_partitions_stopped",
+			Help: "Partitions stopped on a bad record because no DLQ topic is configured.",
+		}),
+		inflightBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kafka_qdrant_inflight_bytes",
+			Help: "Bytes of records fetched and not yet applied, dead-lettered or dropped.",
+		}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "kafka_qdrant_consumer_lag",
+			Help: "Records between the partition's high watermark and the last finished batch.",
+		}, []string{"topic", "partition"}),
+		commits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kafka_qdrant_offset_commits_total",
+			Help: "Offset commits of the data consumer group, by result.",
+		}, []string{"result"}),
+	}
+	var err error
+	m.retries, err = registerOrExisting(reg, m.retries)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range []prometheus.Collector{m.consumed, m.deadLettered, m.paused, m.stopped, m.inflightBytes, m.lag, m.commits} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// registerOrExisting registers c, or returns the collector already
+// registered under the same name (kafka_qdrant_retries_total is shared with
+// the sink).
+func registerOrExisting[T prometheus.Collector](reg prometheus.Registerer, c T) (T, error) {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(T); ok {
+				return existing, nil
+			}
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+func (m *metrics) setLag(key tp, lag int64) {
+	if lag < 0 {
+		lag = 0
+	}
+	m.lag.WithLabelValues(key.topic, strconv.Itoa(int(key.partition))).Set(float64(lag))
+}
+
+func (m *metrics) forgetPartition(key tp) {
+	m.lag.DeleteLabelValues(key.topic, strconv.Itoa(int(key.partition)))
+}

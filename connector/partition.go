@@ -1,0 +1,360 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
+	"github.com/seed-a550a1ef/kafka-qdrant/sink"
+)
+
+// partition is the ordered pipeline of one assigned partition: one
+// goroutine takes batches from its queue, decodes, checks and writes them,
+// dead-letters the bad records and then marks the batch's end offset. It
+// processes one batch at a time, so the mark is always "everything below
+// this offset is applied or dead-lettered".
+type partition struct {
+	c   *Connector
+	key tp
+	dec *schemas.Decoder
+
+	// ctx is cancelled to abandon work at once (lost partition, drain
+	// deadline, hard stop).
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu          sync.Mutex
+	queue       []*kgo.Record
+	queuedBytes int64
+	hwm         int64
+	stopping    bool // finish the current batch, then exit
+	busy        bool // a batch is being processed
+	stoppedErr  error
+	lastDone    time.Time
+	wake        chan struct{}
+	queuePaused bool
+
+	// per-batch scratch, reused
+	recs   []schemas.Record
+	ops    map[string][]sink.Op
+	colls  []string
+	failed []failedRecord
+}
+
+type failedRecord struct {
+	rec *kgo.Record
+	err *schemas.RecordError
+}
+
+func newPartition(c *Connector, key tp) *partition {
+	p := &partition{
+		c:        c,
+		key:      key,
+		dec:      schemas.NewDecoder(decoderConfig(c.cfg.Record, c.cfg.Routing)),
+		done:     make(chan struct{}),
+		wake:     make(chan struct{}, 1),
+		lastDone: time.Now(),
+		ops:      make(map[string][]sink.Op),
+	}
+	p.ctx, p.cancel = context.WithCancel(c.hardCtx)
+	return p
+}
+
+func (p *partition) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// enqueue appends fetched records; it never blocks. A queue past its bound
+// pauses fetching of this partition until the worker drains it.
+func (p *partition) enqueue(recs []*kgo.Record, n int64, hwm int64) {
+	p.mu.Lock()
+	if p.stopping {
+		p.mu.Unlock()
+		p.c.addInflight(-n)
+		return
+	}
+	p.queue = append(p.queue, recs...)
+	p.queuedBytes += n
+	if hwm > p.hwm {
+		p.hwm = hwm
+	}
+	if !p.queuePaused && p.queueFull() {
+		// Pausing under mu keeps pause and resume of this partition in
+		// the order their decisions were made.
+		p.queuePaused = true
+		p.c.pauser.set(p.key, reasonQueue, true)
+	}
+	p.mu.Unlock()
+	p.signal()
+}
+
+// queueFull: more than two batches waiting. Called with mu held.
+func (p *partition) queueFull() bool {
+	b := p.c.cfg.Batch
+	return len(p.queue) >= 2*b.MaxRecords || p.queuedBytes >= 2*int64(b.MaxBytes)
+}
+
+// stop asks the worker to finish its current batch and exit; abandon also
+// cancels the batch in flight (nothing more is marked).
+func (p *partition) stop(abandon bool) {
+	p.mu.Lock()
+	p.stopping = true
+	p.mu.Unlock()
+	if abandon {
+		p.cancel()
+	}
+	p.signal()
+}
+
+// dropQueue empties the queue after the worker exited; returns the bytes.
+func (p *partition) dropQueue() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := p.queuedBytes
+	p.queue, p.queuedBytes = nil, 0
+	return n
+}
+
+func (p *partition) stalled(now time.Time, limit time.Duration) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stoppedErr != nil {
+		return fmt.Errorf("partition %s stopped: %w", p.key, p.stoppedErr)
+	}
+	if (p.busy || len(p.queue) > 0) && now.Sub(p.lastDone) > limit {
+		return fmt.Errorf("partition %s made no progress for %s", p.key, now.Sub(p.lastDone).Round(time.Second))
+	}
+	return nil
+}
+
+func (p *partition) run() {
+	defer close(p.done)
+	defer p.cancel()
+	for {
+		batch, bytes := p.nextBatch()
+		if batch == nil {
+			return
+		}
+		err := p.process(batch)
+		p.mu.Lock()
+		p.busy = false
+		p.mu.Unlock()
+		p.c.addInflight(-bytes)
+		if err != nil {
+			// ctx ended: the batch is abandoned unmarked.
+			return
+		}
+	}
+}
+
+// nextBatch waits until a batch is ready: batch.max_records or
+// batch.max_bytes reached, or batch.linger passed since the first record
+// arrived, or stop was asked (then whatever is queued is left unprocessed
+// and nil is returned).
+func (p *partition) nextBatch() ([]*kgo.Record, int64) {
+	b := p.c.cfg.Batch
+	var lingerC <-chan time.Time
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		p.mu.Lock()
+		if p.stopping {
+			p.mu.Unlock()
+			return nil, 0
+		}
+		if p.stoppedErr != nil {
+			// A stopped partition waits for revoke, loss or shutdown.
+			p.mu.Unlock()
+			select {
+			case <-p.wake:
+				continue
+			case <-p.ctx.Done():
+				return nil, 0
+			}
+		}
+		n := len(p.queue)
+		ready := n >= b.MaxRecords || p.queuedBytes >= int64(b.MaxBytes) || (n > 0 && b.Linger <= 0)
+		if n > 0 && !ready && lingerC == nil {
+			timer = time.NewTimer(b.Linger)
+			lingerC = timer.C
+		}
+		if ready {
+			batch, bytes := p.takeLocked(b.MaxRecords, int64(b.MaxBytes))
+			p.mu.Unlock()
+			return batch, bytes
+		}
+		p.mu.Unlock()
+		select {
+		case <-p.wake:
+		case <-lingerC:
+			p.mu.Lock()
+			if p.stopping || len(p.queue) == 0 {
+				p.mu.Unlock()
+				lingerC = nil
+				continue
+			}
+			batch, bytes := p.takeLocked(b.MaxRecords, int64(b.MaxBytes))
+			p.mu.Unlock()
+			return batch, bytes
+		case <-p.ctx.Done():
+			return nil, 0
+		}
+	}
+}
+
+// takeLocked removes up to maxRecords / maxBytes (at least one record)
+// from the queue. Called with mu held.
+func (p *partition) takeLocked(maxRecords int, maxBytes int64) ([]*kgo.Record, int64) {
+	var n int
+	var bytes int64
+	for n < len(p.queue) && n < maxRecords {
+		s := recordSize(p.queue[n])
+		if n > 0 && bytes+s > maxBytes {
+			break
+		}
+		bytes += s
+		n++
+	}
+	batch := make([]*kgo.Record, n)
+	copy(batch, p.queue[:n])
+	clear(p.queue[:n])
+	p.queue = p.queue[n:]
+	if len(p.queue) == 0 {
+		p.queue = nil // let the backing array go
+	}
+	p.queuedBytes -= bytes
+	p.busy = true
+	if p.queuePaused && !p.queueFull() {
+		p.queuePaused = false
+		p.c.pauser.set(p.key, reasonQueue, false)
+	}
+	return batch, bytes
+}
+
+// process runs one batch through decode → route → check → write → DLQ and
+// marks its end offset. It returns an error only when the partition's ctx
+// ended (the batch is then abandoned, unmarked).
+func (p *partition) process(batch []*kgo.Record) error {
+	c := p.c
+	ctx := p.ctx
+	if cap(p.recs) < len(batch) {
+		p.recs = make([]schemas.Record, len(batch))
+	}
+	recs := p.recs[:len(batch)]
+	clear(p.ops)
+	p.colls = p.colls[:0]
+	p.failed = p.failed[:0]
+
+	for i, r := range batch {
+		rec, err := p.dec.Decode(r.Key, r.Value)
+		if err != nil {
+			p.fail(r, err)
+			continue
+		}
+		recs[i] = rec
+		coll, err := c.router.collection(r.Topic, rec.Collection)
+		if err != nil {
+			p.fail(r, err)
+			continue
+		}
+		if err := c.cfg.Sink.Check(ctx, coll, &recs[i]); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			p.fail(r, err)
+			continue
+		}
+		if _, ok := p.ops[coll]; !ok {
+			p.colls = append(p.colls, coll)
+		}
+		p.ops[coll] = append(p.ops[coll], sink.Op{Record: &recs[i], Offset: r.Offset, Ref: i})
+	}
+
+	for _, coll := range p.colls {
+		rejected, err := c.cfg.Sink.Write(ctx, coll, p.ops[coll])
+		if err != nil {
+			return err
+		}
+		for _, rj := range rejected {
+			p.fail(batch[rj.Op.Ref], rj.Err)
+		}
+	}
+	clear(recs) // drop references to protobufs now that they are sent
+
+	last := batch[len(batch)-1]
+	if len(p.failed) > 0 {
+		if c.cfg.Kafka.DLQTopic == "" {
+			return p.stopOnBadRecord(batch)
+		}
+		if err := c.deadLetter(ctx, p.failed); err != nil {
+			return err
+		}
+	}
+	p.markDone(kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1})
+	return nil
+}
+
+func (p *partition) fail(r *kgo.Record, err error) {
+	re, ok := schemas.AsRecordError(err)
+	if !ok {
+		re = &schemas.RecordError{Class: schemas.ClassValidate, Stage: schemas.StageValidate, Err: err}
+	}
+	p.failed = append(p.failed, failedRecord{rec: r, err: re})
+}
+
+func (p *partition) markDone(eo kgo.EpochOffset) {
+	p.c.tracker.mark(p.key, eo)
+	now := time.Now()
+	p.mu.Lock()
+	p.lastDone = now
+	hwm := p.hwm
+	p.mu.Unlock()
+	p.c.m.setLag(p.key, hwm-eo.Offset)
+}
+
+// stopOnBadRecord handles bad input without a DLQ: everything before the
+// first bad record is marked, the partition stops (fetching paused) and
+// stays stopped until it is revoked or the process restarts. The bad
+// record is never skipped.
+func (p *partition) stopOnBadRecord(batch []*kgo.Record) error {
+	first := p.failed[0]
+	for _, f := range p.failed[1:] {
+		if f.rec.Offset < first.rec.Offset {
+			first = f
+		}
+	}
+	if first.rec != batch[0] {
+		var prev *kgo.Record
+		for _, r := range batch {
+			if r.Offset >= first.rec.Offset {
+				break
+			}
+			prev = r
+		}
+		if prev != nil {
+			p.markDone(kgo.EpochOffset{Epoch: prev.LeaderEpoch, Offset: prev.Offset + 1})
+		}
+	}
+	err := fmt.Errorf("bad record at offset %d (%s: %s) and no kafka.dlq_topic configured; partition stopped",
+		first.rec.Offset, first.err.Class, first.err.Error())
+	p.c.log.Error("partition stopped on a bad record", "partition", p.key.String(), "offset", first.rec.Offset,
+		"class", string(first.err.Class), "stage", string(first.err.Stage), "err", first.err.Error())
+	p.c.m.stopped.Inc()
+	p.c.pauser.set(p.key, reasonStopped, true)
+	p.mu.Lock()
+	p.stoppedErr = err
+	p.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,105 @@
+package connector
+
+import (
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// pauseReason is why fetching of a partition is paused; a partition is
+// fetched again only when no reason is left.
+type pauseReason uint8
+
+const (
+	// reasonQueue: the partition's worker has two batches waiting (it is
+	// slow or retrying against Qdrant).
+	reasonQueue pauseReason = 1 << iota
+	// reasonStopped: a bad record without a DLQ stopped the partition.
+	reasonStopped
+	// reasonGlobal: the replica holds more than batch.max_inflight_bytes.
+	reasonGlobal
+)
+
+// pauser owns every PauseFetchPartitions / ResumeFetchPartitions call, so
+// independent reasons cannot resume each other's pauses.
+type pauser struct {
+	cl *kgo.Client
+	m  *metrics
+
+	mu      sync.Mutex
+	reasons map[tp]pauseReason
+	global  bool
+}
+
+func newPauser(cl *kgo.Client, m *metrics) *pauser {
+	return &pauser{cl: cl, m: m, reasons: make(map[tp]pauseReason)}
+}
+
+func (ps *pauser) set(key tp, r pauseReason, on bool) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	before := ps.reasons[key]
+	after := before &^ r
+	if on {
+		after |= r
+	}
+	ps.apply(key, before, after)
+}
+
+// setGlobal pauses every owned partition (on) or lifts the global reason.
+func (ps *pauser) setGlobal(on bool, owned []tp) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if on {
+		ps.global = true
+		for _, key := range owned {
+			before := ps.reasons[key]
+			ps.apply(key, before, before|reasonGlobal)
+		}
+		return
+	}
+	if !ps.global {
+		return
+	}
+	ps.global = false
+	for key, before := range ps.reasons {
+		if before&reasonGlobal != 0 {
+			ps.apply(key, before, before&^reasonGlobal)
+		}
+	}
+}
+
+// forget resumes and forgets a partition that is no longer owned: kgo
+// keeps pauses across rebalances, and a partition assigned again later
+// must be fetched.
+func (ps *pauser) forget(key tp) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if before := ps.reasons[key]; before != 0 {
+		ps.apply(key, before, 0)
+	}
+}
+
+func (ps *pauser) apply(key tp, before, after pauseReason) {
+	if after == 0 {
+		delete(ps.reasons, key)
+	} else {
+		ps.reasons[key] = after
+	}
+	if (before == 0) == (after == 0) {
+		return
+	}
+	m := map[string][]int32{key.topic: {key.partition}}
+	if after != 0 {
+		ps.cl.PauseFetchPartitions(m)
+	} else {
+		ps.cl.ResumeFetchPartitions(m)
+	}
+	ps.m.paused.Set(float64(len(ps.reasons)))
+}
+
+func (ps *pauser) isPaused(key tp) bool {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return ps.reasons[key] != 0
+}

@@ -1,0 +1,59 @@
+package connector
+
+import (
+	"strings"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/config"
+	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
+)
+
+// router picks the collection of a record: the record's collection_name
+// override (when allowed, the decoder drops it otherwise), then
+// routing.topics[topic], then routing.collection, then the topic name.
+type router struct {
+	def    string
+	topics map[string]string
+}
+
+func newRouter(r config.Routing) router { return router{def: r.Collection, topics: r.Topics} }
+
+func (r router) collection(topic, override string) (string, error) {
+	if override != "" {
+		if err := validCollectionName(override); err != nil {
+			return "", err
+		}
+		return override, nil
+	}
+	if c, ok := r.topics[topic]; ok {
+		return c, nil
+	}
+	if r.def != "" {
+		return r.def, nil
+	}
+	return topic, nil
+}
+
+// validCollectionName applies Qdrant's rule (lib/collection validation):
+// 1..255 bytes, none of  < > : " / \ | ? * and no NUL.
+func validCollectionName(name string) error {
+	if name == "" || len(name) > 255 {
+		return schemas.NewRecordError(schemas.ClassValidate, schemas.StageRoute,
+			"collection_name: must be 1 to 255 bytes, got %d", len(name))
+	}
+	if i := strings.IndexAny(name, "<>:\"/\\|?*\x00"); i >= 0 {
+		return schemas.NewRecordError(schemas.ClassValidate, schemas.StageRoute,
+			"collection_name: %q contains the forbidden character %q", name, name[i])
+	}
+	return nil
+}
+
+func decoderConfig(rec config.Record, routing config.Routing) schemas.DecoderConfig {
+	return schemas.DecoderConfig{
+		IDField:                 rec.IDField,
+		VectorField:             rec.VectorField,
+		PayloadField:            rec.PayloadField,
+		CollectionField:         rec.CollectionField,
+		AllowCollectionOverride: routing.AllowRecordOverride,
+		MaxBytes:                int(rec.MaxBytes),
+	}
+}

@@ -1,0 +1,113 @@
+// Package app wires one replica together from a validated config: the
+// Qdrant client and writer, the data connector, the control plane and the
+// observability server. cmd/kafka-qdrant and the dev environment call Run;
+// nothing else lives here.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/config"
+	"github.com/seed-a550a1ef/kafka-qdrant/connector"
+	"github.com/seed-a550a1ef/kafka-qdrant/internal/httpserver"
+	"github.com/seed-a550a1ef/kafka-qdrant/internal/kafkaclient"
+	"github.com/seed-a550a1ef/kafka-qdrant/sink"
+)
+
+// Options are what Run needs besides the config.
+type Options struct {
+	Config config.Config
+	Logger *slog.Logger
+	// ExtraKafkaOpts are appended to the Kafka client options (tests).
+	ExtraKafkaOpts []kgo.Opt
+	// OnListening, if set, is called with the bound http address.
+	OnListening func(addr string)
+}
+
+// Run runs one replica until ctx ends, then drains within
+// shutdown.timeout. When hard ends (second signal) in-flight work is
+// abandoned at once. It returns nil after a clean drain.
+func Run(ctx, hard context.Context, o Options) error {
+	cfg := o.Config
+	log := o.Logger
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	qc, err := sink.NewClient(cfg.Qdrant)
+	if err != nil {
+		return fmt.Errorf("qdrant client: %w", err)
+	}
+	defer qc.Close()
+	writer := sink.NewWriter(sink.PooledPoints(qc), qc.GetCollectionsClient(), sink.WriterConfig{
+		Retry:      cfg.Qdrant.Retry,
+		Timeout:    cfg.Qdrant.Timeout,
+		Logger:     log.With("component", "sink"),
+		Registerer: reg,
+	})
+
+	kopts, err := kafkaclient.Options(cfg.Kafka)
+	if err != nil {
+		return err
+	}
+	kopts = append(kopts, o.ExtraKafkaOpts...)
+	conn, err := connector.New(connector.Config{
+		Kafka:        cfg.Kafka,
+		Routing:      cfg.Routing,
+		Record:       cfg.Record,
+		Batch:        cfg.Batch,
+		ClientOpts:   kopts,
+		Sink:         writer,
+		Logger:       log.With("component", "connector"),
+		Registerer:   reg,
+		DrainTimeout: cfg.Shutdown.Timeout,
+	})
+	if err != nil {
+		return err
+	}
+
+	hs, err := httpserver.New(cfg.HTTP.Listen, reg, log, conn.Ready)
+	if err != nil {
+		return err
+	}
+	if o.OnListening != nil {
+		o.OnListening(hs.Addr())
+	}
+	httpCtx, stopHTTP := context.WithCancel(context.Background())
+	defer stopHTTP()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := hs.Run(httpCtx); err != nil {
+			log.Error("http server", "err", err)
+		}
+	}()
+
+	go func() {
+		select {
+		case <-hard.Done():
+			conn.Abort()
+		case <-httpCtx.Done():
+		}
+	}()
+
+	log.Info("kafka-qdrant running", "brokers", cfg.Kafka.Brokers, "group", cfg.Kafka.Group,
+		"topics", cfg.Kafka.Topics, "topic_regex", cfg.Kafka.TopicRegex, "qdrant", cfg.Qdrant.GRPC,
+		"dlq_topic", cfg.Kafka.DLQTopic, "http", hs.Addr())
+	runErr := conn.Run(ctx)
+	stopHTTP()
+	wg.Wait()
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		return runErr
+	}
+	log.Info("kafka-qdrant stopped")
+	return nil
+}
