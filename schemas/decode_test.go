@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"strconv"
@@ -500,4 +501,57 @@ func TestDecoderBoundsItsMemory(t *testing.T) {
 	if d.sc.data != nil {
 		t.Error("the decoder still references the value")
 	}
+}
+
+// TestRecordsCrossGoroutines hands records to another goroutine that
+// marshals them (proto.Marshal writes each message's size cache) while the
+// decoder carves the next records from the same chunks; run with -race it
+// proves records share no written memory with each other or the decoder.
+func TestRecordsCrossGoroutines(t *testing.T) {
+	d := NewDecoder(DecoderConfig{})
+	values := [][]byte{denseRecord(16), namedRecord(),
+		[]byte(`{"id": 3, "vector": [[1, 2], [3, 4]], "payload": {"a": {"b": [1, "x", null]}}}`)}
+	want := make([][]byte, len(values))
+	for i, v := range values {
+		rec, err := NewDecoder(DecoderConfig{}).Decode([]byte("k"), v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = marshalRecord(t, rec)
+	}
+	records := make(chan Record, 8)
+	done := make(chan error)
+	go func() {
+		defer close(done)
+		i := 0
+		for rec := range records {
+			if got := marshalRecord(t, rec); !bytes.Equal(got, want[i%len(want)]) {
+				done <- fmt.Errorf("record %d marshals differently", i)
+				for range records {
+				}
+				return
+			}
+			i++
+		}
+	}()
+	for i := range 600 {
+		rec, err := d.Decode([]byte("k"), values[i%len(values)])
+		if err != nil {
+			t.Fatal(err)
+		}
+		records <- rec
+	}
+	close(records)
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
+}
+
+func marshalRecord(t *testing.T, rec Record) []byte {
+	point := &qdrant.PointStruct{Id: rec.ID, Vectors: rec.Vectors, Payload: rec.Payload}
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(point)
+	if err != nil {
+		t.Errorf("marshal: %v", err)
+	}
+	return b
 }
