@@ -174,3 +174,11 @@ func protoDiff(want, got proto.Message) string {
 	opts := prototext.MarshalOptions{Multiline: true}
 	return "want:\n" + opts.Format(want) + "\ngot:\n" + opts.Format(got)
 }
+
+func statusOf(err error) (codes.Code, string) {
+	st, ok := status.FromError(unwrapQdrant(err))
+	if !ok {
+		return codes.Unknown, err.Error()
+	}
+	return st.Code(), st.Message()
+}

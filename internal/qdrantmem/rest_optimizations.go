@@ -10,11 +10,13 @@ import (
 )
 
 type restOptimizations struct {
-	Summary      restOptSummary     `json:"summary"`
-	Running      []restOptimization `json:"running"`
-	Queued       []restPendingOpt   `json:"queued,omitempty"`
-	Completed    []restOptimization `json:"completed,omitempty"`
-	IdleSegments []restOptSegment   `json:"idle_segments,omitempty"`
+	Summary restOptSummary     `json:"summary"`
+	Running []restOptimization `json:"running"`
+	// Optional lists are Option<Vec<_>> in Qdrant: absent unless asked
+	// for with ?with=, then present even when empty.
+	Queued       *[]restPendingOpt   `json:"queued,omitempty"`
+	Completed    *[]restOptimization `json:"completed,omitempty"`
+	IdleSegments *[]restOptSegment   `json:"idle_segments,omitempty"`
 }
 
 type restOptSummary struct {
@@ -88,19 +90,21 @@ func (s *Server) optimizationsJSON(c *collection, o optimizationsOptions) restOp
 	case qdrant.CollectionStatus_Grey:
 		busy = 1
 		out.Summary.QueuedOptimizations, out.Summary.QueuedSegments, out.Summary.QueuedPoints = 1, 1, len(c.points)
-		if o.queued {
-			out.Queued = []restPendingOpt{{Optimizer: "indexing", Segments: []restOptSegment{unopt}}}
-		}
 	}
-	if o.queued && out.Queued == nil {
-		out.Queued = []restPendingOpt{}
+	if o.queued {
+		q := []restPendingOpt{}
+		if st == qdrant.CollectionStatus_Grey {
+			q = append(q, restPendingOpt{Optimizer: "indexing", Segments: []restOptSegment{unopt}})
+		}
+		out.Queued = &q
 	}
 	out.Summary.IdleSegments = max(segments-busy, 0)
 	if o.idle {
-		out.IdleSegments = []restOptSegment{}
+		idle := []restOptSegment{}
 		for i := 0; i < out.Summary.IdleSegments; i++ {
-			out.IdleSegments = append(out.IdleSegments, restOptSegment{UUID: modelUUID(c.name, "idle", uint64(i))})
+			idle = append(idle, restOptSegment{UUID: modelUUID(c.name, "idle", uint64(i))})
 		}
+		out.IdleSegments = &idle
 	}
 	if o.completed {
 		done := append([]completedBuild(nil), c.idx.completed...)
@@ -115,15 +119,16 @@ func (s *Server) optimizationsJSON(c *collection, o optimizationsOptions) restOp
 		if len(done) > o.completedLimit {
 			done = done[:o.completedLimit]
 		}
-		out.Completed = []restOptimization{}
+		completed := []restOptimization{}
 		for _, b := range done {
 			end := b.end
-			out.Completed = append(out.Completed, restOptimization{
+			completed = append(completed, restOptimization{
 				UUID: modelUUID(c.name, "build", b.seq), Optimizer: "indexing", Status: "done",
 				Segments: []restOptSegment{{UUID: modelUUID(c.name, "segment", b.seq), PointsCount: b.points}},
 				Progress: progressTree(b.start, &end, b.vectors, b.vectors),
 			})
 		}
+		out.Completed = &completed
 	}
 	return out
 }
