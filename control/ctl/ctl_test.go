@@ -1,0 +1,203 @@
+package ctl
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/qdrant/go-client/qdrant"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/config"
+	"github.com/seed-a550a1ef/kafka-qdrant/control"
+	"github.com/seed-a550a1ef/kafka-qdrant/internal/qdrantmem"
+	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// ctlEnv is kfake, the in-memory Qdrant with a 2000-point collection
+// "movies", and one runner.
+type ctlEnv struct {
+	env   Env
+	clock *clock
+}
+
+func newCtlEnv(t *testing.T) *ctlEnv {
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.GroupMinSessionTimeout(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(kc.Close)
+	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	qs := qdrantmem.New(qdrantmem.WithClock(clk), qdrantmem.WithIndexingRate(1000), qdrantmem.WithCPUs(2))
+	addr, err := qs.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest, err := qs.StartREST("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(qs.Stop)
+	host, port, _ := net.SplitHostPort(addr)
+	p, _ := strconv.Atoi(port)
+	qc, err := qdrant.NewClient(&qdrant.Config{Host: host, Port: p, SkipCompatibilityCheck: true, PoolSize: 1, KeepAliveTime: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = qc.Close() })
+	ctx := t.Context()
+	if err := qc.CreateCollection(ctx, &qdrant.CreateCollection{CollectionName: "movies",
+		VectorsConfig:    qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: 4, Distance: qdrant.Distance_Cosine}),
+		OptimizersConfig: &qdrant.OptimizersConfigDiff{IndexingThreshold: qdrant.PtrOf(uint64(1))}}); err != nil {
+		t.Fatal(err)
+	}
+	var pts []*qdrant.PointStruct
+	for i := range 2000 {
+		pts = append(pts, &qdrant.PointStruct{Id: qdrant.NewIDNum(uint64(i + 1)), Vectors: qdrant.NewVectors(1, 2, 3, float32(i%5)+1)})
+	}
+	if _, err := qc.Upsert(ctx, &qdrant.UpsertPoints{CollectionName: "movies", Points: pts, Wait: qdrant.PtrOf(true)}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Hour)
+
+	cfg := config.Default()
+	cfg.Kafka.Brokers, cfg.Kafka.Group, cfg.Kafka.SessionTimeout = kc.ListenAddrs(), "kq", time.Second
+	cfg.Qdrant.REST = "http://" + rest
+	opts := []kgo.Opt{kgo.SeedBrokers(kc.ListenAddrs()...), kgo.MetadataMinAge(20 * time.Millisecond), kgo.HeartbeatInterval(100 * time.Millisecond)}
+	r, err := control.NewRunner(control.RunnerConfig{Config: cfg, KafkaOpts: opts, Qdrant: qc,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Replica: "kq-test", ProgressInterval: -1,
+		PollInterval: 10 * time.Millisecond, MaxPollInterval: 30 * time.Millisecond, HandoverTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(rctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return &ctlEnv{env: Env{KafkaOpts: opts, Control: cfg.Control}, clock: clk}
+}
+
+func (c *ctlEnv) ctl(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	env := c.env
+	env.Stdout, env.Stderr = &out, &errOut
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	code := Run(ctx, args, env)
+	return code, out.String(), errOut.String()
+}
+
+func TestCtlAgainstRunner(t *testing.T) {
+	c := newCtlEnv(t)
+
+	code, out, errOut := c.ctl(t, "index-defer", "movies", "--id", "d1", "--wait")
+	if code != ExitOK || !strings.Contains(out, "d1  succeeded  index_defer movies  (kq-test)  result {\"mode\":\"hnsw_m0\",\"previous\":{\"m\":16") {
+		t.Fatalf("index-defer --wait = %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "sent index_defer d1") || !strings.Contains(out, "d1  accepted") {
+		t.Fatalf("index-defer output misses the send or the states:\n%s", out)
+	}
+
+	// The build waits for indexing (frozen clock): with a short timeout it
+	// fails with error.code timeout, exit 1.
+	code, out, _ = c.ctl(t, "index-build", "movies", "--id", "b1", "--timeout", "300ms", "--wait")
+	if code != ExitFailed || !strings.Contains(out, "b1  failed     index_build movies  (kq-test)  error timeout: index_build of \"movies\": timeout 300ms passed") {
+		t.Fatalf("index-build timeout = %d\n%s", code, out)
+	}
+
+	// A build without timeout, sent and not awaited; then waited with
+	// `status --wait` while the clock moves.
+	code, out, _ = c.ctl(t, "index-build", "movies", "--id", "b2", "--output", "json")
+	if code != ExitOK || strings.TrimSpace(out) != `{"id":"b2"}` {
+		t.Fatalf("index-build --output json = %d %q", code, out)
+	}
+	// status --wait with a timeout that passes: exit 3.
+	code, _, errOut = c.ctl(t, "status", "b2", "--wait", "--timeout", "200ms")
+	if code != ExitTimedOut || !strings.Contains(errOut, "timed out after 200ms waiting for b2") {
+		t.Fatalf("status --wait --timeout = %d %q", code, errOut)
+	}
+	c.clock.Advance(10 * time.Second)
+	code, out, _ = c.ctl(t, "status", "b2", "--wait", "--output", "json")
+	if code != ExitOK {
+		t.Fatalf("status b2 --wait = %d\n%s", code, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	last, err := schemas.DecodeStatus([]byte(lines[len(lines)-1]))
+	if err != nil || last.State != schemas.StateSucceeded || last.CommandID != "b2" {
+		t.Fatalf("last JSON line %q: %v", lines[len(lines)-1], err)
+	}
+
+	// cancel of a finished command: failed, exit 1.
+	code, out, _ = c.ctl(t, "cancel", "b2", "--id", "c1", "--wait")
+	if code != ExitFailed || !strings.Contains(out, "error not_cancellable: command b2 already succeeded") {
+		t.Fatalf("cancel of a finished command = %d\n%s", code, out)
+	}
+
+	// send a generic command from a file: an unsupported known type.
+	f := filepath.Join(t.TempDir(), "bk.json")
+	_ = os.WriteFile(f, []byte(`{"type":"backup","collection":"movies"}`), 0o600)
+	code, out, _ = c.ctl(t, "send", f, "--wait")
+	if code != ExitFailed || !strings.Contains(out, "error unsupported") {
+		t.Fatalf("send backup = %d\n%s", code, out)
+	}
+
+	code, out, _ = c.ctl(t, "status", "d1")
+	if code != ExitOK || !strings.HasPrefix(strings.SplitN(out, "  ", 2)[1], "d1  succeeded") {
+		t.Fatalf("status d1 = %d %q", code, out)
+	}
+	code, _, errOut = c.ctl(t, "status", "nope")
+	if code != ExitFailed || !strings.Contains(errOut, "no status for command nope") {
+		t.Fatalf("status nope = %d %q", code, errOut)
+	}
+
+	code, out, _ = c.ctl(t, "list", "--output", "json")
+	if code != ExitOK {
+		t.Fatalf("list = %d", code)
+	}
+	var ids []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var s schemas.Status
+		if err := json.Unmarshal([]byte(l), &s); err != nil {
+			t.Fatalf("list line %q: %v", l, err)
+		}
+		ids = append(ids, s.CommandID+":"+string(s.State))
+	}
+	want := map[string]bool{"d1:succeeded": true, "b1:failed": true, "b2:succeeded": true, "c1:failed": true}
+	found := 0
+	for _, id := range ids {
+		if want[id] {
+			found++
+		}
+	}
+	if found != len(want) || len(ids) != 5 {
+		t.Fatalf("list = %v, want d1, b1, b2, c1 and the backup", ids)
+	}
+	code, out, _ = c.ctl(t, "list", "--limit", "2")
+	if code != ExitOK || strings.Count(out, "\n") != 2 {
+		t.Fatalf("list --limit 2 = %d\n%s", code, out)
+	}
+}

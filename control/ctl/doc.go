@@ -1,0 +1,20 @@
+// Package ctl is `kafka-qdrant ctl`: it sends control commands to the
+// control topic and reads their outcome from the status topic, the same
+// topics an operator can drive with kcat.
+//
+//	kafka-qdrant ctl index-defer COLLECTION [--mode hnsw_m0|threshold0]
+//	kafka-qdrant ctl index-build COLLECTION [--m N] [--ef-construct N] [--indexing-threshold N] [--timeout D]
+//	kafka-qdrant ctl cancel ID
+//	kafka-qdrant ctl send FILE|-
+//	kafka-qdrant ctl status ID
+//	kafka-qdrant ctl list
+//
+// Exit codes: 0 succeeded (or sent, without --wait); 1 failed or
+// cancelled, or a runtime error (Kafka unreachable); 2 bad usage; 3 timed
+// out waiting (--wait --timeout) — the command itself may still finish.
+//
+// Invariants: ctl never joins the control consumer group (it only produces
+// commands and reads statuses), so it can run anywhere, any number of
+// times; a command it sends is keyed by its id, so sending the same id
+// twice runs it once.
+package ctl

@@ -1,0 +1,227 @@
+package ctl
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"regexp"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/control"
+	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
+)
+
+// waitGrace is how much longer than an index-build's own timeout ctl
+// waits, so the build's failed/timeout status arrives before ctl gives up.
+const waitGrace = 30 * time.Second
+
+// sendRequest is a parsed sending command.
+type sendRequest struct {
+	name  string
+	cmd   schemas.Command
+	value []byte // the record value
+	wait  bool
+	limit time.Duration // wait limit; 0 = none
+	json  bool
+}
+
+// parseSend turns the arguments of a sending command into the record to
+// send. It does no I/O except reading the file of `send`.
+func parseSend(name string, args []string, stderr io.Writer) (sendRequest, error) {
+	fs := newFlagSet("ctl "+name, stderr)
+	var id, output string
+	var wait bool
+	var timeout durationFlag
+	fs.StringVar(&id, "id", "", "command id (default: generated)")
+	fs.BoolVar(&wait, "wait", false, "follow the status topic to the final state")
+	fs.Var(&timeout, "timeout", "with --wait: give up after this long (exit 3); index-build: also the build's timeout")
+	fs.StringVar(&output, "output", "text", "text or json")
+	var mode string
+	var m, ef, thr uintFlag
+	switch name {
+	case "index-defer":
+		fs.StringVar(&mode, "mode", schemas.DeferHNSWM0, "hnsw_m0 (HNSW m=0) or threshold0 (indexing_threshold=0)")
+	case "index-build":
+		fs.Var(&m, "m", "HNSW m to restore")
+		fs.Var(&ef, "ef-construct", "HNSW ef_construct to set")
+		fs.Var(&thr, "indexing-threshold", "optimizer indexing_threshold (kB) to restore")
+	}
+	pos, err := parse(fs, args)
+	if err != nil {
+		return sendRequest{}, usageErrorf("%v", err)
+	}
+	if output != "text" && output != "json" {
+		return sendRequest{}, usageErrorf("--output must be text or json, got %q", output)
+	}
+	if len(pos) != 1 {
+		return sendRequest{}, usageErrorf("ctl %s takes exactly one argument, got %d (see kafka-qdrant ctl --help)", name, len(pos))
+	}
+	req := sendRequest{name: name, wait: wait, limit: timeout.d, json: output == "json"}
+	switch name {
+	case "index-defer":
+		req.cmd = schemas.Command{Type: schemas.CommandIndexDefer, Collection: pos[0], Params: mustJSON(schemas.IndexDeferParams{Mode: mode})}
+	case "index-build":
+		var p schemas.IndexBuildParams
+		if m.set {
+			p.M = &m.v
+		}
+		if ef.set {
+			p.EfConstruct = &ef.v
+		}
+		if thr.set {
+			p.IndexingThreshold = &thr.v
+		}
+		p.Timeout = schemas.Duration(timeout.d)
+		req.cmd = schemas.Command{Type: schemas.CommandIndexBuild, Collection: pos[0]}
+		if b := mustJSON(p); string(b) != "{}" {
+			req.cmd.Params = b
+		}
+		if req.limit > 0 {
+			req.limit += waitGrace
+		}
+	case "cancel":
+		req.cmd = schemas.Command{Type: schemas.CommandCancel, Target: pos[0]}
+	case "send":
+		if req.cmd, req.value, err = readCommand(pos[0], id); err != nil {
+			return sendRequest{}, err
+		}
+	}
+	if req.cmd.ID == "" {
+		req.cmd.ID = id
+	}
+	if req.cmd.ID == "" {
+		req.cmd.ID = generateID(req.cmd)
+	}
+	if err := schemas.CheckID(req.cmd.ID); err != nil {
+		return sendRequest{}, usageErrorf("--id: %v", err)
+	}
+	if req.value == nil {
+		req.value = mustJSON(req.cmd)
+		// Check what ctl built as the runner will (a generic send is
+		// left to the runner: its failed status says what is wrong).
+		if c, err := schemas.DecodeCommand([]byte(req.cmd.ID), req.value); err != nil {
+			return sendRequest{}, usageErrorf("%v", err)
+		} else if c.Type == schemas.CommandIndexBuild {
+			if _, err := schemas.IndexBuildParamsOf(c); err != nil {
+				return sendRequest{}, usageErrorf("%v", err)
+			}
+		} else if c.Type == schemas.CommandIndexDefer {
+			if _, err := schemas.IndexDeferParamsOf(c); err != nil {
+				return sendRequest{}, usageErrorf("%v", err)
+			}
+		}
+	} else if req.value, err = withID(req.value, req.cmd.ID); err != nil {
+		return sendRequest{}, err
+	}
+	return req, nil
+}
+
+func sendCommand(ctx context.Context, name string, args []string, env Env) error {
+	req, err := parseSend(name, args, env.Stderr)
+	if err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(env.KafkaOpts...)
+	if err != nil {
+		return fmt.Errorf("creating Kafka client: %w", err)
+	}
+	defer cl.Close()
+	if err := control.EnsureTopics(ctx, env.KafkaOpts, env.Control.Topic, env.Control.StatusTopic, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		fmt.Fprintf(env.Stderr, "kafka-qdrant ctl: warning: %v\n", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	rec := &kgo.Record{Topic: env.Control.Topic, Key: []byte(req.cmd.ID), Value: req.value}
+	if err := cl.ProduceSync(pctx, rec).FirstErr(); err != nil {
+		return fmt.Errorf("sending command %s to %s: %w", req.cmd.ID, env.Control.Topic, err)
+	}
+	switch {
+	case req.json && !req.wait:
+		fmt.Fprintf(env.Stdout, "{\"id\":%q}\n", req.cmd.ID)
+	case !req.json:
+		fmt.Fprintf(env.Stdout, "sent %s %s\n", req.cmd.Type, req.cmd.ID)
+	}
+	if !req.wait {
+		return nil
+	}
+	return waitFinal(ctx, env, req.cmd.ID, req.limit, printer{w: env.Stdout, json: req.json})
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+var unsafeID = regexp.MustCompile(`[^A-Za-z0-9._:@+=/-]+`)
+
+// generateID returns "<type>-<collection or target>-<8 hex>".
+func generateID(c schemas.Command) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	id := string(c.Type)
+	if id == "" {
+		id = "cmd"
+	}
+	if obj := c.Collection + c.Target; obj != "" {
+		id += "-" + unsafeID.ReplaceAllString(obj, "-")
+	}
+	id += "-" + hex.EncodeToString(b[:])
+	if len(id) > schemas.MaxIDLength {
+		id = id[len(id)-schemas.MaxIDLength:]
+	}
+	return id
+}
+
+// readCommand reads a command for `ctl send` from a file or stdin ("-").
+// It must be a JSON object; its id, when present, must match --id.
+func readCommand(path, flagID string) (schemas.Command, []byte, error) {
+	var b []byte
+	var err error
+	if path == "-" {
+		b, err = io.ReadAll(os.Stdin)
+	} else {
+		b, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return schemas.Command{}, nil, usageErrorf("reading command: %v", err)
+	}
+	b = bytes.TrimSpace(b)
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return schemas.Command{}, nil, usageErrorf("reading command from %s: not a JSON object: %v", path, err)
+	}
+	var c schemas.Command
+	for k, dst := range map[string]any{"id": &c.ID, "type": &c.Type, "collection": &c.Collection, "target": &c.Target} {
+		if raw, ok := obj[k]; ok {
+			_ = json.Unmarshal(raw, dst) // a wrong type is the runner's to report
+		}
+	}
+	if c.ID != "" && flagID != "" && c.ID != flagID {
+		return c, nil, usageErrorf("--id %q differs from the id %q in %s", flagID, c.ID, path)
+	}
+	return c, b, nil
+}
+
+// withID sets "id" in the JSON object value when it has none.
+func withID(value []byte, id string) ([]byte, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(value, &obj); err != nil {
+		return nil, usageErrorf("command is not a JSON object: %v", err)
+	}
+	if _, ok := obj["id"]; ok {
+		return value, nil
+	}
+	obj["id"] = mustJSON(id)
+	return json.Marshal(obj)
+}
