@@ -56,4 +56,3 @@ func statusLine(s schemas.Status) string {
 	}
 	return b.String()
 }
-

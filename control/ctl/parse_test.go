@@ -2,8 +2,8 @@ package ctl
 
 import (
 	"bytes"
-	"errors"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -114,4 +114,3 @@ func TestRunUsage(t *testing.T) {
 		}
 	}
 }
-
