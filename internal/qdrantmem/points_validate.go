@@ -183,10 +183,9 @@ func restVectorFields(v vec) []vfield {
 func restPointErrors(points []inPoint) *apiError {
 	var b strings.Builder
 	for i, p := range points {
-		base := fmt.Sprintf("points[%d].vector", i)
 		if !p.vecs.named {
 			for _, f := range restVectorFields(p.vecs.vecs[0].v) {
-				fmt.Fprintf(&b, "%s.%s: %s", base, f.path, f.msg)
+				fmt.Fprintf(&b, "points[%d].vector.%s: %s", i, f.path, f.msg)
 			}
 			continue
 		}
@@ -199,9 +198,9 @@ func restPointErrors(points []inPoint) *apiError {
 			}
 		}
 		for j, fs := range bad {
-			prefix := base + ".?"
+			prefix := fmt.Sprintf("points[%d].vector.?", i)
 			if len(bad) > 1 {
-				prefix = fmt.Sprintf("%s.?[%d]", base, j)
+				prefix = fmt.Sprintf("points[%d].vector.?[%d]", i, j)
 			}
 			for _, f := range fs {
 				fmt.Fprintf(&b, "%s.%s: %s", prefix, f.path, f.msg)

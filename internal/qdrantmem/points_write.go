@@ -83,26 +83,25 @@ func (c *collection) applyUpsert(points []inPoint, hasFilter bool, cond *filter,
 	if mode != nil {
 		m = *mode
 	}
-	last := make(map[pointKey]int, len(points))
-	for i, p := range points {
-		last[p.key] = i
-	}
-	skip := map[pointKey]bool{}
+	// Storing in request order makes the last point of an id win. The skip
+	// decisions are taken on the state before the operation.
+	var skip map[pointKey]bool
 	if hasFilter || m != qdrant.UpdateMode_Upsert {
-		for k := range last {
-			old, exists := c.points[k]
+		skip = make(map[pointKey]bool, len(points))
+		for _, p := range points {
+			old, exists := c.points[p.key]
 			switch m {
 			case qdrant.UpdateMode_InsertOnly:
-				skip[k] = exists
+				skip[p.key] = exists
 			case qdrant.UpdateMode_UpdateOnly:
-				skip[k] = !exists || !cond.matches(old)
+				skip[p.key] = !exists || !cond.matches(old)
 			default:
-				skip[k] = exists && !cond.matches(old)
+				skip[p.key] = exists && !cond.matches(old)
 			}
 		}
 	}
-	for i, p := range points {
-		if last[p.key] != i || skip[p.key] {
+	for _, p := range points {
+		if skip[p.key] {
 			continue
 		}
 		c.put(&point{key: p.key, vecs: c.storedVectors(p.vecs), payload: p.payload})
@@ -111,9 +110,9 @@ func (c *collection) applyUpsert(points []inPoint, hasFilter bool, cond *filter,
 
 // storedVectors prepares vectors for storage: Cosine vectors are normalised
 // (as Qdrant stores them), and a dense vector for a multivector name becomes
-// a one-row multivector.
+// a one-row multivector. It reuses pv.vecs, which the caller owns.
 func (c *collection) storedVectors(pv pointVectors) []namedVec {
-	out := make([]namedVec, len(pv.vecs))
+	out := pv.vecs
 	for i, nv := range pv.vecs {
 		v := nv.v
 		if d, ok := c.schema.dense[nv.name]; ok {

@@ -1,0 +1,100 @@
+// Package qdrantmem is an in-memory Qdrant server for tests and for
+// `kafka-qdrant dev`. It serves the gRPC services Qdrant, Collections and
+// Points (the go-client v1.18.3 generated interfaces) and a REST subset, and
+// behaves like Qdrant v1.18.3 wherever the connector depends on it: status
+// codes, error texts, validation order, id order, conditional upserts and
+// the collection status during index builds. It adds fault injection
+// (FailNext, SetLatency, Hang, SetUnavailable), call counting and a copy of
+// the stored points (Points) for assertions.
+//
+// Error texts and codes are taken from Qdrant's source at tag v1.18.3; each
+// constructor cites its origin (errors.go, validation.go,
+// points_validate.go). StorageError kinds map to gRPC codes as
+// lib/storage/src/content_manager/conversions.rs does (BadInput, BadRequest →
+// InvalidArgument; NotFound → NotFound; AlreadyExists → AlreadyExists) and
+// to HTTP statuses as src/actix/helpers.rs does.
+//
+// # Faithful
+//
+//   - Collections: Create (unnamed dense, named dense, multivector, sparse,
+//     distance, datatype, hnsw/optimizers/wal diffs merged over the defaults
+//     of Qdrant's config/config.yaml), Get (CollectionInfo filled field by
+//     field as the gRPC conversion does, segments_count from
+//     default_segment_number or clamp(cpus/2, 2, 8)), List (sorted), Update,
+//     Delete (result=false for a missing collection), CollectionExists,
+//     UpdateAliases, ListAliases, ListCollectionAliases. Aliases resolve for
+//     every collection and points call.
+//   - Points: Upsert, Delete (ids or filter), UpdateBatch (upsert,
+//     delete_points), Get, Count (always exact), Scroll (numeric ids before
+//     UUIDs, offset inclusive, next_page_offset), Search and Query (exact
+//     kNN; Cosine vectors are stored normalised; Euclid and Manhattan report
+//     distances, smaller first). Defaults as in Qdrant: Get, Search and Query
+//     return no payload unless asked, Scroll returns it; limit 10.
+//   - Validation in Qdrant's order and with its texts (points_validate.go):
+//     gRPC request validation ("Validation error in body: [...]", Upsert
+//     only), conversion errors, REST-form validation ("Wrong input: points[0]
+//     ..."), collection lookup, the early dimension check, then the segment
+//     check (unknown vector name, sparse/dense and multi/dense mix-ups).
+//     A named vector may be omitted from a point, as in Qdrant.
+//   - UpdateBatch: Qdrant does NOT validate the whole batch before applying
+//     it. update_batch (src/tonic/api/update_common.rs) converts, validates
+//     and applies one operation at a time; only strict-mode checks (not
+//     modelled here) run for all operations first. The first failing
+//     operation ends the call with its error and the operations before it
+//     stay applied. This server does the same.
+//   - update_filter and update_mode: existing points that do not match the
+//     filter are left alone (a point without the filtered key does not
+//     match), absent points are inserted; the filter sees the state before
+//     the operation; within one upsert the last point of an id wins.
+//   - wait=false: writes still apply synchronously, the result is
+//     Acknowledged instead of Completed, and segment-level errors are not
+//     reported (Qdrant only logs them); earlier layers still fail the call.
+//   - API key: metadata "api-key" or "authorization: Bearer", HealthCheck and
+//     REST /, /healthz, /readyz, /livez exempt, Qdrant's Unauthenticated texts.
+//   - REST: GET / (VersionInfo), /healthz, /livez, /readyz (plain text),
+//     GET /collections/{name} and GET /collections/{name}/optimizations
+//     (both in the OpenAPI spec of v1.18.3), with Qdrant's
+//     {"result","status","time"} and {"status":{"error"},"time"} bodies.
+//
+// # Simplified
+//
+//   - Segment-level errors reject the whole operation. Qdrant applies the
+//     points of the operation that precede the bad one (in hash order).
+//   - Several validation problems in one struct field (sparse values and
+//     indices both wrong) are listed values first; Qdrant's order follows a
+//     HashMap. A map of named vectors is checked in name order.
+//   - The indexing model (indexing.go) stands in for Qdrant's optimizers: one
+//     collection-wide unindexed "segment"; a build starts when its dense
+//     vector storage reaches indexing_threshold KB (bytes by datatype) with
+//     hnsw m > 0; indexed_vectors_count climbs at WithIndexingRate driven by
+//     the injected Clock; status is yellow while it climbs, green otherwise,
+//     grey after SimulateRestart until a write or collection update triggers
+//     the optimizers. Disabling indexing drops the index at once (Qdrant
+//     rebuilds segments); per-vector hnsw_config and sparse vectors do not
+//     trigger builds; segments_count does not change; optimizer_status is
+//     always ok.
+//   - Not modelled: shards and replicas, strict mode (stored and echoed
+//     only), payload indexes (payload_schema is empty), quantization (echoed),
+//     snapshots, order_by, sparse and multi-vector search, prefetch/fusion
+//     and the other query variants, set/overwrite/delete payload and vector
+//     updates, geo, datetime and values_count conditions. They answer
+//     Unimplemented with a "qdrantmem:" message.
+//
+// # Invariants
+//
+//   - One RWMutex guards all collections and aliases; each write RPC holds it
+//     for its whole duration, so readers never see part of an operation or
+//     of a batch (a failing batch leaves the operations before the failure).
+//   - Stored vectors and payloads are never modified after they are stored:
+//     an upsert replaces the whole point. Responses and Points share or copy
+//     them safely; Points returns deep copies.
+//   - Every call passes the same pipeline before its handler, on Start's
+//     server and on a caller's grpc.Server (Register) alike: count the call,
+//     SetUnavailable, API key, Hang, SetLatency, FailNext. A call stopped
+//     there applies nothing.
+//   - The indexing state is a pure function of the applied changes and
+//     Clock.Now(); nothing runs in the background.
+//   - REST routes come in groups registered from init (rest_service.go,
+//     rest_collections.go): more endpoints, such as snapshots, go in a new
+//     file that appends its group to restRouteSets.
+package qdrantmem
