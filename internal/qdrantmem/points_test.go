@@ -308,3 +308,63 @@ func TestUpdateBatchUnknownCollection(t *testing.T) {
 		qdrant.NewPointsUpdateDeletePoints(&qdrant.PointsUpdateOperation_DeletePoints{Points: qdrant.NewPointsSelector(qdrant.NewIDNum(1))})}})
 	wantStatus(t, err, codes.NotFound, "Not found: Collection `nope` doesn't exist!")
 }
+
+// TestConcurrentAccess runs writers and readers together; with -race it
+// checks the locking, and the final count checks no write was lost.
+func TestConcurrentAccess(t *testing.T) {
+	e := newEnv(t)
+	e.createDense(t, "c", 2, qdrant.Distance_Cosine)
+	const writers, perWriter = 4, 25
+	errs := make(chan error, writers+2)
+	done := make(chan struct{})
+	for w := range writers {
+		go func() {
+			for i := range perWriter {
+				id := uint64(w*perWriter + i)
+				_, err := e.c.UpdateBatch(ctxT(t), &qdrant.UpdateBatchPoints{CollectionName: "c", Wait: qdrant.PtrOf(true), Operations: []*qdrant.PointsUpdateOperation{
+					qdrant.NewPointsUpdateUpsert(&qdrant.PointsUpdateOperation_PointStructList{Points: []*qdrant.PointStruct{pt(id, []float32{1, float32(i)}, map[string]any{"w": w})}})}})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	readers := func(f func() error) {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				if err := f(); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	readers(func() error {
+		_, err := e.c.Scroll(ctxT(t), &qdrant.ScrollPoints{CollectionName: "c", WithVectors: qdrant.NewWithVectors(true)})
+		return err
+	})
+	readers(func() error {
+		if _, err := e.c.GetCollectionInfo(ctxT(t), "c"); err != nil {
+			return err
+		}
+		_, err := e.s.Points("c")
+		return err
+	})
+	for range writers {
+		mustOK(t, <-errs)
+	}
+	close(done)
+	mustOK(t, <-errs)
+	mustOK(t, <-errs)
+	if n := e.count(t, "c", nil); n != writers*perWriter {
+		t.Fatalf("count = %d, want %d", n, writers*perWriter)
+	}
+}
