@@ -122,8 +122,16 @@ func (n *number) int64() (int64, bool) {
 // general path (readNumber, then number.float32), which also reports
 // syntax errors.
 func (s *scanner) fastFloat32() (v float32, ok bool) {
-	data := s.data
-	i := s.pos
+	v, next, ok := fastFloat32(s.data, s.pos)
+	if ok {
+		s.pos = next
+	}
+	return v, ok
+}
+
+// fastFloat32 is the fast path of scanner.fastFloat32 on data from offset
+// i; next is the offset after the number.
+func fastFloat32(data []byte, i int) (v float32, next int, ok bool) {
 	neg := false
 	if i < len(data) && data[i] == '-' {
 		neg = true
@@ -134,7 +142,7 @@ func (s *scanner) fastFloat32() (v float32, ok bool) {
 	exp10 := 0
 	switch {
 	case i >= len(data):
-		return 0, false
+		return 0, 0, false
 	case data[i] == '0':
 		i++
 	case data[i]-'1' <= 8:
@@ -143,7 +151,7 @@ func (s *scanner) fastFloat32() (v float32, ok bool) {
 			nd++
 		}
 	default:
-		return 0, false
+		return 0, 0, false
 	}
 	if i < len(data) && data[i] == '.' {
 		i++
@@ -167,7 +175,7 @@ func (s *scanner) fastFloat32() (v float32, ok bool) {
 			nd++
 		}
 		if i == start {
-			return 0, false
+			return 0, 0, false
 		}
 		exp10 = start - i
 	}
@@ -183,7 +191,7 @@ func (s *scanner) fastFloat32() (v float32, ok bool) {
 			e = e*10 + int(data[i]-'0')
 		}
 		if i == start || (i < len(data) && data[i]-'0' <= 9) {
-			return 0, false
+			return 0, 0, false
 		}
 		if eneg {
 			e = -e
@@ -191,7 +199,7 @@ func (s *scanner) fastFloat32() (v float32, ok bool) {
 		exp10 += e
 	}
 	if nd > 19 || mant > 1<<53 || exp10 < -22 || exp10 > 22 {
-		return 0, false
+		return 0, 0, false
 	}
 	f := float64(mant)
 	if exp10 < 0 {
@@ -201,13 +209,12 @@ func (s *scanner) fastFloat32() (v float32, ok bool) {
 	}
 	if f != 0 && (f < minNormal32 || f >= math.MaxFloat32 ||
 		math.Float64bits(f)&(1<<29-1) == 1<<28) {
-		return 0, false
+		return 0, 0, false
 	}
 	if neg {
 		f = -f
 	}
-	s.pos = i
-	return float32(f), true
+	return float32(f), i, true
 }
 
 // isEightDigits reports whether the 8 bytes of w (little-endian) are all

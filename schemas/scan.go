@@ -41,6 +41,8 @@ func (s *scanner) errorf(format string, args ...any) *syntaxError {
 	return &syntaxError{offset: s.pos, msg: fmt.Sprintf(format, args...)}
 }
 
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
 // skipWS advances past JSON whitespace.
 func (s *scanner) skipWS() {
 	for s.pos < len(s.data) {

@@ -133,12 +133,19 @@ func (d *Decoder) readList(name string, named bool) (*qdrant.Vector, error) {
 // multi-vector, or -1.
 func (d *Decoder) readNumbers(name string, named bool, row int) error {
 	s := &d.sc
+	data := s.data
+	i := s.pos
 	first := len(d.floats)
 	for {
-		s.skipWS()
-		f, ok := s.fastFloat32()
-		if !ok {
-			if s.pos >= len(s.data) || !isNumberStart(s.data[s.pos]) {
+		for i < len(data) && isSpace(data[i]) {
+			i++
+		}
+		f, next, ok := fastFloat32(data, i)
+		if ok {
+			i = next
+		} else {
+			s.pos = i
+			if i >= len(data) || !isNumberStart(data[i]) {
 				return d.elementError(name, named, row, len(d.floats)-first,
 					ClassDecode, fmt.Sprintf("is %s; want a number", s.kindAt()))
 			}
@@ -150,20 +157,23 @@ func (d *Decoder) readNumbers(name string, named bool, row int) error {
 				return d.elementError(name, named, row, len(d.floats)-first, ClassValidate,
 					fmt.Sprintf("(%s) is out of the float32 range", trunc(n.text)))
 			}
+			i = s.pos
 		}
 		d.floats = append(d.floats, f)
-		// Inline s.next(']') for the hot loop.
-		s.skipWS()
-		if s.pos < len(s.data) {
-			switch s.data[s.pos] {
+		for i < len(data) && isSpace(data[i]) {
+			i++
+		}
+		if i < len(data) {
+			switch data[i] {
 			case ',':
-				s.pos++
+				i++
 				continue
 			case ']':
-				s.pos++
+				s.pos = i + 1
 				return nil
 			}
 		}
+		s.pos = i
 		return s.unexpected("',' or ']'")
 	}
 }
