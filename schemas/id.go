@@ -176,14 +176,14 @@ func ValidateID(s string) error { return validateID(s) }
 
 func validateID[T string | []byte](s T) error { return validateText(s, MaxIDBytes) }
 
-// validateText checks that s is non-empty, at most max bytes, valid UTF-8
+// validateText checks that s is non-empty, at most limit bytes, valid UTF-8
 // and free of control characters.
-func validateText[T string | []byte](s T, max int) error {
+func validateText[T string | []byte](s T, limit int) error {
 	switch {
 	case len(s) == 0:
 		return fmt.Errorf("is empty")
-	case len(s) > max:
-		return fmt.Errorf("is %d bytes long, over the limit of %d", len(s), max)
+	case len(s) > limit:
+		return fmt.Errorf("is %d bytes long, over the limit of %d", len(s), limit)
 	}
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -194,7 +194,7 @@ func validateText[T string | []byte](s T, max int) error {
 			i++
 			continue
 		}
-		r, n := decodeRune(s[i:])
+		r, n := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
 		if r == utf8.RuneError && n <= 1 {
 			return fmt.Errorf("is not valid UTF-8 (byte %d)", i)
 		}
@@ -204,16 +204,6 @@ func validateText[T string | []byte](s T, max int) error {
 		i += n
 	}
 	return nil
-}
-
-func decodeRune[T string | []byte](s T) (rune, int) {
-	switch v := any(s).(type) {
-	case string:
-		return utf8.DecodeRuneInString(v)
-	case []byte:
-		return utf8.DecodeRune(v)
-	}
-	panic("unreachable")
 }
 
 // idKind tells which field of an IDKey holds the id.
