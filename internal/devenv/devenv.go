@@ -175,8 +175,10 @@ func Run(ctx, hard context.Context, o Options, log *slog.Logger, out io.Writer) 
 		return err
 	}
 
-	printUsage(out, brokers[0], o, dlq, grpcAddr, restAddr)
-	return app.Run(ctx, hard, app.Options{Config: cfg, Logger: log})
+	return app.Run(ctx, hard, app.Options{Config: cfg, Logger: log, OnListening: func(httpAddr string) {
+		o.HTTPListen = httpAddr
+		printUsage(out, brokers[0], o, dlq, grpcAddr, restAddr)
+	}})
 }
 
 func mustAbs(p string) string {
