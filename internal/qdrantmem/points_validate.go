@@ -2,6 +2,7 @@ package qdrantmem
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/qdrant/go-client/qdrant"
@@ -14,7 +15,8 @@ import (
 //     collection_name and operations count, not the nested points:
 //     "Validation error in body: [...]" (grpcPointFields).
 //  2. Conversion to the REST form (`impl TryFrom<grpc::PointStruct>`,
-//     lib/api/src/grpc/conversions.rs): bare texts such as
+//     lib/api/src/grpc/conversions.rs), per point: payload, vectors, id, with
+//     bare texts such as "cannot convert to json number" or
 //     "Expected some vectors" (convertPoints).
 //  3. REST-form validation in do_upsert_points (src/common/update.rs):
 //     "Wrong input: points[0].vector.vector: dense vector must not be empty"
@@ -42,6 +44,11 @@ type inPoint struct {
 func convertPoints(points []*qdrant.PointStruct) ([]inPoint, *apiError) {
 	out := make([]inPoint, len(points))
 	for i, p := range points {
+		for _, v := range p.GetPayload() {
+			if err := checkPayloadValue(v); err != nil {
+				return nil, err
+			}
+		}
 		vecs, err := convertVectors(p.GetVectors())
 		if err != nil {
 			return nil, err
@@ -61,6 +68,30 @@ func convertPoints(points []*qdrant.PointStruct) ([]inPoint, *apiError) {
 		out[i] = inPoint{key: key, vecs: vecs, payload: payload}
 	}
 	return out, nil
+}
+
+// checkPayloadValue is proto_to_json (lib/api/src/conversions/json.rs): a
+// NaN or infinite double has no JSON form.
+func checkPayloadValue(v *qdrant.Value) *apiError {
+	switch k := v.GetKind().(type) {
+	case *qdrant.Value_DoubleValue:
+		if math.IsNaN(k.DoubleValue) || math.IsInf(k.DoubleValue, 0) {
+			return invalidArgument("cannot convert to json number")
+		}
+	case *qdrant.Value_StructValue:
+		for _, e := range k.StructValue.GetFields() {
+			if err := checkPayloadValue(e); err != nil {
+				return err
+			}
+		}
+	case *qdrant.Value_ListValue:
+		for _, e := range k.ListValue.GetValues() {
+			if err := checkPayloadValue(e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // sparseFields is validate_sparse_vector_impl (lib/sparse/src/common/sparse_vector.rs).

@@ -1,6 +1,7 @@
 package qdrantmem
 
 import (
+	"math"
 	"testing"
 
 	"github.com/qdrant/go-client/qdrant"
@@ -102,6 +103,12 @@ func validationCases() []validationCase {
 			points:    []*qdrant.PointStruct{{Id: qdrant.NewIDNum(1), Vectors: named(map[string]*qdrant.Vector{"m": {Data: []float32{1, 2, 3}, VectorsCount: qdrant.PtrOf(uint32(2))}})}},
 			code:      codes.InvalidArgument,
 			msgUpsert: "Unable to convert to multi-dense vector: Validation failed: Data length is not divisible by vectors count. Data length: 3, vectors count: 2"},
+		{name: "NaN in payload", collection: "u",
+			points: []*qdrant.PointStruct{pt(1, []float32{1, 2, 3, 4}, map[string]any{"x": map[string]any{"y": []any{1, math.NaN()}}})},
+			code:   codes.InvalidArgument, msgUpsert: "cannot convert to json number"},
+		{name: "payload is checked before vectors", collection: "u",
+			points: []*qdrant.PointStruct{{Id: qdrant.NewIDNum(1), Payload: qdrant.NewValueMap(map[string]any{"x": math.Inf(1)})}},
+			code:   codes.InvalidArgument, msgUpsert: "cannot convert to json number"},
 		{name: "unknown collection", collection: "zz",
 			points: []*qdrant.PointStruct{good},
 			code:   codes.NotFound, msgUpsert: "Not found: Collection `zz` doesn't exist!"},
