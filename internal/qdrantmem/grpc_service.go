@@ -29,8 +29,9 @@ const (
 	MethodUpdateBatch           = qdrant.Points_UpdateBatch_FullMethodName
 )
 
-// handle runs the fault and auth pipeline, then h. Handlers return
-// *apiError or status errors; a typed nil never escapes as a non-nil error.
+// handle runs the fault and auth pipeline, then h. Handlers return *apiError
+// values only after checking them against nil, so no typed nil escapes as a
+// non-nil error.
 func handle[Resp any](s *Server, ctx context.Context, method string, h func(start time.Time) (Resp, error)) (Resp, error) {
 	start := time.Now()
 	if err := s.admit(ctx, method, method == MethodHealthCheck, grpcHeader(ctx)); err != nil {
@@ -38,14 +39,6 @@ func handle[Resp any](s *Server, ctx context.Context, method string, h func(star
 		return zero, err
 	}
 	return h(start)
-}
-
-// asError turns a possibly nil *apiError into an error without the typed-nil trap.
-func asError(e *apiError) error {
-	if e == nil {
-		return nil
-	}
-	return e
 }
 
 func elapsed(start time.Time) float64 { return time.Since(start).Seconds() }
