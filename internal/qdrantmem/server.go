@@ -6,9 +6,11 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/qdrant/go-client/qdrant"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -67,7 +69,14 @@ func (s *Server) Start(addr string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("starting gRPC: %w", err)
 	}
-	g := grpc.NewServer()
+	g := grpc.NewServer(
+		// Qdrant's tonic server does not police client keepalive pings;
+		// grpc-go's default (one per 5 min) would drop clients that ping
+		// idle connections every 20 s.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+		// Qdrant's default service.max_request_size_mb is 32.
+		grpc.MaxRecvMsgSize(32<<20),
+	)
 	s.Register(g)
 	s.grpcSrv = g
 	go func() { _ = g.Serve(lis) }()
