@@ -200,4 +200,8 @@ func TestCtlAgainstRunner(t *testing.T) {
 	if code != ExitOK || strings.Count(out, "\n") != 2 {
 		t.Fatalf("list --limit 2 = %d\n%s", code, out)
 	}
+	code, out2, _ := c.ctl(t, "status", "--limit", "2")
+	if code != ExitOK || out2 != out {
+		t.Fatalf("status without id = %d\n%s\nwant the list\n%s", code, out2, out)
+	}
 }

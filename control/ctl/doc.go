@@ -6,7 +6,7 @@
 //	kafka-qdrant ctl index-build COLLECTION [--m N] [--ef-construct N] [--indexing-threshold N] [--timeout D]
 //	kafka-qdrant ctl cancel ID
 //	kafka-qdrant ctl send FILE|-
-//	kafka-qdrant ctl status ID
+//	kafka-qdrant ctl status [ID] [--wait]
 //	kafka-qdrant ctl list
 //
 // Exit codes: 0 succeeded (or sent, without --wait); 1 failed or

@@ -52,7 +52,7 @@ Commands (sent to control.topic; outcome on control.status_topic):
                            [--m N] [--ef-construct N] [--indexing-threshold KB] [--timeout D]
   cancel ID                cancel a running or queued command
   send FILE|-              send any command (a JSON object; "id" is generated when missing)
-  status ID                the latest status of a command
+  status [ID]              the latest status of a command (--wait: until final); no ID: as list
   list                     recent commands and their states [--limit N]
 
 Flags of the sending commands:

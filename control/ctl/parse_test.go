@@ -102,7 +102,8 @@ func TestRunUsage(t *testing.T) {
 		{nil, ExitUsage, "usage: kafka-qdrant ctl"},
 		{[]string{"--help"}, ExitOK, "index-build COLLECTION"},
 		{[]string{"frobnicate"}, ExitUsage, `unknown command "frobnicate"`},
-		{[]string{"status"}, ExitUsage, "exactly one command id"},
+		{[]string{"status", "a", "b"}, ExitUsage, "at most one command id"},
+		{[]string{"status", "--wait"}, ExitUsage, "--wait needs one"},
 		{[]string{"list", "x"}, ExitUsage, "takes no arguments"},
 		{[]string{"index-build"}, ExitUsage, "exactly one argument"},
 	}

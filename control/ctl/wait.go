@@ -101,12 +101,17 @@ func statusCommand(ctx context.Context, args []string, env Env) error {
 	wait := fs.Bool("wait", false, "wait for the final state (exit code tells the outcome)")
 	var timeout durationFlag
 	fs.Var(&timeout, "timeout", "with --wait: give up after this long (exit 3)")
+	limit := fs.Int("limit", 20, "without ID: show at most this many commands")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
+	if len(pos) == 0 && !*wait {
+		// `ctl status` with no id is `ctl list`.
+		return list(ctx, env, *limit, *output)
+	}
 	if len(pos) != 1 {
-		return usageErrorf("ctl status takes exactly one command id")
+		return usageErrorf("ctl status takes at most one command id (and --wait needs one)")
 	}
 	if *output != "text" && *output != "json" {
 		return usageErrorf("--output must be text or json, got %q", *output)
@@ -142,8 +147,13 @@ func listCommand(ctx context.Context, args []string, env Env) error {
 	if len(pos) != 0 {
 		return usageErrorf("ctl list takes no arguments")
 	}
-	if *output != "text" && *output != "json" {
-		return usageErrorf("--output must be text or json, got %q", *output)
+	return list(ctx, env, *limit, *output)
+}
+
+// list prints the latest status of the most recent commands.
+func list(ctx context.Context, env Env, limit int, output string) error {
+	if output != "text" && output != "json" {
+		return usageErrorf("--output must be text or json, got %q", output)
 	}
 	f, stop, err := follow(ctx, env)
 	if err != nil {
@@ -153,10 +163,10 @@ func listCommand(ctx context.Context, args []string, env Env) error {
 	if err := catchUp(ctx, f, env.Control.StatusTopic); err != nil {
 		return err
 	}
-	p := printer{w: env.Stdout, json: *output == "json"}
+	p := printer{w: env.Stdout, json: output == "json"}
 	entries := f.View().List()
-	if *limit > 0 && len(entries) > *limit {
-		entries = entries[:*limit]
+	if limit > 0 && len(entries) > limit {
+		entries = entries[:limit]
 	}
 	for _, e := range entries {
 		p.status(e.Latest)
