@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+
 	"github.com/seed-a550a1ef/kafka-qdrant/control/index"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
@@ -110,5 +112,42 @@ func TestIndexBuildTimeout(t *testing.T) {
 	}
 	if took := time.Since(start); took < 300*time.Millisecond {
 		t.Fatalf("timed out after %s, before the 300ms timeout", took)
+	}
+}
+
+// Qdrant restarting mid-build: calls fail for a while (retried with
+// backoff), then the collection comes back grey (optimizations pending
+// until an update) and the build nudges it and finishes.
+func TestIndexBuildSurvivesQdrantRestart(t *testing.T) {
+	e := newEnv(t)
+	e.createCollection("movies", 3000)
+	e.startRunner("kq-a")
+	e.sendCmd(schemas.Command{ID: "defer-1", Type: schemas.CommandIndexDefer, Collection: "movies"})
+	e.log.waitFinal("defer-1")
+	e.sendCmd(schemas.Command{ID: "build-1", Type: schemas.CommandIndexBuild, Collection: "movies"})
+	e.log.waitState("build-1", schemas.StateRunning, yellow)
+
+	e.qs.FailNext("/qdrant.Collections/Get", 5, codes.Unavailable, "restarting")
+	e.qs.SimulateRestart()
+	e.log.waitState("build-1", schemas.StateRunning, func(s schemas.Status) bool { return progressData(s)["status"] == "grey" })
+	// The nudge restarts indexing: yellow again after grey.
+	e.log.waitFor("build-1", "yellow after grey", func(evs []schemas.Status) bool {
+		sawGrey := false
+		for _, x := range evs {
+			if progressData(x)["status"] == "grey" {
+				sawGrey = true
+			}
+			if sawGrey && yellow(x) {
+				return true
+			}
+		}
+		return false
+	})
+	e.clock.Advance(10 * time.Second)
+	if fin := e.log.waitFinal("build-1"); fin.State != schemas.StateSucceeded {
+		t.Fatalf("build-1 after a Qdrant restart: %+v", fin)
+	}
+	if n := e.qs.CallCount("/qdrant.Collections/Get"); n < 6 {
+		t.Fatalf("only %d collection info calls: the failures were not retried", n)
 	}
 }
