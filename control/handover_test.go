@@ -130,3 +130,28 @@ func TestGracefulHandover(t *testing.T) {
 	}
 	e.waitCommitted(e.endOffset())
 }
+
+// Kafka unreachable when the replica starts: the runner keeps trying and
+// serves commands once Kafka answers.
+func TestRunnerStartsBeforeKafkaIsReachable(t *testing.T) {
+	e := newEnv(t)
+	e.createCollection("movies", 100)
+	d := &severableDialer{}
+	d.sever()
+	e.startRunnerWith(d, "kq-a")
+	e.sendCmd(schemas.Command{ID: "defer-1", Type: schemas.CommandIndexDefer, Collection: "movies"})
+	deadline := time.Now().Add(20 * time.Second)
+	for d.refusedDials() < 5 { // the runner keeps trying
+		if time.Now().After(deadline) {
+			t.Fatalf("the runner stopped dialing after %d attempts", d.refusedDials())
+		}
+		time.Sleep(10 * time.Millisecond) // polling the dial counter, bounded by the deadline
+	}
+	if evs := e.log.events("defer-1"); len(evs) != 0 {
+		t.Fatalf("a runner cut off from Kafka published:\n%s", dump(evs))
+	}
+	d.heal()
+	if fin := e.log.waitFinal("defer-1"); fin.State != schemas.StateSucceeded {
+		t.Fatalf("defer-1 %+v", fin)
+	}
+}

@@ -48,15 +48,17 @@ func (c *manualClock) Advance(d time.Duration) {
 // or a network partition would: open connections are closed and new dials
 // fail. Nothing the client does afterwards reaches the broker.
 type severableDialer struct {
-	mu    sync.Mutex
-	dead  bool
-	conns []net.Conn
+	mu      sync.Mutex
+	dead    bool
+	conns   []net.Conn
+	refused int // dials refused while severed
 }
 
 func (d *severableDialer) dial(ctx context.Context, network, host string) (net.Conn, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.dead {
+		d.refused++
 		return nil, errors.New("severed")
 	}
 	c, err := (&net.Dialer{}).DialContext(ctx, network, host)
@@ -73,6 +75,19 @@ func (d *severableDialer) sever() {
 	for _, c := range d.conns {
 		_ = c.Close()
 	}
+}
+
+func (d *severableDialer) refusedDials() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.refused
+}
+
+func (d *severableDialer) heal() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.dead = false
+	d.conns = nil
 }
 
 // env is one kfake cluster, one in-memory Qdrant and the test's own
@@ -169,7 +184,12 @@ type runner struct {
 // startRunner starts a runner named replica; mod adjusts its config.
 func (e *env) startRunner(replica string, mod ...func(*RunnerConfig)) *runner {
 	e.t.Helper()
-	d := &severableDialer{}
+	return e.startRunnerWith(&severableDialer{}, replica, mod...)
+}
+
+// startRunnerWith is startRunner with the runner's dialer given.
+func (e *env) startRunnerWith(d *severableDialer, replica string, mod ...func(*RunnerConfig)) *runner {
+	e.t.Helper()
 	reg := prometheus.NewRegistry()
 	rc := RunnerConfig{
 		Config: e.cfg, KafkaOpts: e.kafkaOpts(kgo.Dialer(d.dial)), Qdrant: e.qc,

@@ -120,8 +120,8 @@ func (r *Runner) Run(ctx context.Context) error {
 		return errors.New("control runner: Run called twice")
 	}
 	ctl := r.cfg.Config.Control
-	if err := EnsureTopics(ctx, r.cfg.KafkaOpts, ctl.Topic, ctl.StatusTopic, r.log); err != nil {
-		return err
+	if err := r.ensureTopics(ctx); err != nil {
+		return nil // ctx ended
 	}
 	bgCtx, bgCancel := context.WithCancel(context.WithoutCancel(ctx))
 	var bg sync.WaitGroup
@@ -191,6 +191,31 @@ func (r *Runner) poll(ctx context.Context) error {
 			fs.EachRecord(func(rec *kgo.Record) { r.handle(ctx, rec) })
 		}
 		r.cl.AllowRebalance()
+	}
+}
+
+// ensureTopics runs EnsureTopics until it succeeds or ctx ends: Kafka
+// being unreachable at start delays the control plane, it does not stop
+// the replica. Without the right to create topics the runner goes on (an
+// operator may have created them) and says so.
+func (r *Runner) ensureTopics(ctx context.Context) error {
+	ctl := r.cfg.Config.Control
+	b := job.Backoff{Initial: 200 * time.Millisecond, Max: 10 * time.Second}
+	for {
+		err := EnsureTopics(ctx, r.cfg.KafkaOpts, ctl.Topic, ctl.StatusTopic, r.log)
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, kerr.TopicAuthorizationFailed), errors.Is(err, kerr.ClusterAuthorizationFailed):
+			r.log.Warn("not allowed to create the control topics; assuming they exist", "err", err)
+			return nil
+		}
+		r.log.Warn("creating the control topics", "attempt", b.Attempts()+1, "err", err)
+		if err := job.Sleep(ctx, job.RealClock, b.Next()); err != nil {
+			return err
+		}
 	}
 }
 
