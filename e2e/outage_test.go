@@ -27,7 +27,7 @@ func TestQdrantUnreachableNoDLQ(t *testing.T) {
 	t.Cleanup(func() { proxy.Close() })
 	cfg := s.Config()
 	cfg.Set("qdrant.grpc", proxy.Addr())
-	s.Start(ctx, "a", cfg)
+	a := s.Start(ctx, "a", cfg)
 
 	m := harness.NewModel()
 	s.Produce(ctx, upserts(m, 0, 2000, 0))
@@ -39,12 +39,12 @@ func TestQdrantUnreachableNoDLQ(t *testing.T) {
 
 	proxy.Cut()
 	s.Logf("Qdrant cut off for %v", qdrantOutage)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	deadline := time.Now().Add(qdrantOutage)
-	ver := 1
-	for tick := time.NewTicker(time.Second); time.Now().Before(deadline); <-tick.C {
+	for ver := 1; time.Now().Before(deadline); ver++ {
 		// Records keep coming: updates of the first points and new ones.
 		s.Produce(ctx, append(upserts(m, 0, 100, ver), upserts(m, 2000+ver*100, 2100+ver*100, 0)...))
-		ver++
 		if err := noDLQ(s); err != nil {
 			t.Fatal(err)
 		}
@@ -55,6 +55,7 @@ func TestQdrantUnreachableNoDLQ(t *testing.T) {
 		if now.String() != before.String() {
 			t.Fatalf("offsets committed while Qdrant was unreachable: %v, before the cut %v", now, before)
 		}
+		<-tick.C
 	}
 	proxy.Restore()
 	s.Logf("Qdrant reachable again; %d connections were refused during the outage", proxy.Refused())
@@ -65,6 +66,17 @@ func TestQdrantUnreachableNoDLQ(t *testing.T) {
 	s.AssertFinal(ctx, m, 90*time.Second)
 	if err := noDLQ(s); err != nil {
 		t.Fatal(err)
+	}
+	// The outage shows in the metrics as retries, not as dead letters.
+	text, err := a.Metrics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := metricValue(text, "kafka_qdrant_retries_total"); n == 0 {
+		t.Errorf("kafka_qdrant_retries_total is 0 after a 15 s outage")
+	}
+	if n, _ := metricValue(text, "kafka_qdrant_records_dead_lettered_total"); n != 0 {
+		t.Errorf("kafka_qdrant_records_dead_lettered_total = %v, want 0", n)
 	}
 }
 
