@@ -73,9 +73,11 @@ EOF
   log "fetching org.apache.kafka:kafka_2.13:$KAFKA_VERSION and its runtime dependencies"
   rm -rf "$KAFKA_HOME.tmp"
   mkdir -p "$KAFKA_HOME.tmp/libs"
-  (cd "$work" && mvn -B -q -ntp dependency:copy-dependencies \
-      -DincludeScope=runtime -DoutputDirectory="$KAFKA_HOME.tmp/libs") >&2 \
-    || die "maven fetch failed"
+  if ! (cd "$work" && mvn -B -ntp -Dstyle.color=never dependency:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$KAFKA_HOME.tmp/libs") >"$work/mvn.log" 2>&1; then
+    tail -n 40 "$work/mvn.log" >&2
+    die "maven fetch failed"
+  fi
   rm -rf "$work" "$KAFKA_HOME"
   mv "$KAFKA_HOME.tmp" "$KAFKA_HOME"
   touch "$KAFKA_HOME/.complete"

@@ -57,3 +57,20 @@ func TestOffsets(t *testing.T) {
 		t.Errorf("Total() = %d, want 6", got)
 	}
 }
+
+func TestDefaultREST(t *testing.T) {
+	tests := []struct {
+		grpc string
+		tls  bool
+		want string
+	}{
+		{"qdrant.example:6334", false, "http://qdrant.example:6333"},
+		{"10.0.0.5:6334", true, "https://10.0.0.5:6333"},
+		{"[::1]:6334", false, "http://[::1]:6333"},
+	}
+	for _, tc := range tests {
+		if got := defaultREST(tc.grpc, tc.tls); got != tc.want {
+			t.Errorf("defaultREST(%q, %v) = %q, want %q", tc.grpc, tc.tls, got, tc.want)
+		}
+	}
+}

@@ -13,7 +13,8 @@
 //	KQ_E2E_KAFKA_ENV        label printed for them (scripts/e2e.sh sets
 //	                        "real-local" for the broker it starts)
 //	KQ_E2E_QDRANT_GRPC      host:port of Qdrant's gRPC API
-//	KQ_E2E_QDRANT_REST      base URL of Qdrant's REST API
+//	KQ_E2E_QDRANT_REST      base URL of Qdrant's REST API (default: port
+//	                        6333 on the gRPC host)
 //	KQ_E2E_QDRANT_API_KEY   Qdrant API key
 //	KQ_E2E_QDRANT_TLS=1     use TLS towards Qdrant
 //	KQ_E2E_S3_ENDPOINT      http(s)://host:port of an S3 server

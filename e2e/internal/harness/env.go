@@ -147,6 +147,9 @@ func (e *Env) setupQdrant(ctx context.Context, useDocker bool) error {
 			APIKey: os.Getenv("KQ_E2E_QDRANT_API_KEY"),
 			TLS:    os.Getenv("KQ_E2E_QDRANT_TLS") == "1",
 		}
+		if e.Qdrant.REST == "" {
+			e.Qdrant.REST = defaultREST(grpcAddr, e.Qdrant.TLS)
+		}
 		return nil
 	}
 	if useDocker {
@@ -194,6 +197,20 @@ func (e *Env) setupS3(ctx context.Context, useDocker bool) error {
 		e.S3 = s3
 	}
 	return nil
+}
+
+// defaultREST is Qdrant's REST URL on its default port (6333) on the host
+// of the gRPC address.
+func defaultREST(grpcAddr string, useTLS bool) string {
+	host, _, err := net.SplitHostPort(grpcAddr)
+	if err != nil {
+		host = grpcAddr
+	}
+	scheme := "http"
+	if useTLS {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, "6333")
 }
 
 // startDev starts one `kafka-qdrant dev ...` server and waits for its
