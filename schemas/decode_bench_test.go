@@ -3,13 +3,21 @@ package schemas
 import (
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 )
 
-// denseRecord is a record with a dim-128 unnamed vector of typical
-// embedding values and a three-field payload.
-func denseRecord(dim int) []byte {
+// denseRecord is a record with an unnamed vector of dim typical embedding
+// values, printed as Go prints a float32 (at most 9 digits), and a
+// three-field payload.
+func denseRecord(dim int) []byte { return denseRecordFormat(dim, "%.9g") }
+
+// widenedRecord is denseRecord with the components printed as JavaScript
+// and Python print a float32 widened to float64 (up to 17 digits).
+func widenedRecord(dim int) []byte { return denseRecordFormat(dim, "widened") }
+
+func denseRecordFormat(dim int, format string) []byte {
 	r := rand.New(rand.NewPCG(1, 2))
 	var b strings.Builder
 	b.WriteString(`{"id": 123456, "vector": [`)
@@ -17,7 +25,12 @@ func denseRecord(dim int) []byte {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "%.9g", float32(r.NormFloat64()*0.1))
+		x := float32(r.NormFloat64() * 0.1)
+		if format == "widened" {
+			b.WriteString(strconv.FormatFloat(float64(x), 'g', -1, 64))
+		} else {
+			fmt.Fprintf(&b, format, x)
+		}
 	}
 	b.WriteString(`], "payload": {"title": "Alien", "year": 1979, "genres": "sci-fi"}}`)
 	return []byte(b.String())
@@ -61,6 +74,7 @@ func BenchmarkDecode(b *testing.B) {
 		key, value []byte
 	}{
 		{"dense128_payload3", []byte("123456"), denseRecord(128)},
+		{"dense128_17digits_payload3", []byte("123456"), widenedRecord(128)},
 		{"named_dense128_sparse32", nil, namedRecord()},
 		{"tombstone", []byte("123456"), nil},
 		{"tombstone_string_key", []byte("user-7f3a9c"), nil},

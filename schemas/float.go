@@ -131,6 +131,11 @@ func (s *scanner) fastFloat32() (v float32, ok bool) {
 
 // fastFloat32 is the fast path of scanner.fastFloat32 on data from offset
 // i; next is the offset after the number.
+//
+// Mantissas longer than a float64 holds exactly (the 16 to 17 digits that
+// JavaScript and Python print for a float32 widened to float64) are cut to
+// m < 2^53: the value then lies in [m, m+1) × 10^exp10, and when both ends
+// round to the same float32, so does the value (rounding is monotonic).
 func fastFloat32(data []byte, i int) (v float32, next int, ok bool) {
 	neg := false
 	if i < len(data) && data[i] == '-' {
@@ -138,8 +143,8 @@ func fastFloat32(data []byte, i int) (v float32, next int, ok bool) {
 		i++
 	}
 	var mant uint64
-	nd := 0 // significant digits in mant
-	exp10 := 0
+	nd, exp10 := 0, 0 // significant digits in mant; power of ten
+	trunc := false    // non-zero digits were dropped from mant
 	switch {
 	case i >= len(data):
 		return 0, 0, false
@@ -147,6 +152,9 @@ func fastFloat32(data []byte, i int) (v float32, next int, ok bool) {
 		i++
 	case data[i]-'1' <= 8:
 		for ; i < len(data) && data[i]-'0' <= 9; i++ {
+			if nd == 19 {
+				return 0, 0, false
+			}
 			mant = mant*10 + uint64(data[i]-'0')
 			nd++
 		}
@@ -160,6 +168,7 @@ func fastFloat32(data []byte, i int) (v float32, next int, ok bool) {
 			for i < len(data) && data[i] == '0' {
 				i++
 			}
+			exp10 = start - i
 		}
 		for i+8 <= len(data) && nd+8 <= 19 {
 			w := binary.LittleEndian.Uint64(data[i:])
@@ -168,16 +177,21 @@ func fastFloat32(data []byte, i int) (v float32, next int, ok bool) {
 			}
 			mant = mant*100000000 + uint64(parseEightDigits(w))
 			nd += 8
+			exp10 -= 8
 			i += 8
 		}
 		for ; i < len(data) && data[i]-'0' <= 9; i++ {
-			mant = mant*10 + uint64(data[i]-'0')
-			nd++
+			if nd < 19 {
+				mant = mant*10 + uint64(data[i]-'0')
+				nd++
+				exp10--
+			} else if data[i] != '0' {
+				trunc = true
+			}
 		}
 		if i == start {
 			return 0, 0, false
 		}
-		exp10 = start - i
 	}
 	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
 		i++
@@ -198,9 +212,36 @@ func fastFloat32(data []byte, i int) (v float32, next int, ok bool) {
 		}
 		exp10 += e
 	}
-	if nd > 19 || mant > 1<<53 || exp10 < -22 || exp10 > 22 {
+	for mant >= 1<<53 {
+		if mant%10 != 0 {
+			trunc = true
+		}
+		mant /= 10
+		exp10++
+	}
+	if exp10 < -22 || exp10 > 22 {
 		return 0, 0, false
 	}
+	if v, ok = exact32(mant, exp10); !ok {
+		return 0, 0, false
+	}
+	if trunc {
+		if hi, ok := exact32(mant+1, exp10); !ok || hi != v {
+			return 0, 0, false
+		}
+	}
+	if neg {
+		v = -v
+	}
+	return v, i, true
+}
+
+// exact32 rounds mant × 10^exp10 (mant ≤ 2^53, |exp10| ≤ 22) to the
+// nearest float32: Clinger's fast path gives the correctly rounded float64,
+// and rounding that to float32 is correct unless it lies exactly on a
+// float32 midpoint (see number.float32). Midpoints and results outside the
+// normal float32 range report ok == false.
+func exact32(mant uint64, exp10 int) (float32, bool) {
 	f := float64(mant)
 	if exp10 < 0 {
 		f /= pow10[-exp10]
@@ -209,12 +250,9 @@ func fastFloat32(data []byte, i int) (v float32, next int, ok bool) {
 	}
 	if f != 0 && (f < minNormal32 || f >= math.MaxFloat32 ||
 		math.Float64bits(f)&(1<<29-1) == 1<<28) {
-		return 0, 0, false
+		return 0, false
 	}
-	if neg {
-		f = -f
-	}
-	return float32(f), i, true
+	return float32(f), true
 }
 
 // isEightDigits reports whether the 8 bytes of w (little-endian) are all

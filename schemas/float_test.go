@@ -233,3 +233,38 @@ func jsonNumber(s string) bool {
 	}
 	return i == len(s)
 }
+
+// TestNumberWidenedFloat32 covers what JavaScript and Python print for a
+// float32 embedding widened to float64: 16 to 17 significant digits, more
+// than a float64 mantissa holds, which the fast path cuts and brackets.
+func TestNumberWidenedFloat32(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for range 20000 {
+		x := float32(r.NormFloat64() * math.Pow(10, float64(r.IntN(12)-8)))
+		checkNumber(t, strconv.FormatFloat(float64(x), 'g', -1, 64))
+		checkNumber(t, strconv.FormatFloat(float64(x), 'f', -1, 64))
+		checkNumber(t, strconv.FormatFloat(r.NormFloat64(), 'g', 16+r.IntN(4), 64))
+	}
+}
+
+// TestFastFloat32Coverage makes sure the fast path, not the strconv
+// fallback, handles the common shapes, including widened float32 values.
+func TestFastFloat32Coverage(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	var total, fast int
+	for range 10000 {
+		x := float32(r.NormFloat64() * 0.1)
+		for _, text := range []string{
+			strconv.FormatFloat(float64(x), 'g', -1, 32),
+			strconv.FormatFloat(float64(x), 'g', -1, 64),
+		} {
+			total++
+			if _, _, ok := fastFloat32([]byte(text), 0); ok {
+				fast++
+			}
+		}
+	}
+	if fast < total*99/100 {
+		t.Errorf("fast path took %d of %d typical numbers, want at least 99%%", fast, total)
+	}
+}
