@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
+	"github.com/seed-a550a1ef/kafka-qdrant/control/ctl"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/app"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/devenv"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/logging"
@@ -36,7 +36,7 @@ Usage:
   kafka-qdrant dev [flags]                                 everything embedded, no infrastructure
   kafka-qdrant dev kafka --addr 127.0.0.1:9092 [--data-dir DIR]   only the embedded Kafka broker
   kafka-qdrant dev qdrant --grpc 127.0.0.1:6334 [--rest 127.0.0.1:6333]   only the in-memory Qdrant
-  kafka-qdrant ctl <command> [flags]                       send a control command, follow its status
+  kafka-qdrant ctl [--config FILE] [--set k=v] <command> [flags]   send a control command, follow its status
   kafka-qdrant validate [--config FILE] [--set key=value ...]   check config and reach Kafka and Qdrant
   kafka-qdrant version
 
@@ -223,9 +223,18 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// cmdCtl loads the config (for brokers and topics) from --config/--set
+// given before the ctl subcommand, then hands over to control/ctl.
 func cmdCtl(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "kafka-qdrant ctl: not available in this build")
-	return exitUsage
+	var cfgArgs []string
+	for len(args) > 0 && (args[0] == "--config" || args[0] == "--set") && len(args) > 1 {
+		cfgArgs, args = append(cfgArgs, args[0], args[1]), args[2:]
+	}
+	cfg, _, code := loadConfig("ctl", cfgArgs, stderr)
+	if code != exitOK {
+		return code
+	}
+	ctx, _, stop := signalContexts()
+	defer stop()
+	return ctl.Main(ctx, args, cfg, stdout, stderr)
 }
-
-var _ = errors.New

@@ -17,6 +17,7 @@ import (
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
 	"github.com/seed-a550a1ef/kafka-qdrant/connector"
+	"github.com/seed-a550a1ef/kafka-qdrant/control"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/httpserver"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/kafkaclient"
 	"github.com/seed-a550a1ef/kafka-qdrant/sink"
@@ -73,6 +74,20 @@ func Run(ctx, hard context.Context, o Options) error {
 		return err
 	}
 
+	var runner *control.Runner
+	if cfg.Control.Enabled {
+		runner, err = control.NewRunner(control.RunnerConfig{
+			Config:     cfg,
+			KafkaOpts:  kopts,
+			Qdrant:     qc,
+			Registerer: reg,
+			Logger:     log,
+		})
+		if err != nil {
+			return err
+		}
+	}
+
 	hs, err := httpserver.New(cfg.HTTP.Listen, reg, log, conn.Ready)
 	if err != nil {
 		return err
@@ -102,11 +117,28 @@ func Run(ctx, hard context.Context, o Options) error {
 	log.Info("kafka-qdrant running", "brokers", cfg.Kafka.Brokers, "group", cfg.Kafka.Group,
 		"topics", cfg.Kafka.Topics, "topic_regex", cfg.Kafka.TopicRegex, "qdrant", cfg.Qdrant.GRPC,
 		"dlq_topic", cfg.Kafka.DLQTopic, "http", hs.Addr())
-	runErr := conn.Run(ctx)
+	// The control runner stops with the connector: a control plane
+	// failure ends the replica too (and vice versa), so an orchestrator
+	// restarts it whole.
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	var controlErr error
+	if runner != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if controlErr = runner.Run(runCtx); controlErr != nil {
+				log.Error("control plane stopped", "err", controlErr)
+			}
+			stopRun()
+		}()
+	}
+	runErr := conn.Run(runCtx)
+	stopRun()
 	stopHTTP()
 	wg.Wait()
-	if runErr != nil && !errors.Is(runErr, context.Canceled) {
-		return runErr
+	if err := errors.Join(runErr, controlErr); err != nil && !errors.Is(err, context.Canceled) {
+		return err
 	}
 	log.Info("kafka-qdrant stopped")
 	return nil

@@ -250,9 +250,14 @@ Delete it (tombstone):
   echo '42|' | kcat -P -b %s -t %s -K'|' -Z
 Read the DLQ with its error headers:
   kcat -C -b %s -t %s -e -f 'offset %%o key %%k headers %%h\n%%s\n'
+Send a control command and follow it (ctl, or raw kcat on the control and status topics):
+  kafka-qdrant ctl --set kafka.brokers=%s index-build %s --wait
+  echo 'ib-1|{"id": "ib-1", "type": "index_build", "collection": "%s"}' | kcat -P -b %s -t kafka-qdrant.control -K'|'
+  kcat -C -b %s -t kafka-qdrant.status -e -f '%%k %%s\n'
 
 Stop with Ctrl-C.
 `, broker, o.Topic, o.Partitions, dlq, o.DataDir,
 		grpcAddr, restAddr, o.Topic, o.Dimension, o.HTTPListen,
-		vec, broker, o.Topic, broker, o.Topic, broker, dlq)
+		vec, broker, o.Topic, broker, o.Topic, broker, dlq,
+		broker, o.Topic, o.Topic, broker, broker)
 }
