@@ -12,8 +12,11 @@
 # are used as they are and never started (see e2e/internal/harness/doc.go).
 # Logs of a failing run are kept under e2e/logs/<time>/ (git-ignored).
 #
+# Docker (testcontainers: apache/kafka, qdrant/qdrant, minio/minio) when an
+# engine is reachable: E2E_TAGS=docker KQ_E2E_DOCKER=1 ./scripts/e2e.sh
+#
 # Other knobs: E2E_RUN (go test -run pattern), E2E_PARALLEL (default 4),
-# E2E_TIMEOUT (default 20m), GO (default go).
+# E2E_TIMEOUT (default 20m), E2E_TAGS (go build tags), GO (default go).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -89,7 +92,8 @@ command -v kcat >/dev/null || { echo "e2e.sh: kcat not found (apt-get install -y
 
 out_file=$RUN_ROOT/go-test.out
 set +e
-"$GO" test -count=1 -v -timeout "$E2E_TIMEOUT" -parallel "$E2E_PARALLEL" ${E2E_RUN:+-run "$E2E_RUN"} \
+"$GO" test -count=1 -v -timeout "$E2E_TIMEOUT" -parallel "$E2E_PARALLEL" \
+  ${E2E_TAGS:+-tags "$E2E_TAGS"} ${E2E_RUN:+-run "$E2E_RUN"} \
   ./e2e/... 2>&1 | tee "$out_file"
 status=${PIPESTATUS[0]}
 set -e
