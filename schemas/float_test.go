@@ -176,7 +176,8 @@ func TestParseEightDigits(t *testing.T) {
 // that it accepts exactly RFC 8259 numbers.
 func FuzzNumber(f *testing.F) {
 	for _, s := range []string{"0", "-0.5", "1e400", "0.1234567890123456789012", "3.4028235677973366e38",
-		"01", "1.", "-", "1e", ".5", "1.00000005960464477539062500"} {
+		"01", "1.", "-", "1e", ".5", "1.00000005960464477539062500",
+		"0.012345678918063641", "-1.2345678901234567e-5", "123456789012345678901.5"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
