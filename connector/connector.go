@@ -53,6 +53,8 @@ type Config struct {
 	// StallTimeout: a partition with work that made no progress for this
 	// long makes Ready report an error. Default 60s.
 	StallTimeout time.Duration
+
+	testHooks testHooks
 }
 
 // Connector runs one member of the data consumer group. See the package
@@ -81,6 +83,7 @@ type Connector struct {
 	revokeDeadline time.Time
 	joined         bool
 
+	initDone  chan struct{}
 	testHooks testHooks
 	// killed simulates SIGKILL in tests: nothing is committed any more.
 	killed atomic.Bool
@@ -120,10 +123,14 @@ func New(cfg Config) (*Connector, error) {
 		return nil, errors.New("connector: batch.max_records and batch.max_bytes must be > 0")
 	}
 	c := &Connector{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		router: newRouter(cfg.Routing),
-		parts:  make(map[tp]*partition),
+		cfg:       cfg,
+		log:       cfg.Logger,
+		router:    newRouter(cfg.Routing),
+		parts:     make(map[tp]*partition),
+		testHooks: cfg.testHooks,
+		// kgo joins the group from NewClient on, so the group callbacks
+		// can run before New has finished building c.
+		initDone: make(chan struct{}),
 	}
 	var err error
 	if c.m, err = newMetrics(cfg.Registerer); err != nil {
@@ -166,6 +173,7 @@ func New(cfg Config) (*Connector, error) {
 	}
 	c.tracker = newTracker()
 	c.pauser = newPauser(c.cl, c.m)
+	close(c.initDone)
 	return c, nil
 }
 
@@ -284,6 +292,7 @@ func (c *Connector) ownedPartitions() []tp {
 }
 
 func (c *Connector) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	<-c.initDone
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.joined = true
@@ -315,6 +324,7 @@ func (c *Connector) onAssigned(_ context.Context, _ *kgo.Client, assigned map[st
 // what was applied and returns; after it returns nothing is marked or
 // committed for those partitions.
 func (c *Connector) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
+	<-c.initDone
 	parts := c.takePartitions(revoked)
 	if len(parts) == 0 {
 		return
@@ -368,6 +378,7 @@ func (c *Connector) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[s
 // onLost abandons the lost partitions without committing: another member
 // may already own them.
 func (c *Connector) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	<-c.initDone
 	parts := c.takePartitions(lost)
 	for _, p := range parts {
 		p.stop(true)

@@ -196,24 +196,25 @@ func TestRebalanceWhileInFlight(t *testing.T) {
 	e.qs.SetLatency("/qdrant.Points/UpdateBatch", 20*time.Millisecond)
 
 	var violations atomic.Int64
-	watch := func(m *member) {
+	watch := func() testHooks {
 		var mu sync.Mutex
 		revoked := map[tp]bool{}
-		m.c.testHooks.afterRevoke = func(keys []tp) {
+		var h testHooks
+		h.afterRevoke = func(keys []tp) {
 			mu.Lock()
 			defer mu.Unlock()
 			for _, k := range keys {
 				revoked[k] = true
 			}
 		}
-		m.c.testHooks.afterAssign = func(keys []tp) {
+		h.afterAssign = func(keys []tp) {
 			mu.Lock()
 			defer mu.Unlock()
 			for _, k := range keys {
 				delete(revoked, k)
 			}
 		}
-		m.c.testHooks.beforeCommit = func(offs map[string]map[int32]kgo.EpochOffset) {
+		h.beforeCommit = func(offs map[string]map[int32]kgo.EpochOffset) {
 			mu.Lock()
 			defer mu.Unlock()
 			for topic, ps := range offs {
@@ -225,11 +226,12 @@ func TestRebalanceWhileInFlight(t *testing.T) {
 				}
 			}
 		}
+		return h
 	}
-	a := e.startHooked(cfg, watch)
-	b := e.startHooked(cfg, watch)
+	a := e.startHooked(cfg, watch())
+	b := e.startHooked(cfg, watch())
 	want := e.produceStream(10_000, 3_000, 6, 0)
-	c := e.startHooked(cfg, watch) // joins mid-stream
+	c := e.startHooked(cfg, watch()) // joins mid-stream
 	more := e.produceStream(10_000, 3_000, 6, 10_000)
 	a.stop(t) // leaves mid-stream
 	for id, p := range more {
@@ -251,9 +253,8 @@ func TestRebalanceWhileInFlight(t *testing.T) {
 	}
 }
 
-func (e *env) startHooked(cfg Config, hook func(*member)) *member {
-	m := e.startPaused(cfg)
-	hook(m)
+func (e *env) startHooked(cfg Config, hooks testHooks) *member {
+	m := e.startWithHooks(cfg, hooks)
 	m.go_()
 	return m
 }

@@ -124,6 +124,10 @@ func (e *env) start(cfg Config) *member {
 
 // startPaused builds a member without running it, so a test can set hooks.
 func (e *env) startPaused(cfg Config) *member {
+	return e.startWithHooks(cfg, testHooks{})
+}
+
+func (e *env) startWithHooks(cfg Config, hooks testHooks) *member {
 	e.t.Helper()
 	reg := prometheus.NewRegistry()
 	qcfg := config.Default().Qdrant
@@ -141,6 +145,7 @@ func (e *env) startPaused(cfg Config) *member {
 	cfg.Logger = testLogger()
 	cfg.ClientOpts = append(cfg.ClientOpts, kgo.SeedBrokers(e.brokers...), kgo.MetadataMinAge(50*time.Millisecond),
 		kgo.ClientID("kq-test"))
+	cfg.testHooks = hooks
 	c, err := New(cfg)
 	if err != nil {
 		e.t.Fatal(err)
