@@ -96,6 +96,13 @@ set +e
   ${E2E_TAGS:+-tags "$E2E_TAGS"} ${E2E_RUN:+-run "$E2E_RUN"} \
   ./e2e/... 2>&1 | tee "$out_file"
 status=${PIPESTATUS[0]}
+# The control plane's e2e test (kcat against the control and status topics)
+# needs a broker address; it runs whenever the suite has one.
+if [[ -n ${KQ_E2E_KAFKA_BROKERS:-} && -z ${E2E_RUN:-} ]]; then
+  "$GO" test -count=1 -v -timeout "$E2E_TIMEOUT" -run '^TestE2E' ./control/ 2>&1 | tee -a "$out_file"
+  control_status=${PIPESTATUS[0]}
+  [[ $control_status == 0 ]] || status=$control_status
+fi
 set -e
 # The servers stop before the summary, so go test's own lines end the output.
 failed_tests=$(grep -E '^[[:space:]]*--- FAIL' "$out_file" || true)

@@ -23,6 +23,9 @@ step "go vet"
 if ! "$GO" vet ./...; then failed+=("go vet"); fi
 if ! "$GO" vet -tags docker ./e2e/...; then failed+=("go vet -tags docker"); fi
 
+step "deploy checks (promtool rules and their tests, dashboard JSON, config keys)"
+if ! ./deploy/check.sh; then failed+=("deploy checks"); fi
+
 step "unit and integration tests (race detector)"
 mapfile -t pkgs < <("$GO" list ./... | grep -v '/e2e\(/\|$\)')
 set +e
