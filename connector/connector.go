@@ -122,6 +122,9 @@ func New(cfg Config) (*Connector, error) {
 	if cfg.Batch.MaxRecords <= 0 || cfg.Batch.MaxBytes <= 0 {
 		return nil, errors.New("connector: batch.max_records and batch.max_bytes must be > 0")
 	}
+	if err := decoderConfig(cfg.Record, cfg.Routing).Validate(); err != nil {
+		return nil, fmt.Errorf("record: %w", err)
+	}
 	c := &Connector{
 		cfg:       cfg,
 		log:       cfg.Logger,
