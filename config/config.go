@@ -35,8 +35,12 @@ type Kafka struct {
 	RebalanceTimeout time.Duration `koanf:"rebalance_timeout"`
 	// FetchMaxBytes bounds one fetch response.
 	FetchMaxBytes ByteSize `koanf:"fetch_max_bytes"`
-	TLS           TLS      `koanf:"tls"`
-	SASL          SASL     `koanf:"sasl"`
+	// FetchMaxWait is how long a broker may hold a fetch waiting for data
+	// (Kafka's fetch.max.wait.ms); it bounds how late a resumed partition
+	// is fetched again.
+	FetchMaxWait time.Duration `koanf:"fetch_max_wait"`
+	TLS          TLS           `koanf:"tls"`
+	SASL         SASL          `koanf:"sasl"`
 }
 
 // TLS configures a TLS client. Enabled with no files uses the system roots.
@@ -170,6 +174,7 @@ func Default() Config {
 			SessionTimeout:   45 * time.Second,
 			RebalanceTimeout: 60 * time.Second,
 			FetchMaxBytes:    50 << 20,
+			FetchMaxWait:     500 * time.Millisecond,
 		},
 		Qdrant: Qdrant{
 			GRPC:    "localhost:6334",

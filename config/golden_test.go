@@ -40,6 +40,7 @@ var goodChecks = map[string]func(t *testing.T, c Config){
 				DialTimeout: 5 * time.Second, CommitInterval: 500 * time.Millisecond,
 				SessionTimeout: 30 * time.Second, RebalanceTimeout: 2 * time.Minute,
 				FetchMaxBytes: 16_000_000,
+				FetchMaxWait:  250 * time.Millisecond,
 				SASL:          SASL{Mechanism: "SCRAM-SHA-512", Username: "kq", Password: "hunter2"},
 			},
 			Qdrant: Qdrant{

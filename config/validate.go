@@ -92,6 +92,7 @@ func (k Kafka) validate(l *errorList) consumed {
 	positive(l, "kafka.commit_interval", k.CommitInterval)
 	positive(l, "kafka.session_timeout", k.SessionTimeout)
 	positive(l, "kafka.rebalance_timeout", k.RebalanceTimeout)
+	positive(l, "kafka.fetch_max_wait", k.FetchMaxWait)
 	if k.FetchMaxBytes <= 0 {
 		l.add("kafka.fetch_max_bytes", "must be > 0, got %d", k.FetchMaxBytes)
 	}

@@ -31,6 +31,13 @@ const benchDim = 128
 
 // seedBench produces n records of dimension 128 over 4 partitions.
 func seedBench(b *testing.B, e *env, n int) int64 {
+	// A producer with kgo's defaults (snappy-compressed batches up to 1 MB),
+	// as a real producer would send them.
+	prod, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer prod.Close()
 	vec := make([]float32, benchDim)
 	var total int64
 	recs := make([]*kgo.Record, 0, 2000)
@@ -45,14 +52,14 @@ func seedBench(b *testing.B, e *env, n int) int64 {
 		total += int64(len(v))
 		recs = append(recs, &kgo.Record{Topic: e.topic, Partition: int32(i % 4), Key: []byte(strconv.Itoa(i)), Value: v})
 		if len(recs) == cap(recs) {
-			if err := e.prod.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+			if err := prod.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
 				b.Fatal(err)
 			}
 			recs = recs[:0]
 		}
 	}
 	if len(recs) > 0 {
-		if err := e.prod.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		if err := prod.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -109,7 +116,7 @@ func BenchmarkPipeline(b *testing.B) {
 		cfg := e.testConfig()
 		cfg.Batch.MaxRecords = 512
 		cfg.Batch.Linger = 5 * time.Millisecond
-		cfg.Kafka.CommitInterval = 200 * time.Millisecond
+		cfg.Kafka.CommitInterval = 50 * time.Millisecond // the end is detected by committed offsets
 		cfg.Kafka.DLQTopic = ""
 		b.ResetTimer()
 		for i := range b.N {

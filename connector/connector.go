@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"regexp"
 	"sync"
 	"sync/atomic"
@@ -71,6 +72,8 @@ type Connector struct {
 	// inflight counts the bytes of records handed to partition workers and
 	// not yet finished (applied, dead-lettered or dropped).
 	inflight atomic.Int64
+	// room is signalled when inflight drops below the bound.
+	room chan struct{}
 
 	// commitMu serialises periodic commits with revokes, so that a
 	// periodic commit can never straddle a revoke and land after it.
@@ -134,6 +137,7 @@ func New(cfg Config) (*Connector, error) {
 		// kgo joins the group from NewClient on, so the group callbacks
 		// can run before New has finished building c.
 		initDone: make(chan struct{}),
+		room:     make(chan struct{}, 1),
 	}
 	var err error
 	if c.m, err = newMetrics(cfg.Registerer); err != nil {
@@ -168,6 +172,9 @@ func New(cfg Config) (*Connector, error) {
 	if cfg.Kafka.RebalanceTimeout > 0 {
 		opts = append(opts, kgo.RebalanceTimeout(cfg.Kafka.RebalanceTimeout))
 	}
+	if cfg.Kafka.FetchMaxWait > 0 {
+		opts = append(opts, kgo.FetchMaxWait(cfg.Kafka.FetchMaxWait))
+	}
 	if cfg.Kafka.FetchMaxBytes > 0 {
 		opts = append(opts, kgo.FetchMaxBytes(int32(cfg.Kafka.FetchMaxBytes)))
 	}
@@ -195,7 +202,10 @@ func (c *Connector) Run(ctx context.Context) error {
 		c.commitLoop(commitCtx)
 	}()
 
+	stallCtx, stopStalls := context.WithCancel(context.Background())
+	go c.watchStalls(stallCtx)
 	c.pollLoop(ctx)
+	stopStalls()
 
 	// Drain: the final revoke (triggered by leaving the group) flushes
 	// and commits every owned partition, bounded by the drain deadline.
@@ -222,6 +232,7 @@ func (c *Connector) Abort() { c.hardCancel() }
 
 func (c *Connector) pollLoop(ctx context.Context) {
 	for {
+		c.waitForRoom(ctx)
 		fetches := c.cl.PollRecords(ctx, 0)
 		if fetches.IsClientClosed() || ctx.Err() != nil {
 			c.cl.AllowRebalance()
@@ -277,22 +288,64 @@ func recordSize(r *kgo.Record) int64 {
 func (c *Connector) addInflight(n int64) {
 	v := c.inflight.Add(n)
 	c.m.inflightBytes.Set(float64(v))
-	if n > 0 && v > int64(c.cfg.Batch.MaxInflightBytes) && c.cfg.Batch.MaxInflightBytes > 0 {
-		c.pauser.setGlobal(true, c.ownedPartitions())
-	} else if n < 0 && v <= int64(c.cfg.Batch.MaxInflightBytes)/2 {
-		c.pauser.setGlobal(false, nil)
+	if n < 0 && v < c.maxInflight() {
+		select {
+		case c.room <- struct{}{}:
+		default:
+		}
 	}
 }
 
-func (c *Connector) ownedPartitions() []tp {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]tp, 0, len(c.parts))
-	for k := range c.parts {
-		out = append(out, k)
+func (c *Connector) maxInflight() int64 {
+	if m := int64(c.cfg.Batch.MaxInflightBytes); m > 0 {
+		return m
 	}
-	return out
+	return math.MaxInt64
 }
+
+// waitForRoom blocks the poll loop while the replica holds
+// batch.max_inflight_bytes or more. Not polling stops kgo from fetching
+// more than the one response per broker it buffers, so a replica holds at
+// most max_inflight_bytes plus one poll (bounded by kafka.fetch_max_bytes).
+// Rebalances go on meanwhile (AllowRebalance was called after the last
+// poll).
+func (c *Connector) waitForRoom(ctx context.Context) {
+	if c.inflight.Load() < c.maxInflight() {
+		return
+	}
+	c.m.fetchBlocked.Set(1)
+	defer c.m.fetchBlocked.Set(0)
+	for c.inflight.Load() >= c.maxInflight() {
+		select {
+		case <-c.room:
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second): // a drop from a forgotten partition may have raced the signal
+		}
+	}
+}
+
+// watchStalls pauses fetching of partitions whose batch has been retrying
+// for stallPauseAfter, until ctx ends.
+func (c *Connector) watchStalls(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			c.mu.Lock()
+			for _, p := range c.parts {
+				p.pauseIfStuck(now, stallPauseAfter)
+			}
+			c.mu.Unlock()
+		}
+	}
+}
+
+// stallPauseAfter: a batch retrying this long pauses its partition.
+const stallPauseAfter = 5 * time.Second
 
 func (c *Connector) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
 	<-c.initDone

@@ -1,7 +1,6 @@
 package connector
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-	"google.golang.org/grpc/codes"
 )
 
 // produceStream writes n upserts over ids [0, ids) to every partition in
@@ -95,7 +93,7 @@ func TestKilledMemberLosesNothing(t *testing.T) {
 func TestQdrantUnavailable(t *testing.T) {
 	e := newEnv(t, 4)
 	cfg := e.testConfig()
-	e.start(cfg)
+	m := e.start(cfg)
 	want := make(map[uint64]point)
 	var mu sync.Mutex
 	produceUnique := func(from, n int) {
@@ -122,6 +120,13 @@ func TestQdrantUnavailable(t *testing.T) {
 		e.checkCommittedApplied(t, 4)
 		time.Sleep(250 * time.Millisecond)
 	}
+	// Batches retrying for more than stallPauseAfter pause their partitions.
+	if v := gaugeValue(t, m.reg, "kafka_qdrant_paused_partitions"); v != 4 {
+		t.Errorf("paused partitions after a 10 s outage = %v, want 4", v)
+	}
+	if err := m.c.Ready(); err != nil {
+		t.Logf("Ready during the outage: %v", err)
+	}
 	e.qs.SetUnavailable(false)
 	waitFor(t, 60*time.Second, "everything applied after recovery", func() error {
 		if err := e.contentEquals(e.topic, want); err != nil {
@@ -131,6 +136,12 @@ func TestQdrantUnavailable(t *testing.T) {
 	})
 	if recs := e.dlqRecords(); len(recs) != 0 {
 		t.Fatalf("DLQ has %d records after an outage, want 0", len(recs))
+	}
+	if v := gaugeValue(t, m.reg, "kafka_qdrant_paused_partitions"); v != 0 {
+		t.Fatalf("paused partitions after recovery = %v, want 0", v)
+	}
+	if v := gaugeValue(t, m.reg, "kafka_qdrant_retries_total"); v == 0 {
+		t.Fatal("no retries counted during the outage")
 	}
 }
 
@@ -259,29 +270,37 @@ func (e *env) startHooked(cfg Config, hooks testHooks) *member {
 	return m
 }
 
-func TestBackpressurePausesAndLosesNothing(t *testing.T) {
+// TestBackpressureBoundsMemory: with a small batch.max_inflight_bytes and a
+// slow Qdrant, polling waits (kafka_qdrant_fetch_blocked), the bytes held
+// stay within the bound plus one fetch, and nothing is lost.
+func TestBackpressureBoundsMemory(t *testing.T) {
 	e := newEnv(t, 2)
 	cfg := e.testConfig()
 	cfg.Batch.MaxInflightBytes = 64 << 10 // a few batches
+	cfg.Kafka.FetchMaxBytes = 64 << 10
 	e.qs.SetLatency("/qdrant.Points/UpdateBatch", 30*time.Millisecond)
 	m := e.start(cfg)
 	want := e.produceStream(6_000, 6_000, 2, 0)
-	sawPause := false
+	sawBlocked := false
+	// One poll past the bound: a fetch returns at least one whole record
+	// batch per partition.
+	bound := float64(cfg.Batch.MaxInflightBytes) + float64(cfg.Kafka.FetchMaxBytes) + 2*producerBatchMax
 	waitFor(t, 60*time.Second, "final content", func() error {
-		if gaugeValue(t, m.reg, "kafka_qdrant_paused_partitions") > 0 {
-			sawPause = true
+		if gaugeValue(t, m.reg, "kafka_qdrant_fetch_blocked") > 0 {
+			sawBlocked = true
 		}
-		if v := gaugeValue(t, m.reg, "kafka_qdrant_inflight_bytes"); v > float64(cfg.Batch.MaxInflightBytes)+float64(cfg.Kafka.FetchMaxBytes) {
-			return fmt.Errorf("inflight %v far above the bound", v)
+		if v := gaugeValue(t, m.reg, "kafka_qdrant_inflight_bytes"); v > bound {
+			t.Fatalf("inflight %v bytes, above the bound %v", v, bound)
 		}
 		if err := e.contentEquals(e.topic, want); err != nil {
 			return err
 		}
 		return e.committedEqualsEnd()
 	})
-	if !sawPause {
-		t.Fatal("fetching was never paused although inflight bytes exceeded batch.max_inflight_bytes")
+	if !sawBlocked {
+		t.Fatal("polling never waited although batch.max_inflight_bytes was reached")
 	}
-	_ = codes.OK
-	_ = context.Background
+	if v := gaugeValue(t, m.reg, "kafka_qdrant_paused_partitions"); v != 0 {
+		t.Fatalf("%v partitions paused by normal backpressure; pausing is for stuck partitions only", v)
+	}
 }

@@ -22,10 +22,15 @@
 //     the marks are committed synchronously, then the callback returns.
 //     Queued records that no batch took are dropped; the next owner
 //     re-reads them. On loss: workers are cancelled, nothing is committed.
-//   - Fetch never blocks on a slow partition: a partition with two batches
-//     queued is paused, and the whole replica pauses above
-//     batch.max_inflight_bytes (resumed below half of it). One pauser owns
-//     every pause so independent reasons do not resume each other.
+//   - Memory: dispatch never blocks; the poll loop stops polling while the
+//     replica holds batch.max_inflight_bytes, so it holds at most that plus
+//     one fetch response (kafka.fetch_max_bytes of compressed batches).
+//   - A partition whose batch has been retrying for 5 s (Qdrant
+//     unavailable, locked, rate limiting) is paused until the batch
+//     completes. Pausing is kept for such exceptional states because a
+//     resumed partition can wait for a fetch in flight (up to
+//     kafka.fetch_max_wait). One pauser owns every pause so independent
+//     reasons do not resume each other.
 //   - Without kafka.dlq_topic, a bad record stops its partition: the
 //     offsets before it are committed, the record is never skipped, the
 //     partition stays paused and Ready reports it.

@@ -40,6 +40,10 @@ type env struct {
 
 const testDim = 4
 
+// producerBatchMax bounds the record batches tests produce: a fetch returns
+// at least one whole batch per partition, whatever kafka.fetch_max_bytes.
+const producerBatchMax = 16 << 10
+
 func newEnv(t *testing.T, partitions int32) *env { return newEnvTB(t, partitions) }
 
 func newEnvTB(t testing.TB, partitions int32) *env {
@@ -67,7 +71,11 @@ func newEnvTB(t testing.TB, partitions int32) *env {
 	t.Cleanup(func() { e.qc.Close() })
 	e.createCollection(e.topic, testDim)
 	e.prod, err = kgo.NewClient(kgo.SeedBrokers(e.brokers...), kgo.MetadataMinAge(50*time.Millisecond),
-		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
+		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0),
+		kgo.ProducerBatchMaxBytes(producerBatchMax),
+		// Uncompressed, so that fetched bytes and held bytes compare
+		// (TestBackpressureBoundsMemory).
+		kgo.ProducerBatchCompression(kgo.NoCompression()))
 	if err != nil {
 		t.Fatal(err)
 	}

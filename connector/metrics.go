@@ -14,6 +14,7 @@ type metrics struct {
 	paused        prometheus.Gauge
 	stopped       prometheus.Gauge
 	inflightBytes prometheus.Gauge
+	fetchBlocked  prometheus.Gauge
 	lag           *prometheus.GaugeVec
 	commits       *prometheus.CounterVec
 }
@@ -34,7 +35,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"class"}),
 		paused: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "kafka_qdrant_paused_partitions",
-			Help: "Partitions whose fetching is paused (backpressure, retries or a stop).",
+			Help: "Partitions whose fetching is paused (a batch retrying for 5s or more, or a stop).",
 		}),
 		stopped: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "kafka_qdrant_partitions_stopped",
@@ -43,6 +44,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		inflightBytes: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "kafka_qdrant_inflight_bytes",
 			Help: "Bytes of records fetched and not yet applied, dead-lettered or dropped.",
+		}),
+		fetchBlocked: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kafka_qdrant_fetch_blocked",
+			Help: "1 while polling waits because batch.max_inflight_bytes is reached.",
 		}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "kafka_qdrant_consumer_lag",
@@ -58,7 +63,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range []prometheus.Collector{m.consumed, m.deadLettered, m.paused, m.stopped, m.inflightBytes, m.lag, m.commits} {
+	for _, c := range []prometheus.Collector{m.consumed, m.deadLettered, m.paused, m.stopped, m.inflightBytes, m.fetchBlocked, m.lag, m.commits} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -32,12 +32,13 @@ type partition struct {
 	queue       []*kgo.Record
 	queuedBytes int64
 	hwm         int64
-	stopping    bool // finish the current batch, then exit
-	busy        bool // a batch is being processed
+	stopping    bool      // finish the current batch, then exit
+	busy        bool      // a batch is being processed
+	batchStart  time.Time // when the batch in process started
+	stallPaused bool      // fetching paused because the batch is stuck retrying
 	stoppedErr  error
 	lastDone    time.Time
 	wake        chan struct{}
-	queuePaused bool
 
 	// per-batch scratch, reused
 	recs   []schemas.Record
@@ -72,8 +73,8 @@ func (p *partition) signal() {
 	}
 }
 
-// enqueue appends fetched records; it never blocks. A queue past its bound
-// pauses fetching of this partition until the worker drains it.
+// enqueue appends fetched records; it never blocks. Memory is bounded by
+// the poll loop, which stops polling above batch.max_inflight_bytes.
 func (p *partition) enqueue(recs []*kgo.Record, n int64, hwm int64) {
 	p.mu.Lock()
 	if p.stopping {
@@ -86,20 +87,8 @@ func (p *partition) enqueue(recs []*kgo.Record, n int64, hwm int64) {
 	if hwm > p.hwm {
 		p.hwm = hwm
 	}
-	if !p.queuePaused && p.queueFull() {
-		// Pausing under mu keeps pause and resume of this partition in
-		// the order their decisions were made.
-		p.queuePaused = true
-		p.c.pauser.set(p.key, reasonQueue, true)
-	}
 	p.mu.Unlock()
 	p.signal()
-}
-
-// queueFull: more than two batches waiting. Called with mu held.
-func (p *partition) queueFull() bool {
-	b := p.c.cfg.Batch
-	return len(p.queue) >= 2*b.MaxRecords || p.queuedBytes >= 2*int64(b.MaxBytes)
 }
 
 // stop asks the worker to finish its current batch and exit; abandon also
@@ -121,6 +110,20 @@ func (p *partition) dropQueue() int64 {
 	n := p.queuedBytes
 	p.queue, p.queuedBytes = nil, 0
 	return n
+}
+
+// pauseIfStuck pauses fetching while the batch in process has been
+// retrying for longer than after (Qdrant unavailable, a write lock, a rate
+// limit): the partition's queue would only grow. The worker resumes it
+// when the batch completes. Pausing under mu keeps pause and resume in the
+// order their decisions were made.
+func (p *partition) pauseIfStuck(now time.Time, after time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.busy && !p.stallPaused && now.Sub(p.batchStart) > after {
+		p.stallPaused = true
+		p.c.pauser.set(p.key, reasonStalled, true)
+	}
 }
 
 func (p *partition) stalled(now time.Time, limit time.Duration) error {
@@ -146,6 +149,10 @@ func (p *partition) run() {
 		err := p.process(batch)
 		p.mu.Lock()
 		p.busy = false
+		if p.stallPaused {
+			p.stallPaused = false
+			p.c.pauser.set(p.key, reasonStalled, false)
+		}
 		p.mu.Unlock()
 		p.c.addInflight(-bytes)
 		if err != nil {
@@ -236,10 +243,7 @@ func (p *partition) takeLocked(maxRecords int, maxBytes int64) ([]*kgo.Record, i
 	}
 	p.queuedBytes -= bytes
 	p.busy = true
-	if p.queuePaused && !p.queueFull() {
-		p.queuePaused = false
-		p.c.pauser.set(p.key, reasonQueue, false)
-	}
+	p.batchStart = time.Now()
 	return batch, bytes
 }
 

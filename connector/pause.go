@@ -11,24 +11,24 @@ import (
 type pauseReason uint8
 
 const (
-	// reasonQueue: the partition's worker has two batches waiting (it is
-	// slow or retrying against Qdrant).
-	reasonQueue pauseReason = 1 << iota
+	// reasonStalled: the partition's batch has been retrying for a while
+	// (Qdrant unavailable, locked, rate limiting).
+	reasonStalled pauseReason = 1 << iota
 	// reasonStopped: a bad record without a DLQ stopped the partition.
 	reasonStopped
-	// reasonGlobal: the replica holds more than batch.max_inflight_bytes.
-	reasonGlobal
 )
 
 // pauser owns every PauseFetchPartitions / ResumeFetchPartitions call, so
-// independent reasons cannot resume each other's pauses.
+// independent reasons cannot resume each other's pauses. Pausing is for
+// exceptional states only: resuming a partition can wait for a fetch in
+// flight (up to kafka.fetch_max_wait), so the normal memory bound gates
+// polling instead (Connector.waitForRoom).
 type pauser struct {
 	cl *kgo.Client
 	m  *metrics
 
 	mu      sync.Mutex
 	reasons map[tp]pauseReason
-	global  bool
 }
 
 func newPauser(cl *kgo.Client, m *metrics) *pauser {
@@ -44,29 +44,6 @@ func (ps *pauser) set(key tp, r pauseReason, on bool) {
 		after |= r
 	}
 	ps.apply(key, before, after)
-}
-
-// setGlobal pauses every owned partition (on) or lifts the global reason.
-func (ps *pauser) setGlobal(on bool, owned []tp) {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	if on {
-		ps.global = true
-		for _, key := range owned {
-			before := ps.reasons[key]
-			ps.apply(key, before, before|reasonGlobal)
-		}
-		return
-	}
-	if !ps.global {
-		return
-	}
-	ps.global = false
-	for key, before := range ps.reasons {
-		if before&reasonGlobal != 0 {
-			ps.apply(key, before, before&^reasonGlobal)
-		}
-	}
 }
 
 // forget resumes and forgets a partition that is no longer owned: kgo
