@@ -2,12 +2,13 @@ package connector
 
 import (
 	"context"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/internal/backoff"
 )
 
 // DLQ header names: the Kafka Connect names, so existing DLQ tooling works,
@@ -53,8 +54,8 @@ func (c *Connector) deadLetter(ctx context.Context, failed []failedRecord) error
 	for i, f := range failed {
 		pending[i] = dlqRecord(c.cfg.Kafka.DLQTopic, f)
 	}
-	backoff := 100 * time.Millisecond
-	for attempt := 0; ; attempt++ {
+	b := backoff.Backoff{Initial: 100 * time.Millisecond, Max: 10 * time.Second}
+	for {
 		results := c.cl.ProduceSync(ctx, pending...)
 		var retry []*kgo.Record
 		for _, res := range results {
@@ -70,19 +71,14 @@ func (c *Connector) deadLetter(ctx context.Context, failed []failedRecord) error
 		}
 		c.m.retries.WithLabelValues("kafka_produce").Inc()
 		c.log.Warn("producing to the DLQ; retrying", "topic", c.cfg.Kafka.DLQTopic, "records", len(retry),
-			"attempt", attempt+1, "err", results.FirstErr())
+			"attempt", b.Attempts()+1, "err", results.FirstErr())
 		pending = retry
 		for _, r := range pending { // let the client assign fresh partitions/offsets
 			r.Partition, r.Offset = 0, 0
 		}
-		t := time.NewTimer(rand.N(backoff) + time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := backoff.Sleep(ctx, b.Next()); err != nil {
+			return err
 		}
-		backoff = min(backoff*2, 10*time.Second)
 	}
 	for _, f := range failed {
 		c.m.deadLettered.WithLabelValues(string(f.err.Class)).Inc()

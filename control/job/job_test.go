@@ -11,30 +11,6 @@ import (
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
 
-func TestBackoffBounds(t *testing.T) {
-	b := Backoff{Initial: 100 * time.Millisecond, Max: time.Second}
-	ceilings := []time.Duration{100, 200, 400, 800, 1000, 1000, 1000}
-	for i, c := range ceilings {
-		c *= time.Millisecond
-		for range 50 { // the delay is random: check the bound often
-			saved := b.attempt
-			d := b.Next()
-			if d <= 0 || d > c {
-				t.Fatalf("attempt %d: delay %s outside (0, %s]", i, d, c)
-			}
-			b.attempt = saved
-		}
-		b.Next()
-	}
-	if b.Attempts() != len(ceilings) {
-		t.Fatalf("Attempts = %d", b.Attempts())
-	}
-	b.Reset()
-	if d := b.Next(); d > 100*time.Millisecond {
-		t.Fatalf("after Reset delay %s > initial", d)
-	}
-}
-
 func TestPollerGrowsAndResets(t *testing.T) {
 	p := Poller{Min: 100 * time.Millisecond, Max: 400 * time.Millisecond}
 	check := func(changed bool, cur time.Duration) {
