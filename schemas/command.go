@@ -231,19 +231,7 @@ func jsonKind(raw json.RawMessage) string {
 	if len(t) == 0 {
 		return "nothing"
 	}
-	switch t[0] {
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case '"':
-		return "a string"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "a number"
+	return jsonKindOf(t[0])
 }
 
 // DecodeParams decodes c.Params strictly (unknown parameters are an error)

@@ -450,8 +450,12 @@ func (s *scanner) skipValue(depth int) error {
 
 // kindAt names the JSON type of the value starting at the current position
 // (after whitespace), for error messages.
-func (s *scanner) kindAt() string {
-	switch c := s.peek(); c {
+func (s *scanner) kindAt() string { return jsonKindOf(s.peek()) }
+
+// jsonKindOf names the JSON type of a value that starts with c, for error
+// messages ("an object", "a number", ...).
+func jsonKindOf(c byte) string {
+	switch c {
 	case '{':
 		return "an object"
 	case '[':
@@ -462,10 +466,9 @@ func (s *scanner) kindAt() string {
 		return "a boolean"
 	case 'n':
 		return "null"
-	default:
-		if c == '-' || ('0' <= c && c <= '9') {
-			return "a number"
-		}
-		return "not a JSON value"
 	}
+	if c == '-' || ('0' <= c && c <= '9') {
+		return "a number"
+	}
+	return "not a JSON value"
 }
