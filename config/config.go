@@ -73,6 +73,12 @@ type Qdrant struct {
 	Timeout time.Duration `koanf:"timeout"`
 	// Retry bounds the backoff between retries of retryable failures.
 	Retry Retry `koanf:"retry"`
+	// Fencing stores each upsert's Kafka offset in the payload key
+	// _kq_offset and makes upserts conditional (update_filter), so a late
+	// write from a replica that lost its partition never overwrites a newer
+	// one. Costs one operation per point per UpdateBatch; needs every id to
+	// come from one partition (key partitioning).
+	Fencing bool `koanf:"fencing"`
 }
 
 // Retry is a capped exponential backoff with full jitter.

@@ -52,6 +52,7 @@ func Run(ctx, hard context.Context, o Options) error {
 		Timeout:    cfg.Qdrant.Timeout,
 		Logger:     log.With("component", "sink"),
 		Registerer: reg,
+		Fencing:    cfg.Qdrant.Fencing,
 	})
 
 	kopts, err := kafkaclient.Options(cfg.Kafka)

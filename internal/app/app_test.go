@@ -1,0 +1,173 @@
+package app
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qdrant/go-client/qdrant"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/config"
+	"github.com/seed-a550a1ef/kafka-qdrant/internal/qdrantmem"
+)
+
+// TestRunWiresEverything runs one replica from a config: records reach
+// Qdrant through the writer (with qdrant.fencing, so each point carries its
+// offset), the control plane answers on the status topic, /readyz and
+// /metrics serve, and cancelling the context drains and returns nil.
+func TestRunWiresEverything(t *testing.T) {
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "vectors"), kfake.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	qs := qdrantmem.New()
+	qaddr, err := qs.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qs.Stop()
+	rest, err := qs.StartREST("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := config.Default()
+	cfg.Kafka.Brokers = kc.ListenAddrs()
+	cfg.Kafka.CommitInterval = 50 * time.Millisecond
+	cfg.Kafka.SessionTimeout = 6 * time.Second
+	cfg.Qdrant.GRPC = qaddr
+	cfg.Qdrant.REST = "http://" + rest
+	cfg.Qdrant.Fencing = true
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.Shutdown.Timeout = 5 * time.Second
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+
+	qc, err := qdrant.NewClient(&qdrant.Config{Host: "127.0.0.1", Port: port(t, qaddr)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qc.Close()
+	ctx := context.Background()
+	if err := qc.CreateCollection(ctx, &qdrant.CreateCollection{CollectionName: "vectors",
+		VectorsConfig: qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: 4, Distance: qdrant.Distance_Dot})}); err != nil {
+		t.Fatal(err)
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	addrC := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(runCtx, context.Background(), Options{Config: cfg, Logger: slog.New(slog.DiscardHandler),
+			ExtraKafkaOpts: []kgo.Opt{kgo.MetadataMinAge(50 * time.Millisecond)},
+			OnListening:    func(a string) { addrC <- a }})
+	}()
+	httpAddr := <-addrC
+
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(ctx,
+		&kgo.Record{Topic: "vectors", Key: []byte("7"), Value: []byte(`{"vector": [1, 2, 3, 4], "payload": {"a": 1}}`)},
+		&kgo.Record{Topic: cfg.Control.Topic, Key: []byte("c1"), Value: []byte(`{"id": "c1", "type": "index_defer", "collection": "vectors"}`)},
+	).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	waitFor(t, "point 7 with its offset", func() bool {
+		pts, err := qs.Points("vectors")
+		if err != nil || len(pts) != 1 {
+			return false
+		}
+		p := pts["n:7"]
+		_, fenced := p.GetPayload()["_kq_offset"]
+		return p != nil && p.GetPayload()["a"].GetIntegerValue() == 1 && fenced
+	})
+	waitFor(t, "control command c1 succeeded on the status topic", func() bool {
+		return statusContains(t, cfg, "c1", `"state":"succeeded"`)
+	})
+	waitFor(t, "/readyz 200 and metrics served", func() bool {
+		return get(t, "http://"+httpAddr+"/readyz") == 200 &&
+			strings.Contains(body(t, "http://"+httpAddr+"/metrics"), "kafka_qdrant_records_upserted_total 1")
+	})
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run = %v after a graceful stop, want nil", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+}
+
+func statusContains(t *testing.T, cfg config.Config, key, want string) bool {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers...), kgo.ConsumeTopics(cfg.Control.StatusTopic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return false
+		}
+		for _, r := range fs.Records() {
+			if string(r.Key) == key && strings.Contains(string(r.Value), want) {
+				return true
+			}
+		}
+	}
+}
+
+func get(t *testing.T, url string) int {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func body(t *testing.T, url string) string {
+	resp, err := http.Get(url)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func port(t *testing.T, addr string) int {
+	i := strings.LastIndexByte(addr, ':')
+	n := 0
+	for _, c := range addr[i+1:] {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
