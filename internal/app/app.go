@@ -23,6 +23,9 @@ import (
 	"github.com/seed-a550a1ef/kafka-qdrant/sink"
 )
 
+// errAborted is Run's error when the hard context ended the drain early.
+var errAborted = errors.New("stopped by a second signal before the drain finished: batches in flight were abandoned, not committed (nothing is lost; they are read again)")
+
 // Options are what Run needs besides the config.
 type Options struct {
 	Config config.Config
@@ -137,7 +140,17 @@ func Run(ctx, hard context.Context, o Options) error {
 	runErr := conn.Run(runCtx)
 	stopRun()
 	stopHTTP()
-	wg.Wait()
+	stopped := make(chan struct{})
+	go func() { wg.Wait(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-hard.Done():
+		// The control plane may still be handing over; a second signal
+		// does not wait for it.
+	}
+	if hard.Err() != nil {
+		return errAborted
+	}
 	if err := errors.Join(runErr, controlErr); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
