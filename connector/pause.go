@@ -74,9 +74,3 @@ func (ps *pauser) apply(key tp, before, after pauseReason) {
 	}
 	ps.m.paused.Set(float64(len(ps.reasons)))
 }
-
-func (ps *pauser) isPaused(key tp) bool {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	return ps.reasons[key] != 0
-}

@@ -1,7 +1,6 @@
 package qdrantmem
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/qdrant/go-client/qdrant"
@@ -42,7 +41,7 @@ func BenchmarkUpdateBatch(b *testing.B) {
 			}
 			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "points/s")
 			if got := e.count(b, "bench", nil); got != n {
-				b.Fatal(fmt.Sprintf("count = %d", got))
+				b.Fatalf("count = %d", got)
 			}
 		})
 	}
