@@ -89,10 +89,14 @@ type Writer struct {
 }
 
 // NewWriter returns a Writer that sends updates through points and reads
-// collection configs through collections.
+// collection configs through collections. Every UpdateBatch call carries a
+// grpc.ForceCodecV2 call option with the writer's own encoder for
+// *qdrant.UpdateBatchPoints (codec.go); implementations of points must
+// pass call options on to gRPC unchanged, as qdrant.PointsClient and
+// PooledPoints do.
 func NewWriter(points PointsAPI, collections CollectionsAPI, cfg WriterConfig) *Writer {
 	w := &Writer{
-		points:  points,
+		points:  withWireCodec(points),
 		retry:   cfg.Retry,
 		timeout: cfg.Timeout,
 		fencing: cfg.Fencing,
