@@ -6,12 +6,13 @@ import (
 	"time"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
+	kqbackoff "github.com/seed-a550a1ef/kafka-qdrant/internal/backoff"
 )
 
 // Backoff defaults, used when config.Retry leaves a bound at zero.
 const (
-	defaultInitialBackoff = 100 * time.Millisecond
-	defaultMaxBackoff     = 10 * time.Second
+	defaultInitialBackoff = kqbackoff.DefaultInitial
+	defaultMaxBackoff     = kqbackoff.DefaultMax
 )
 
 // clock is the time source of the writer: sleeping and jitter of the retry
@@ -30,25 +31,14 @@ type clock struct {
 // realClock sleeps on a timer and draws jitter from math/rand/v2 (safe for
 // concurrent use).
 var realClock = clock{
-	now: time.Now,
-	sleep: func(ctx context.Context, d time.Duration) error {
-		if d <= 0 {
-			return ctx.Err()
-		}
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			return nil
-		}
-	},
+	now:    time.Now,
+	sleep:  kqbackoff.Sleep,
 	jitter: func(n time.Duration) time.Duration { return time.Duration(rand.Int64N(int64(n))) },
 }
 
-// backoff is a capped exponential backoff with full jitter, bound to a
-// context. Use it as
+// backoff binds the project's capped exponential backoff with full jitter
+// (internal/backoff) to a context and the writer's clock, and honours
+// Qdrant's retry-after hint. Use it as
 //
 //	b := newBackoff(ctx, cfg, clk)
 //	for b.Ongoing() {
@@ -62,11 +52,9 @@ var realClock = clock{
 // false once ctx has ended, so the loop stops within one sleep of
 // cancellation. A backoff is used by one goroutine.
 type backoff struct {
-	ctx     context.Context
-	initial time.Duration
-	max     time.Duration
-	clk     clock
-	retries int
+	ctx context.Context
+	clk clock
+	b   kqbackoff.Backoff
 }
 
 func newBackoff(ctx context.Context, cfg config.Retry, clk clock) *backoff {
@@ -77,8 +65,7 @@ func newBackoff(ctx context.Context, cfg config.Retry, clk clock) *backoff {
 	if maxDelay <= 0 {
 		maxDelay = defaultMaxBackoff
 	}
-	maxDelay = max(maxDelay, initial)
-	return &backoff{ctx: ctx, initial: initial, max: maxDelay, clk: clk}
+	return &backoff{ctx: ctx, clk: clk, b: kqbackoff.Backoff{Initial: initial, Max: maxDelay, Jitter: clk.jitter}}
 }
 
 // Ongoing reports whether the context is still alive.
@@ -88,17 +75,12 @@ func (b *backoff) Ongoing() bool { return b.ctx.Err() == nil }
 func (b *backoff) Err() error { return b.ctx.Err() }
 
 // Retries is the number of delays handed out so far (Next or Wait).
-func (b *backoff) Retries() int { return b.retries }
+func (b *backoff) Retries() int { return b.b.Attempts() }
 
 // Next returns the sleep of the next retry and counts it: a uniform random
 // time in [0, min(max, initial·2ⁿ)) for the n-th retry, or hint if longer.
 func (b *backoff) Next(hint time.Duration) time.Duration {
-	ceiling := b.initial
-	for i := 0; i < b.retries && ceiling < b.max; i++ {
-		ceiling *= 2
-	}
-	b.retries++
-	return max(b.clk.jitter(min(ceiling, b.max)), hint)
+	return max(b.b.Next(), hint)
 }
 
 // Sleep sleeps d or until the context ends.

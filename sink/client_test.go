@@ -2,14 +2,8 @@ package sink
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -25,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
+	"github.com/seed-a550a1ef/kafka-qdrant/internal/testpki"
 )
 
 func TestParseGRPCAddr(t *testing.T) {
@@ -185,18 +180,10 @@ func TestNewClientReceivesLargeMessages(t *testing.T) {
 
 func TestNewClientTLS(t *testing.T) {
 	dir := t.TempDir()
-	ca := newTestCA(t)
-	serverCert := ca.issue(t, "localhost", false)
-	clientCert := ca.issue(t, "kafka-qdrant", true)
-	caFile := writePEM(t, dir, "ca.pem", "CERTIFICATE", ca.cert.Raw)
-	certFile := writePEM(t, dir, "client.pem", "CERTIFICATE", clientCert.Certificate[0])
-	keyDER, err := x509.MarshalECPrivateKey(clientCert.PrivateKey.(*ecdsa.PrivateKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyFile := writePEM(t, dir, "client-key.pem", "EC PRIVATE KEY", keyDER)
-	pool := x509.NewCertPool()
-	pool.AddCert(ca.cert)
+	ca := testpki.New(t)
+	server := ca.Issue(t, "localhost", x509.ExtKeyUsageServerAuth)
+	client := ca.Issue(t, "kafka-qdrant", x509.ExtKeyUsageClientAuth)
+	serverCert, caFile, certFile, keyFile, pool := server.Pair, ca.File, client.CertFile, client.KeyFile, ca.Pool
 
 	tlsServer := startServer(t, unimplemented, grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{serverCert}})))
 	mtlsServer := startServer(t, unimplemented, grpc.Creds(credentials.NewTLS(&tls.Config{
@@ -239,61 +226,6 @@ func TestNewClientTLS(t *testing.T) {
 			}
 		})
 	}
-}
-
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-}
-
-func newTestCA(t *testing.T) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testCA{cert: cert, key: key}
-}
-
-func (ca *testCA) issue(t *testing.T, name string, client bool) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	usage := x509.ExtKeyUsageServerAuth
-	if client {
-		usage = x509.ExtKeyUsageClientAuth
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		DNSNames: []string{name}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
-
-func writePEM(t *testing.T, dir, name, typ string, der []byte) string {
-	t.Helper()
-	return writePEMRaw(t, dir, name, string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})))
 }
 
 func writePEMRaw(t *testing.T, dir, name, content string) string {

@@ -18,7 +18,7 @@ const (
 )
 
 // Backoff hands out retry delays: the n-th delay (from 0) is uniform in
-// [0, min(Max, Initial·2ⁿ)), never zero. The zero value uses the defaults.
+// [0, min(Max, Initial·2ⁿ)). The zero value uses the defaults.
 // A Backoff is used by one goroutine.
 type Backoff struct {
 	Initial, Max time.Duration
@@ -36,7 +36,7 @@ func (b *Backoff) Next() time.Duration {
 	if jitter == nil {
 		jitter = uniform
 	}
-	return jitter(ceil) + time.Nanosecond
+	return jitter(ceil)
 }
 
 // Ceiling is the upper bound of the next delay.

@@ -29,8 +29,8 @@ func TestNextIsFullJitterWithinBounds(t *testing.T) {
 	b := Backoff{Initial: 10 * time.Millisecond, Max: 40 * time.Millisecond,
 		Jitter: func(n time.Duration) time.Duration { asked = append(asked, n); return n - 1 }}
 	for range 4 {
-		if d := b.Next(); d <= 0 || d > 40*time.Millisecond {
-			t.Fatalf("delay %v out of (0, 40ms]", d)
+		if d := b.Next(); d < 0 || d >= 40*time.Millisecond {
+			t.Fatalf("delay %v out of [0, 40ms)", d)
 		}
 	}
 	want := []time.Duration{10, 20, 40, 40}
@@ -44,8 +44,8 @@ func TestNextIsFullJitterWithinBounds(t *testing.T) {
 	seen := map[time.Duration]bool{}
 	for range 200 {
 		d := r.Next()
-		if d <= 0 || d > time.Millisecond {
-			t.Fatalf("delay %v out of (0, 1ms]", d)
+		if d < 0 || d >= time.Millisecond {
+			t.Fatalf("delay %v out of [0, 1ms)", d)
 		}
 		seen[d] = true
 	}
