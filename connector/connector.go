@@ -436,12 +436,18 @@ func (c *Connector) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[s
 func (c *Connector) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
 	<-c.initDone
 	parts := c.takePartitions(lost)
+	// Disown first (under commitMu, so no periodic commit is in the
+	// middle of committing them): marks made from here on are ignored.
+	c.commitMu.Lock()
+	for _, p := range parts {
+		c.tracker.drop(p.key)
+	}
+	c.commitMu.Unlock()
 	for _, p := range parts {
 		p.stop(true)
 	}
 	for _, p := range parts {
 		<-p.done
-		c.tracker.drop(p.key)
 		c.forgetPartition(p)
 	}
 	if len(parts) > 0 {

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -302,5 +303,31 @@ func TestBackpressureBoundsMemory(t *testing.T) {
 	}
 	if v := gaugeValue(t, m.reg, "kafka_qdrant_paused_partitions"); v != 0 {
 		t.Fatalf("%v partitions paused by normal backpressure; pausing is for stuck partitions only", v)
+	}
+}
+
+// TestLostPartitionsCommitNothing: after OnPartitionsLost the marks of the
+// lost partitions are dropped: neither a later periodic commit nor the
+// final revoke commits them (another member may own them already).
+func TestLostPartitionsCommitNothing(t *testing.T) {
+	e := newEnv(t, 2)
+	cfg := e.testConfig()
+	cfg.Kafka.CommitInterval = time.Hour // only the revoke would commit
+	m := e.start(cfg)
+	want := e.produceStream(200, 200, 2, 0)
+	waitFor(t, 30*time.Second, "records applied (and marked)", func() error { return e.contentEquals(e.topic, want) })
+	waitFor(t, 10*time.Second, "marks pending", func() error {
+		if len(m.c.tracker.pending(nil, false)) == 0 {
+			return errorf("no marks yet")
+		}
+		return nil
+	})
+	m.c.onLost(context.Background(), m.c.cl, map[string][]int32{e.topic: {0, 1}})
+	if n := len(m.c.tracker.pending(nil, false)); n != 0 {
+		t.Fatalf("%d topics with marks after loss, want none", n)
+	}
+	m.stop(t) // graceful: the final revoke must not commit the lost partitions
+	if c := e.committedOffsets(); len(c) != 0 {
+		t.Fatalf("committed %v for lost partitions, want nothing", c)
 	}
 }
