@@ -167,8 +167,12 @@ start() {
     while [[ $cport == "$port" ]]; do cport=$(free_port); done
     addr=127.0.0.1:$port
     write_config "$port" "$cport"
-    # A Kafka cluster id is 16 random bytes, base64url without padding.
-    cluster_id=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    # A Kafka cluster id is 16 random bytes, base64url without padding. One
+    # starting with "-" would be read as an option by StorageTool: draw again.
+    cluster_id=-
+    while [[ $cluster_id == -* ]]; do
+      cluster_id=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    done
     java_args
     java "${JAVA_ARGS[@]}" kafka.tools.StorageTool format -t "$cluster_id" \
       -c "$RUN_DIR/server.properties" >"$RUN_DIR/format.log" 2>&1 \
