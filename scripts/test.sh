@@ -19,6 +19,9 @@ failed=()
 
 step() { echo; echo "=== $* ==="; }
 
+step "tools (kcat, Java, Maven, promtool: installed when missing)"
+./scripts/tools.sh
+
 step "go vet"
 if ! "$GO" vet ./...; then failed+=("go vet"); fi
 if ! "$GO" vet -tags docker ./e2e/...; then failed+=("go vet -tags docker"); fi
