@@ -18,8 +18,6 @@ type errKind int
 const (
 	// kindBadInput is StorageError::BadInput, displayed "Wrong input: {description}".
 	kindBadInput errKind = iota
-	// kindBadRequest is StorageError::BadRequest, displayed "Bad request: {description}".
-	kindBadRequest
 	// kindNotFound is StorageError::NotFound, displayed "Not found: {description}".
 	kindNotFound
 	// kindAlreadyExists is StorageError::AlreadyExists, displayed "Wrong input: {description}".

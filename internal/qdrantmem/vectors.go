@@ -131,6 +131,7 @@ func plainMultiVector(data []float32, count int) ([][]float32, error) {
 	}
 	dim := len(data) / count
 	if dim*count != len(data) {
+		//lint:ignore ST1005 Qdrant's own text
 		return nil, fmt.Errorf("Validation failed: Data length is not divisible by vectors count. Data length: %d, vectors count: %d", len(data), count)
 	}
 	rows := make([][]float32, count)

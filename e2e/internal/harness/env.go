@@ -262,7 +262,7 @@ func (e *Env) connect(ctx context.Context) error {
 			break
 		}
 		if hctx.Err() != nil {
-			return fmt.Errorf("Qdrant health check at %s: %w", e.Qdrant.GRPC, err)
+			return fmt.Errorf("qdrant health check at %s: %w", e.Qdrant.GRPC, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
