@@ -202,6 +202,7 @@ func (c *Connector) Run(ctx context.Context) error {
 		c.commitLoop(commitCtx)
 	}()
 
+	c.ensureDLQTopic(ctx)
 	stallCtx, stopStalls := context.WithCancel(context.Background())
 	go c.watchStalls(stallCtx)
 	c.pollLoop(ctx)

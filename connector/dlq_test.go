@@ -167,3 +167,18 @@ func TestNoDLQStopsPartition(t *testing.T) {
 		t.Fatalf("partition 0 committed %d after stopping, want 1", c[0])
 	}
 }
+
+// TestDLQTopicCreatedWhenMissing: a missing kafka.dlq_topic is created at
+// start, and a bad record lands in it.
+func TestDLQTopicCreatedWhenMissing(t *testing.T) {
+	e := newEnv(t, 1)
+	cfg := e.testConfig()
+	e.dlq = "created.dlq"
+	cfg.Kafka.DLQTopic = e.dlq
+	e.produce(&kgo.Record{Key: []byte("1"), Value: []byte(`not json`)})
+	e.start(cfg)
+	waitFor(t, 30*time.Second, "offsets committed", e.committedEqualsEnd)
+	if recs := e.dlqRecords(); len(recs) != 1 || headers(recs[0])[HeaderClassName] != string(schemas.ClassDecode) {
+		t.Fatalf("DLQ %s has %d records, want the bad one", e.dlq, len(recs))
+	}
+}
