@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/qdrant/go-client/qdrant"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -293,11 +295,14 @@ func (e *env) committedEqualsEnd() error {
 func (e *env) committedOffsets() map[int32]int64 {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	out := map[int32]int64{}
 	committed, err := e.adm.FetchOffsets(ctx, e.group)
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		return out // the group has not joined yet: nothing committed
+	}
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	out := map[int32]int64{}
 	committed.Each(func(o kadm.OffsetResponse) {
 		if o.Topic == e.topic {
 			out[o.Partition] = o.At
