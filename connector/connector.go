@@ -187,9 +187,6 @@ func New(cfg Config) (*Connector, error) {
 	return c, nil
 }
 
-// Client returns the underlying Kafka client (for tests and health checks).
-func (c *Connector) Client() *kgo.Client { return c.cl }
-
 // Run consumes until ctx ends, then drains: it stops fetching, lets every
 // partition finish the batch it is writing (bounded by DrainTimeout),
 // commits what was applied, leaves the group and closes the client. Abort
@@ -227,8 +224,9 @@ func (c *Connector) Run(ctx context.Context) error {
 	return nil
 }
 
-// Abort abandons in-flight work at once: retries stop, nothing more is
-// committed. Used on the second signal.
+// Abort abandons in-flight work at once: retries stop and the batches in
+// flight are never marked, so nothing unapplied is committed. Used on the
+// second signal.
 func (c *Connector) Abort() { c.hardCancel() }
 
 func (c *Connector) pollLoop(ctx context.Context) {
@@ -256,7 +254,7 @@ func (c *Connector) pollLoop(ctx context.Context) {
 }
 
 // dispatch hands fetched records to their partition worker. It never
-// blocks: memory is bounded by pausing fetches instead.
+// blocks: memory is bounded by the poll loop instead (waitForRoom).
 func (c *Connector) dispatch(fp kgo.FetchTopicPartition) {
 	key := tp{fp.Topic, fp.Partition}
 	c.mu.Lock()
