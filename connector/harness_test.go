@@ -58,19 +58,8 @@ func newEnvTB(t testing.TB, partitions int32) *env {
 	}
 	t.Cleanup(e.kafka.Close)
 	e.brokers = e.kafka.ListenAddrs()
-	e.qs = qdrantmem.New()
-	e.qaddr, err = e.qs.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.qs.Stop)
-	cfg := config.Default().Qdrant
-	cfg.GRPC = e.qaddr
-	e.qc, err = sink.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.qc.Close() })
+	ts := qdrantmem.NewTestServer(t)
+	e.qs, e.qaddr, e.qc = ts.Server, ts.GRPC, ts.Client
 	e.createCollection(e.topic, testDim)
 	e.prod, err = kgo.NewClient(kgo.SeedBrokers(e.brokers...), kgo.MetadataMinAge(50*time.Millisecond),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0),

@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -125,23 +125,8 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(kc.Close)
 
 	clock := &manualClock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
-	qs := qdrantmem.New(qdrantmem.WithClock(clock), qdrantmem.WithIndexingRate(1000), qdrantmem.WithCPUs(2))
-	addr, err := qs.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rest, err := qs.StartREST("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(qs.Stop)
-	host, portStr, _ := net.SplitHostPort(addr)
-	port, _ := strconv.Atoi(portStr)
-	qc, err := qdrant.NewClient(&qdrant.Config{Host: host, Port: port, SkipCompatibilityCheck: true, PoolSize: 1, KeepAliveTime: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = qc.Close() })
+	ts := qdrantmem.NewTestServer(t, qdrantmem.WithClock(clock), qdrantmem.WithIndexingRate(1000), qdrantmem.WithCPUs(2))
+	qs, qc, rest := ts.Server, ts.Client, strings.TrimPrefix(ts.REST, "http://")
 
 	cfg := config.Default()
 	cfg.Kafka.Brokers = kc.ListenAddrs()

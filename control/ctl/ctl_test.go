@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -51,23 +49,8 @@ func newCtlEnv(t *testing.T) *ctlEnv {
 	}
 	t.Cleanup(kc.Close)
 	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	qs := qdrantmem.New(qdrantmem.WithClock(clk), qdrantmem.WithIndexingRate(1000), qdrantmem.WithCPUs(2))
-	addr, err := qs.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rest, err := qs.StartREST("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(qs.Stop)
-	host, port, _ := net.SplitHostPort(addr)
-	p, _ := strconv.Atoi(port)
-	qc, err := qdrant.NewClient(&qdrant.Config{Host: host, Port: p, SkipCompatibilityCheck: true, PoolSize: 1, KeepAliveTime: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = qc.Close() })
+	ts := qdrantmem.NewTestServer(t, qdrantmem.WithClock(clk), qdrantmem.WithIndexingRate(1000), qdrantmem.WithCPUs(2))
+	qc := ts.Client
 	ctx := t.Context()
 	if err := qc.CreateCollection(ctx, &qdrant.CreateCollection{CollectionName: "movies",
 		VectorsConfig:    qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: 4, Distance: qdrant.Distance_Cosine}),
@@ -85,7 +68,7 @@ func newCtlEnv(t *testing.T) *ctlEnv {
 
 	cfg := config.Default()
 	cfg.Kafka.Brokers, cfg.Kafka.Group, cfg.Kafka.SessionTimeout = kc.ListenAddrs(), "kq", time.Second
-	cfg.Qdrant.REST = "http://" + rest
+	cfg.Qdrant.REST = ts.REST
 	opts := []kgo.Opt{kgo.SeedBrokers(kc.ListenAddrs()...), kgo.MetadataMinAge(20 * time.Millisecond), kgo.HeartbeatInterval(100 * time.Millisecond)}
 	r, err := control.NewRunner(control.RunnerConfig{Config: cfg, KafkaOpts: opts, Qdrant: qc,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Replica: "kq-test", ProgressInterval: -1,

@@ -27,23 +27,15 @@ func TestRunWiresEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer kc.Close()
-	qs := qdrantmem.New()
-	qaddr, err := qs.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer qs.Stop()
-	rest, err := qs.StartREST("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ts := qdrantmem.NewTestServer(t)
+	qs := ts.Server
 
 	cfg := config.Default()
 	cfg.Kafka.Brokers = kc.ListenAddrs()
 	cfg.Kafka.CommitInterval = 50 * time.Millisecond
 	cfg.Kafka.SessionTimeout = 6 * time.Second
-	cfg.Qdrant.GRPC = qaddr
-	cfg.Qdrant.REST = "http://" + rest
+	cfg.Qdrant.GRPC = ts.GRPC
+	cfg.Qdrant.REST = ts.REST
 	cfg.Qdrant.Fencing = true
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.Shutdown.Timeout = 5 * time.Second
@@ -51,11 +43,7 @@ func TestRunWiresEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	qc, err := qdrant.NewClient(&qdrant.Config{Host: "127.0.0.1", Port: port(t, qaddr)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer qc.Close()
+	qc := ts.Client
 	ctx := context.Background()
 	if err := qc.CreateCollection(ctx, &qdrant.CreateCollection{CollectionName: "vectors",
 		VectorsConfig: qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: 4, Distance: qdrant.Distance_Dot})}); err != nil {
@@ -150,15 +138,6 @@ func body(t *testing.T, url string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
-}
-
-func port(t *testing.T, addr string) int {
-	i := strings.LastIndexByte(addr, ':')
-	n := 0
-	for _, c := range addr[i+1:] {
-		n = n*10 + int(c-'0')
-	}
-	return n
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {

@@ -21,12 +21,7 @@ func TestCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer kc.Close()
-	qs := qdrantmem.New()
-	qaddr, err := qs.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer qs.Stop()
+	qaddr := qdrantmem.NewTestServer(t).GRPC
 	closed := closedAddr(t)
 
 	base := func() config.Config {
