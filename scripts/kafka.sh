@@ -27,22 +27,9 @@ RUN_DIR=${KQ_KAFKA_RUN_DIR:-$KQ_CACHE_DIR/run/kafka}
 START_TIMEOUT=${KQ_KAFKA_START_TIMEOUT:-120}
 STOP_TIMEOUT=${KQ_KAFKA_STOP_TIMEOUT:-60}
 
-log() { echo "kafka.sh: $*" >&2; }
-die() { log "$*"; exit 1; }
-
-# free_port prints a TCP port on 127.0.0.1 nobody listens on. The broker binds
-# it moments later; start retries with another port if that races.
-free_port() {
-  local p i
-  for i in $(seq 1 200); do
-    p=$(( (RANDOM * 32768 + RANDOM) % 30000 + 20000 ))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return 0
-    fi
-  done
-  die "no free port found"
-}
+NAME=kafka.sh
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 fetch() {
   if [[ -f $KAFKA_HOME/.complete ]]; then

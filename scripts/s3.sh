@@ -24,20 +24,9 @@ ACCESS_KEY=${KQ_S3_ACCESS_KEY:-kqe2eaccess}
 SECRET_KEY=${KQ_S3_SECRET_KEY:-kqe2esecretkey0123456789}
 REGION=us-east-1
 
-log() { echo "s3.sh: $*" >&2; }
-die() { log "$*"; exit 1; }
-
-free_port() {
-  local p i
-  for i in $(seq 1 200); do
-    p=$(( (RANDOM * 32768 + RANDOM) % 30000 + 20000 ))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return 0
-    fi
-  done
-  die "no free port found"
-}
+NAME=s3.sh
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 install() {
   # A binary built from the pinned version is reused; the stamp file says
