@@ -16,7 +16,9 @@
 # engine is reachable: E2E_TAGS=docker KQ_E2E_DOCKER=1 ./scripts/e2e.sh
 #
 # Other knobs: E2E_RUN (go test -run pattern), E2E_PARALLEL (default 4),
-# E2E_TIMEOUT (default 20m), E2E_TAGS (go build tags), GO (default go).
+# E2E_TIMEOUT (default 20m), E2E_TAGS (go build tags), GO (default go),
+# E2E_BENCH (a -bench pattern: runs only those benchmarks, e.g.
+# E2E_BENCH=ReplicaThroughput for one replica's records/s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -94,11 +96,12 @@ out_file=$RUN_ROOT/go-test.out
 set +e
 "$GO" test -count=1 -v -timeout "$E2E_TIMEOUT" -parallel "$E2E_PARALLEL" \
   ${E2E_TAGS:+-tags "$E2E_TAGS"} ${E2E_RUN:+-run "$E2E_RUN"} \
+  ${E2E_BENCH:+-run '^$' -bench "$E2E_BENCH" -benchtime 1x} \
   ./e2e/... 2>&1 | tee "$out_file"
 status=${PIPESTATUS[0]}
 # The control plane's e2e test (kcat against the control and status topics)
 # needs a broker address; it runs whenever the suite has one.
-if [[ -n ${KQ_E2E_KAFKA_BROKERS:-} && -z ${E2E_RUN:-} ]]; then
+if [[ -n ${KQ_E2E_KAFKA_BROKERS:-} && -z ${E2E_RUN:-} && -z ${E2E_BENCH:-} ]]; then
   "$GO" test -count=1 -v -timeout "$E2E_TIMEOUT" -run '^TestE2E' ./control/ 2>&1 | tee -a "$out_file"
   control_status=${PIPESTATUS[0]}
   [[ $control_status == 0 ]] || status=$control_status
