@@ -267,15 +267,12 @@ func (c *Connector) dispatch(fp kgo.FetchTopicPartition) {
 		c.log.Debug("records for a partition not owned; dropped", "partition", key.String())
 		return
 	}
-	var n int64
-	for _, r := range fp.Records {
-		n += recordSize(r)
-	}
 	c.m.consumed.Add(float64(len(fp.Records)))
-	c.addInflight(n)
-	p.enqueue(fp.Records, n, fp.HighWatermark)
+	p.enqueue(fp.Records, fp.HighWatermark)
 }
 
+// recordSize is what a record counts against batch.max_bytes and
+// batch.max_inflight_bytes: key, value and headers.
 func recordSize(r *kgo.Record) int64 {
 	n := len(r.Key) + len(r.Value)
 	for _, h := range r.Headers {

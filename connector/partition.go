@@ -30,6 +30,7 @@ type partition struct {
 
 	mu          sync.Mutex
 	queue       []*kgo.Record
+	sizes       []int64 // recordSize of queue[i]
 	queuedBytes int64
 	hwm         int64
 	stopping    bool      // finish the current batch, then exit
@@ -73,15 +74,24 @@ func (p *partition) signal() {
 	}
 }
 
-// enqueue appends fetched records; it never blocks. Memory is bounded by
-// the poll loop, which stops polling above batch.max_inflight_bytes.
-func (p *partition) enqueue(recs []*kgo.Record, n int64, hwm int64) {
+// enqueue appends fetched records and counts their bytes as in flight; it
+// never blocks. Memory is bounded by the poll loop, which stops polling
+// above batch.max_inflight_bytes. Each record's size is computed once,
+// here, and kept beside it for takeLocked.
+func (p *partition) enqueue(recs []*kgo.Record, hwm int64) {
 	p.mu.Lock()
 	if p.stopping {
 		p.mu.Unlock()
-		p.c.addInflight(-n)
 		return
 	}
+	var n int64
+	for _, r := range recs {
+		s := recordSize(r)
+		p.sizes = append(p.sizes, s)
+		n += s
+	}
+	// Counted before the worker can see (and uncount) the records.
+	p.c.addInflight(n)
 	p.queue = append(p.queue, recs...)
 	p.queuedBytes += n
 	if hwm > p.hwm {
@@ -108,7 +118,7 @@ func (p *partition) dropQueue() int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := p.queuedBytes
-	p.queue, p.queuedBytes = nil, 0
+	p.queue, p.sizes, p.queuedBytes = nil, nil, 0
 	return n
 }
 
@@ -227,7 +237,7 @@ func (p *partition) takeLocked(maxRecords int, maxBytes int64) ([]*kgo.Record, i
 	var n int
 	var bytes int64
 	for n < len(p.queue) && n < maxRecords {
-		s := recordSize(p.queue[n])
+		s := p.sizes[n]
 		if n > 0 && bytes+s > maxBytes {
 			break
 		}
@@ -237,9 +247,9 @@ func (p *partition) takeLocked(maxRecords int, maxBytes int64) ([]*kgo.Record, i
 	batch := make([]*kgo.Record, n)
 	copy(batch, p.queue[:n])
 	clear(p.queue[:n])
-	p.queue = p.queue[n:]
+	p.queue, p.sizes = p.queue[n:], p.sizes[n:]
 	if len(p.queue) == 0 {
-		p.queue = nil // let the backing array go
+		p.queue, p.sizes = nil, nil // let the backing arrays go
 	}
 	p.queuedBytes -= bytes
 	p.busy = true
