@@ -2,6 +2,8 @@ package sink
 
 import (
 	"context"
+	"slices"
+	"sync/atomic"
 
 	"github.com/qdrant/go-client/qdrant"
 	"google.golang.org/grpc"
@@ -11,8 +13,8 @@ import (
 )
 
 // updateBatchCodec is the gRPC codec of the writer's UpdateBatch calls. It
-// marshals *qdrant.UpdateBatchPoints with the hand-written encoder
-// (appendUpdateBatch, wire.go) and everything else, and every Unmarshal,
+// marshals *qdrant.UpdateBatchPoints with the generated encoder
+// (encodeUpdateBatch, wire.go) and everything else, and every Unmarshal,
 // with gRPC's standard proto codec.
 //
 // It is never registered (encoding.RegisterCodecV2 would make it the
@@ -31,28 +33,42 @@ type updateBatchCodec struct{}
 // protoCodec is gRPC's standard codec, registered by grpc/encoding/proto.
 var protoCodec = encoding.GetCodecV2(grpcproto.Name)
 
+// sizeHint is what Marshal asks gRPC's buffer pool for: the size of recent
+// requests (the largest, decaying by 1/8 a request), so that the one-pass
+// encoder rarely has to grow its buffer.
+var sizeHint atomic.Int64
+
 // Marshal encodes v. The buffer of a large request comes from gRPC's
 // shared buffer pool and goes back to it once gRPC has written the
 // request, as with the standard codec.
 func (updateBatchCodec) Marshal(v any) (mem.BufferSlice, error) {
 	req, ok := v.(*qdrant.UpdateBatchPoints)
-	if !ok {
+	if !ok || wireSchemaErr() != nil {
 		return protoCodec.Marshal(v)
 	}
-	n := sizeUpdateBatch(req)
-	if mem.IsBelowBufferPoolingThreshold(n) {
-		b := make([]byte, n)
-		if err := writeUpdateBatch(b, req); err != nil {
-			return nil, err
-		}
-		return mem.BufferSlice{mem.SliceBuffer(b)}, nil
-	}
 	pool := mem.DefaultBufferPool()
-	b := pool.Get(n)
-	if err := writeUpdateBatch((*b)[:n], req); err != nil {
+	hint := sizeHint.Load()
+	b := pool.Get(int(max(hint, 4096)))
+	full := (*b)[:cap(*b)]
+	enc, grew, err := encodeUpdateBatch(full, req)
+	if err != nil {
 		pool.Put(b)
 		return nil, err
 	}
+	n := len(enc)
+	sizeHint.Store(max(int64(n), hint-hint/8))
+	switch {
+	case grew:
+		// enc is in a buffer of its own.
+		pool.Put(b)
+		return mem.BufferSlice{mem.SliceBuffer(enc)}, nil
+	case mem.IsBelowBufferPoolingThreshold(n):
+		enc = slices.Clone(enc)
+		pool.Put(b)
+		return mem.BufferSlice{mem.SliceBuffer(enc)}, nil
+	}
+	// The encoding ends the buffer; the pool wants it at the front.
+	*b = full[:copy(full, enc)]
 	return mem.BufferSlice{mem.NewBuffer(b, pool)}, nil
 }
 

@@ -33,7 +33,7 @@ func benchRequest(n, dim int) *qdrant.UpdateBatchPoints {
 }
 
 // BenchmarkEncodeUpdateBatch encodes a 512-point, dim-128 request with
-// protobuf-go (enc=proto) and the hand-written encoder (enc=wire), once
+// protobuf-go (enc=proto) and the generated encoder (enc=wire), once
 // into a reused buffer (append: proto.MarshalOptions.MarshalAppend vs
 // appendUpdateBatch) and once through the gRPC codec with gRPC's buffer
 // pool (codec: the standard proto codec vs updateBatchCodec). Compare with

@@ -9,7 +9,7 @@ import (
 )
 
 // FuzzWire: whatever UpdateBatchPoints protobuf-go decodes from the fuzzed
-// bytes (unknown fields, NaNs, deprecated fields and all), the hand-written
+// bytes (unknown fields, NaNs, deprecated fields and all), the generated
 // encoder writes it back so that it decodes into an equal message, with
 // proto.Size's length, and fails exactly when proto.Marshal fails.
 //
