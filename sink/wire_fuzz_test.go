@@ -2,10 +2,12 @@ package sink
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/qdrant/go-client/qdrant"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // FuzzWire: whatever UpdateBatchPoints protobuf-go decodes from the fuzzed
@@ -15,8 +17,17 @@ import (
 //
 //	go test -run '^$' -fuzz FuzzWire -fuzztime 60s ./sink
 func FuzzWire(f *testing.F) {
+	// Seeds: the writer's shapes (reqGen) and every field of every
+	// message (anyGen).
+	g := &anyGen{set: map[protoreflect.FullName]bool{}}
 	for seed := range uint64(64) {
 		if b, err := proto.Marshal(newReqGen(seed).request()); err == nil {
+			f.Add(b)
+		}
+		g.r = rand.New(rand.NewPCG(seed, 0xf022))
+		req := &qdrant.UpdateBatchPoints{}
+		g.fill(req.ProtoReflect(), 0)
+		if b, err := proto.Marshal(req); err == nil {
 			f.Add(b)
 		}
 	}
