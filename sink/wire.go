@@ -222,7 +222,7 @@ func (w *revBuf) rawSlow(b []byte) {
 
 // str writes string field tag. field names it in the UTF-8 error.
 func (w *revBuf) str(tag uint64, s, field string) {
-	if !utf8.ValidString(s) {
+	if !validUTF8(s) {
 		w.fail(fmt.Errorf("%s: %w", field, errInvalidUTF8))
 	}
 	w.room(len(s))
@@ -230,6 +230,17 @@ func (w *revBuf) str(tag uint64, s, field string) {
 	w.i -= len(s)
 	copy(w.b[w.i:], s)
 	w.tagLen(tag, mark)
+}
+
+// validUTF8 is utf8.ValidString with the short ASCII strings of payload
+// keys and values checked inline.
+func validUTF8(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return utf8.ValidString(s[i:])
+		}
+	}
+	return true
 }
 
 // varintField writes a varint field.
@@ -281,11 +292,13 @@ func (w *revBuf) packedFloats(tag uint64, v []float32) {
 // putFloats writes v into b (4*len(v) bytes) as IEEE 754 binary32,
 // little-endian, bit for bit (NaN payloads included): the wire format,
 // and on little-endian machines the memory layout, which protobuf-go (and
-// this encoder before) copied with unsafe. Eight at a time through array
-// pointers, so that the loop has one bounds check per eight floats.
+// this encoder before) copied with unsafe. Sixteen at a time through
+// array pointers, unrolled (the compiler does not unroll loops), so that
+// there is one bounds check per sixteen floats: about 3 instructions a
+// float.
 func putFloats(b []byte, v []float32) {
-	for len(v) >= 8 {
-		d, s := (*[32]byte)(b), (*[8]float32)(v)
+	for len(v) >= 16 {
+		d, s := (*[64]byte)(b), (*[16]float32)(v)
 		binary.LittleEndian.PutUint32(d[0:], math.Float32bits(s[0]))
 		binary.LittleEndian.PutUint32(d[4:], math.Float32bits(s[1]))
 		binary.LittleEndian.PutUint32(d[8:], math.Float32bits(s[2]))
@@ -294,7 +307,15 @@ func putFloats(b []byte, v []float32) {
 		binary.LittleEndian.PutUint32(d[20:], math.Float32bits(s[5]))
 		binary.LittleEndian.PutUint32(d[24:], math.Float32bits(s[6]))
 		binary.LittleEndian.PutUint32(d[28:], math.Float32bits(s[7]))
-		b, v = b[32:], v[8:]
+		binary.LittleEndian.PutUint32(d[32:], math.Float32bits(s[8]))
+		binary.LittleEndian.PutUint32(d[36:], math.Float32bits(s[9]))
+		binary.LittleEndian.PutUint32(d[40:], math.Float32bits(s[10]))
+		binary.LittleEndian.PutUint32(d[44:], math.Float32bits(s[11]))
+		binary.LittleEndian.PutUint32(d[48:], math.Float32bits(s[12]))
+		binary.LittleEndian.PutUint32(d[52:], math.Float32bits(s[13]))
+		binary.LittleEndian.PutUint32(d[56:], math.Float32bits(s[14]))
+		binary.LittleEndian.PutUint32(d[60:], math.Float32bits(s[15]))
+		b, v = b[64:], v[16:]
 	}
 	for j, f := range v {
 		binary.LittleEndian.PutUint32(b[4*j:], math.Float32bits(f))
