@@ -13,8 +13,8 @@ import (
 )
 
 // updateBatchCodec is the gRPC codec of the writer's UpdateBatch calls. It
-// marshals *qdrant.UpdateBatchPoints with the generated encoder
-// (encodeUpdateBatch, wire.go) and everything else, and every Unmarshal,
+// marshals *qdrant.UpdateBatchPoints with the generated encoder (wire.go,
+// wire_gen.go) and everything else, and every Unmarshal,
 // with gRPC's standard proto codec.
 //
 // It is never registered (encoding.RegisterCodecV2 would make it the
@@ -33,9 +33,9 @@ type updateBatchCodec struct{}
 // protoCodec is gRPC's standard codec, registered by grpc/encoding/proto.
 var protoCodec = encoding.GetCodecV2(grpcproto.Name)
 
-// sizeHint is what Marshal asks gRPC's buffer pool for: the size of recent
-// requests (the largest, decaying by 1/8 a request), so that the one-pass
-// encoder rarely has to grow its buffer.
+// sizeHint is the size of the last request: what Marshal asks gRPC's
+// buffer pool for. The one-pass encoder needs a buffer before it knows
+// the size; when this one is too small it grows through the pool.
 var sizeHint atomic.Int64
 
 // Marshal encodes v. The buffer of a large request comes from gRPC's
@@ -47,29 +47,23 @@ func (updateBatchCodec) Marshal(v any) (mem.BufferSlice, error) {
 		return protoCodec.Marshal(v)
 	}
 	pool := mem.DefaultBufferPool()
-	hint := sizeHint.Load()
-	b := pool.Get(int(max(hint, 4096)))
-	full := (*b)[:cap(*b)]
-	enc, grew, err := encodeUpdateBatch(full, req)
+	buf := pool.Get(int(max(sizeHint.Load(), 4096)))
+	w := revBuf{b: (*buf)[:cap(*buf)], pool: pool, pooled: buf}
+	w.i = len(w.b)
+	enc, err := w.updateBatch(req)
 	if err != nil {
-		pool.Put(b)
+		pool.Put(w.pooled)
 		return nil, err
 	}
-	n := len(enc)
-	sizeHint.Store(max(int64(n), hint-hint/8))
-	switch {
-	case grew:
-		// enc is in a buffer of its own.
-		pool.Put(b)
-		return mem.BufferSlice{mem.SliceBuffer(enc)}, nil
-	case mem.IsBelowBufferPoolingThreshold(n):
+	sizeHint.Store(int64(len(enc)))
+	if mem.IsBelowBufferPoolingThreshold(len(enc)) {
 		enc = slices.Clone(enc)
-		pool.Put(b)
+		pool.Put(w.pooled)
 		return mem.BufferSlice{mem.SliceBuffer(enc)}, nil
 	}
-	// The encoding ends the buffer; the pool wants it at the front.
-	*b = full[:copy(full, enc)]
-	return mem.BufferSlice{mem.NewBuffer(b, pool)}, nil
+	// The encoding ends the buffer; gRPC wants it at the front.
+	*w.pooled = w.b[:copy(w.b, enc)]
+	return mem.BufferSlice{mem.NewBuffer(w.pooled, pool)}, nil
 }
 
 // Unmarshal decodes data with the standard proto codec.

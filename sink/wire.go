@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/qdrant/go-client/qdrant"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -82,26 +83,24 @@ func appendUpdateBatch(dst []byte, req *qdrant.UpdateBatchPoints) ([]byte, error
 	}
 	// Write into dst's spare capacity, then move the result to its front.
 	spare := dst[len(dst):cap(dst)]
-	enc, grew, err := encodeUpdateBatch(spare, req)
+	w := revBuf{b: spare, i: len(spare)}
+	enc, err := w.updateBatch(req)
 	if err != nil {
 		return dst, err
 	}
-	if grew {
+	if w.grew {
 		return append(dst, enc...), nil
 	}
 	return dst[:len(dst)+copy(spare, enc)], nil
 }
 
-// encodeUpdateBatch encodes req into the end of buf, or of a larger buffer
-// it allocates when buf is too small (grew). enc is the encoding: a
-// suffix of buf when !grew.
-func encodeUpdateBatch(buf []byte, req *qdrant.UpdateBatchPoints) (enc []byte, grew bool, err error) {
-	w := revBuf{b: buf, i: len(buf)}
+// updateBatch encodes req; the result is w.b[w.i:].
+func (w *revBuf) updateBatch(req *qdrant.UpdateBatchPoints) ([]byte, error) {
 	w.writeUpdateBatchPoints(req)
 	if w.err != nil {
-		return nil, false, fmt.Errorf("encoding UpdateBatchPoints: %w", w.err)
+		return nil, fmt.Errorf("encoding UpdateBatchPoints: %w", w.err)
 	}
-	return w.b[w.i:], w.grew, nil
+	return w.b[w.i:], nil
 }
 
 // wireSchemaErr is checkWireSchema's verdict on the go-client linked in.
@@ -130,10 +129,15 @@ func checkWireSchema(root protoreflect.MessageDescriptor) error {
 // grows when full. The first error is kept in err and ends nothing: the
 // buffer stays consistent and the caller checks err once at the end.
 type revBuf struct {
-	b    []byte
-	i    int
-	grew bool
-	err  error
+	b   []byte
+	i   int
+	err error
+
+	// pool, if set, is where grow gets larger buffers; pooled is the
+	// pool's buffer that b is, which grow gives back.
+	pool   mem.BufferPool
+	pooled *[]byte
+	grew   bool // b is not the buffer revBuf started with
 }
 
 // len is the number of bytes written: a mark that stays valid when the
@@ -155,9 +159,18 @@ func (w *revBuf) room(n int) {
 func (w *revBuf) grow(n int) {
 	used := w.len()
 	size := max(2*len(w.b), used+n, 4096)
-	b := make([]byte, size)
-	copy(b[size-used:], w.b[w.i:])
-	w.b, w.i, w.grew = b, size-used, true
+	var b []byte
+	if w.pool != nil {
+		p := w.pool.Get(size)
+		b = (*p)[:cap(*p)]
+		copy(b[len(b)-used:], w.b[w.i:])
+		w.pool.Put(w.pooled)
+		w.pooled = p
+	} else {
+		b = make([]byte, size)
+		copy(b[size-used:], w.b[w.i:])
+	}
+	w.b, w.i, w.grew = b, len(b)-used, true
 }
 
 // fail records err unless an earlier error is recorded.
