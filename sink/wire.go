@@ -70,6 +70,16 @@ func sizeUpdateBatch(req *qdrant.UpdateBatchPoints) int {
 	return sizeUpdateBatchPoints(req)
 }
 
+// sizePointParts is proto.Size of a PointStruct with these fields (and no
+// unknown fields), without building one: the writer sizes each record's
+// point before it builds a request, to split requests by size.
+func sizePointParts(id *qdrant.PointId, vectors *qdrant.Vectors, payload map[string]*qdrant.Value) int {
+	if wireSchemaErr() != nil {
+		return proto.Size(&qdrant.PointStruct{Id: id, Vectors: vectors, Payload: payload})
+	}
+	return sizePointStructParts(id, payload, vectors)
+}
+
 // appendUpdateBatch appends the protobuf encoding of req to dst. The result
 // decodes into a message proto.Equal to req, and len(result)-len(dst) ==
 // proto.Size(req). On error (a string field that is not valid UTF-8) it

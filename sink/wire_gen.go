@@ -193,15 +193,21 @@ func sizePointStruct(m *qdrant.PointStruct) int {
 	if m == nil {
 		return 0
 	}
-	n := len(m.ProtoReflect().GetUnknown())
-	if m.Id != nil {
-		n += sizeLen(1, sizePointID(m.Id))
+	return len(m.ProtoReflect().GetUnknown()) + sizePointStructParts(m.Id, m.Payload, m.Vectors)
+}
+
+// sizePointStructParts is sizePointStruct of a message with these fields and no
+// unknown fields.
+func sizePointStructParts(id *qdrant.PointId, payload map[string]*qdrant.Value, vectors *qdrant.Vectors) int {
+	n := 0
+	if id != nil {
+		n += sizeLen(1, sizePointID(id))
 	}
-	for k, v := range m.Payload {
+	for k, v := range payload {
 		n += sizeLen(1, sizeLen(1, len(k))+sizeLen(1, sizeValue(v)))
 	}
-	if m.Vectors != nil {
-		n += sizeLen(1, sizeVectors(m.Vectors))
+	if vectors != nil {
+		n += sizeLen(1, sizeVectors(vectors))
 	}
 	return n
 }

@@ -235,7 +235,13 @@ var (
 	protoreflectPkg = protogen.GoImportPath("google.golang.org/protobuf/reflect/protoreflect")
 )
 
-// size writes sizeX for m.
+// partsOf lists the messages the sink sizes before it builds them: for
+// each, sizeXParts is the size of one with the given field values and no
+// unknown fields, without building it (the writer sizes each record's
+// point to split requests before it builds them; see sizePointParts).
+var partsOf = map[protoreflect.FullName]bool{"qdrant.PointStruct": true}
+
+// size writes sizeX for m (and sizeXParts for the messages of partsOf).
 func (g *generator) size(m *protogen.Message) error {
 	name := g.names[m.Desc.FullName()]
 	g.P()
@@ -243,7 +249,46 @@ func (g *generator) size(m *protogen.Message) error {
 	g.P("if m == nil {")
 	g.P("return 0")
 	g.P("}")
-	g.P("n := len(m.ProtoReflect().GetUnknown())")
+	if !partsOf[m.Desc.FullName()] {
+		g.P("n := len(m.ProtoReflect().GetUnknown())")
+		if err := g.sizeFields(m, func(f *protogen.Field) string { return "m." + f.GoName }); err != nil {
+			return err
+		}
+		g.P("return n")
+		g.P("}")
+		return nil
+	}
+	var args, params []any
+	for i, f := range sortedFields(m) {
+		if i > 0 {
+			args, params = append(args, ", "), append(params, ", ")
+		}
+		typ, err := g.paramType(f)
+		if err != nil {
+			return err
+		}
+		args = append(args, "m."+f.GoName)
+		params = append(params, param(f), " ")
+		params = append(params, typ...)
+	}
+	g.P(append(append([]any{"return len(m.ProtoReflect().GetUnknown()) + size", name, "Parts("}, args...), ")")...)
+	g.P("}")
+	g.P()
+	g.P("// size", name, "Parts is size", name, " of a message with these fields and no")
+	g.P("// unknown fields.")
+	g.P(append(append([]any{"func size", name, "Parts("}, params...), ") int {")...)
+	g.P("n := 0")
+	if err := g.sizeFields(m, param); err != nil {
+		return err
+	}
+	g.P("return n")
+	g.P("}")
+	return nil
+}
+
+// sizeFields writes the statements that add the size of each of m's
+// fields to n; x is the expression of a field's value.
+func (g *generator) sizeFields(m *protogen.Message, x func(*protogen.Field) string) error {
 	done := map[*protogen.Oneof]bool{}
 	for _, f := range sortedFields(m) {
 		switch o := realOneof(f); {
@@ -271,15 +316,15 @@ func (g *generator) size(m *protogen.Message) error {
 			if err != nil {
 				return err
 			}
-			g.P("for k, v := range m.", f.GoName, " {")
+			g.P("for k, v := range ", x(f), " {")
 			g.P("n += sizeLen(", tagSize(f), ", ", k, "+", v, ")")
 			g.P("}")
 		case f.Desc.IsList() && f.Desc.IsPacked():
 			switch f.Desc.Kind() {
 			case protoreflect.FloatKind:
-				g.P("n += sizePackedFloats(", tagSize(f), ", m.", f.GoName, ")")
+				g.P("n += sizePackedFloats(", tagSize(f), ", ", x(f), ")")
 			case protoreflect.Int64Kind, protoreflect.Uint32Kind, protoreflect.Uint64Kind, protoreflect.Int32Kind:
-				g.P("n += sizePackedVarints(", tagSize(f), ", m.", f.GoName, ")")
+				g.P("n += sizePackedVarints(", tagSize(f), ", ", x(f), ")")
 			default:
 				return unsupported(f)
 			}
@@ -288,22 +333,39 @@ func (g *generator) size(m *protogen.Message) error {
 			if err != nil {
 				return err
 			}
-			g.P("for _, v := range m.", f.GoName, " {")
+			g.P("for _, v := range ", x(f), " {")
 			g.P("n += ", s)
 			g.P("}")
 		default:
-			s, err := g.sizeOf(f, valueOf(f))
+			s, err := g.sizeOf(f, valueOf(f, x(f)))
 			if err != nil {
 				return err
 			}
-			g.P("if ", g.present(f), " {")
+			g.P("if ", g.present(f, x(f)), " {")
 			g.P("n += ", s)
 			g.P("}")
 		}
 	}
-	g.P("return n")
-	g.P("}")
 	return nil
+}
+
+// param is the name of f's parameter in sizeXParts.
+func param(f *protogen.Field) string {
+	return strings.ToLower(f.GoName[:1]) + f.GoName[1:]
+}
+
+// paramType is the Go type of f's parameter in sizeXParts: the parts
+// functions take message and map<string, message> fields only.
+func (g *generator) paramType(f *protogen.Field) ([]any, error) {
+	switch {
+	case realOneof(f) != nil:
+	case f.Desc.IsMap() && f.Desc.MapKey().Kind() == protoreflect.StringKind && f.Desc.MapValue().Message() != nil:
+		return []any{"map[string]*", f.Message.Fields[1].Message.GoIdent}, nil
+	case !f.Desc.IsList() && f.Desc.Message() != nil:
+		return []any{"*", f.Message.GoIdent}, nil
+	}
+	return nil, fmt.Errorf("%s: wiregen writes size%sParts for message and map<string, message> fields only",
+		f.Desc.FullName(), g.names[f.Parent.Desc.FullName()])
 }
 
 // write writes revBuf.writeX for m: the fields in reverse order, so that
@@ -366,8 +428,8 @@ func (g *generator) write(m *protogen.Message) error {
 			}
 			g.P("}")
 		default:
-			g.P("if ", g.present(f), " {")
-			if err := g.writeOf(f, valueOf(f)); err != nil {
+			g.P("if ", g.present(f, "m."+f.GoName), " {")
+			if err := g.writeOf(f, valueOf(f, "m."+f.GoName)); err != nil {
 				return err
 			}
 			g.P("}")
@@ -428,8 +490,7 @@ func (g *generator) writeOf(f *protogen.Field, v string) error {
 // present is the condition under which a singular field outside a oneof
 // is written: set, for fields with presence; not the zero value (a
 // negative zero is not), for the others.
-func (g *generator) present(f *protogen.Field) string {
-	x := "m." + f.GoName
+func (g *generator) present(f *protogen.Field, x string) string {
 	if f.Desc.HasPresence() {
 		return x + " != nil"
 	}
@@ -444,12 +505,13 @@ func (g *generator) present(f *protogen.Field) string {
 	return x + " != 0"
 }
 
-// valueOf is the value of a singular field outside a oneof.
-func valueOf(f *protogen.Field) string {
+// valueOf is the value of a singular field outside a oneof whose
+// expression is x.
+func valueOf(f *protogen.Field, x string) string {
 	if f.Desc.HasPresence() && f.Desc.Message() == nil {
-		return "*m." + f.GoName
+		return "*" + x
 	}
-	return "m." + f.GoName
+	return x
 }
 
 // fieldName names f in errors: the message's full name and the field's.
