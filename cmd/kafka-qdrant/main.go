@@ -18,6 +18,7 @@ import (
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/app"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/devenv"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/logging"
+	"github.com/seed-a550a1ef/kafka-qdrant/internal/qdrantmem"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/validate"
 )
 
@@ -35,7 +36,7 @@ Usage:
   kafka-qdrant run [--config FILE] [--set key=value ...]   run one replica
   kafka-qdrant dev [flags]                                 everything embedded, no infrastructure
   kafka-qdrant dev kafka --addr 127.0.0.1:9092 [--data-dir DIR]   only the embedded Kafka broker
-  kafka-qdrant dev qdrant --grpc 127.0.0.1:6334 [--rest 127.0.0.1:6333]   only the in-memory Qdrant
+  kafka-qdrant dev qdrant --grpc 127.0.0.1:6334 [--rest 127.0.0.1:6333] [--api-key KEY]   only the in-memory Qdrant
   kafka-qdrant ctl [--config FILE] [--set k=v] <command> [flags]   send a control command, follow its status
   kafka-qdrant validate [--offline] [--config FILE] [--set key=value ...]
                                    check the config, then reach Kafka, Qdrant and the backup store
@@ -187,6 +188,7 @@ func cmdDevServer(which string, args []string, stdout, stderr io.Writer) int {
 	dataDir := fs.String("data-dir", "", "kafka: data directory (empty: in memory)")
 	grpcAddr := fs.String("grpc", "127.0.0.1:6334", "qdrant: gRPC listen address")
 	restAddr := fs.String("rest", "", "qdrant: REST listen address (empty: none)")
+	apiKey := fs.String("api-key", "", "qdrant: require this API key, as Qdrant's service.api_key does (empty: none)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -202,7 +204,7 @@ func cmdDevServer(which string, args []string, stdout, stderr io.Writer) int {
 		defer c.Close()
 		fmt.Fprintf(stdout, "ready %s\n", c.ListenAddrs()[0])
 	case "qdrant":
-		s, g, r, err := devenv.StartQdrant(*grpcAddr, *restAddr)
+		s, g, r, err := devenv.StartQdrant(*grpcAddr, *restAddr, qdrantmem.WithAPIKey(*apiKey))
 		if err != nil {
 			fmt.Fprintf(stderr, "kafka-qdrant dev qdrant: %v\n", err)
 			return exitRuntime

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -229,6 +230,16 @@ func writable(ctx context.Context, adm *kadm.Client, topic string, info topicInf
 // to (ACL READ on the group).
 func checkGroups(ctx context.Context, adm *kadm.Client, groups []string) error {
 	described, err := adm.DescribeGroups(ctx, groups...)
+	// A new cluster answers COORDINATOR_NOT_AVAILABLE until its offsets
+	// topic is loaded: retry retriable answers for a while.
+	for delay := 250 * time.Millisecond; err != nil && retriable(err) && delay < 10*time.Second; delay *= 2 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("describing groups %s: %w", strings.Join(groups, ", "), err)
+		case <-time.After(delay):
+		}
+		described, err = adm.DescribeGroups(ctx, groups...)
+	}
 	var authErr *kadm.AuthError
 	if errors.As(err, &authErr) || errors.Is(err, kerr.GroupAuthorizationFailed) {
 		return fmt.Errorf("groups %s: not permitted to use them (ACL READ on the groups): %w", strings.Join(groups, ", "), err)
@@ -249,4 +260,19 @@ func checkGroups(ctx context.Context, adm *kadm.Client, groups []string) error {
 		}
 	}
 	return errors.Join(problems...)
+}
+
+// retriable reports whether err, or every shard error in it, is a retriable
+// Kafka error.
+func retriable(err error) bool {
+	var shards *kadm.ShardErrors
+	if errors.As(err, &shards) {
+		for _, s := range shards.Errs {
+			if !kerr.IsRetriable(s.Err) {
+				return false
+			}
+		}
+		return len(shards.Errs) > 0
+	}
+	return kerr.IsRetriable(err)
 }
