@@ -225,7 +225,7 @@ func TestAutoscaling(t *testing.T) {
 		"spec.triggers.0.metadata.consumerGroup":        "kafka-qdrant",
 		"spec.triggers.0.metadata.topic":                "vectors",
 		"spec.triggers.0.metadata.bootstrapServers":     "kafka-0.kafka.svc:9093,kafka-1.kafka.svc:9093",
-		"spec.triggers.0.metadata.lagThreshold":         "100000",
+		"spec.triggers.0.metadata.lagThreshold":         "50000", // targetRecordsPerSecond x commit_interval (1s)
 		"spec.triggers.0.metadata.offsetResetPolicy":    "earliest",
 		"spec.triggers.0.metadata.sasl":                 "scram_sha512",
 		"spec.triggers.0.metadata.tls":                  "enable",
@@ -268,5 +268,31 @@ func TestAutoscaling(t *testing.T) {
 	}
 	if got := dig(so.Map, "spec.maxReplicaCount"); got != 8 {
 		t.Errorf("maxReplicaCount = %v, want autoscaling.maxReplicas 8", got)
+	}
+	if got := dig(so.Map, "spec.triggers.0.metadata.lagThreshold"); got != "40000" {
+		t.Errorf("lagThreshold = %v, want autoscaling.lagThreshold 40000", got)
+	}
+}
+
+// TestLagThreshold: without autoscaling.lagThreshold, KEDA's target lag per
+// replica is the rate a replica should carry times kafka.commit_interval,
+// the time its committed offset trails its writes.
+func TestLagThreshold(t *testing.T) {
+	base := []string{"autoscaling.enabled=true", "autoscaling.partitions=12"}
+	for _, tc := range []struct {
+		sets []string
+		want string
+	}{
+		{nil, "50000"},
+		{[]string{"config.kafka.commit_interval=500ms"}, "25000"},
+		{[]string{"config.kafka.commit_interval=2s", "autoscaling.targetRecordsPerSecond=80000"}, "160000"},
+		{[]string{"autoscaling.lagThreshold=1234"}, "1234"},
+	} {
+		t.Run(strings.Join(tc.sets, ","), func(t *testing.T) {
+			so := find(t, objects(t, mustRender(t, nil, append(base, tc.sets...)...)), "ScaledObject", "")
+			if got := dig(so.Map, "spec.triggers.0.metadata.lagThreshold"); got != tc.want {
+				t.Errorf("lagThreshold = %v, want %s", got, tc.want)
+			}
+		})
 	}
 }

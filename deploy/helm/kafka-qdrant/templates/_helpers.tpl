@@ -148,10 +148,10 @@ dropping the default kafka.topics.
 {{- end -}}
 
 {{/*
-seconds: a Go duration ("30s", "1m30s", "1.5h", 0) as whole seconds, rounded
-up. Called with (list value key) so that an invalid value names its key.
+durationSeconds: a Go duration ("30s", "1m30s", "1.5h", 0) in seconds, as a
+float. Called with (list value key) so that an invalid value names its key.
 */}}
-{{- define "kafka-qdrant.seconds" -}}
+{{- define "kafka-qdrant.durationSeconds" -}}
 {{- $d := toString (index . 0) | trim -}}
 {{- $key := index . 1 -}}
 {{- if eq $d "0" -}}0{{- else -}}
@@ -164,7 +164,29 @@ up. Called with (list value key) so that an invalid value names its key.
 {{- $num := regexFind "^[0-9]*\\.?[0-9]+" $part -}}
 {{- $total = addf $total (mulf (float64 $num) (get $unit (trimPrefix $num $part))) -}}
 {{- end -}}
-{{- ceil $total | int -}}
+{{- $total -}}
+{{- end -}}
+{{- end -}}
+
+{{/* seconds: durationSeconds rounded up to whole seconds. */}}
+{{- define "kafka-qdrant.seconds" -}}
+{{- include "kafka-qdrant.durationSeconds" . | float64 | ceil | int -}}
+{{- end -}}
+
+{{/*
+lagThreshold: autoscaling.lagThreshold, else the lag one replica shows at
+autoscaling.targetRecordsPerSecond: its committed offset trails by up to
+kafka.commit_interval of records.
+*/}}
+{{- define "kafka-qdrant.lagThreshold" -}}
+{{- if .Values.autoscaling.lagThreshold -}}
+{{- .Values.autoscaling.lagThreshold | int64 -}}
+{{- else -}}
+{{- $interval := include "kafka-qdrant.configValue" (list (include "kafka-qdrant.effectiveConfig" . | fromJson) "kafka.commit_interval") -}}
+{{- $s := include "kafka-qdrant.durationSeconds" (list $interval "config.kafka.commit_interval") | float64 -}}
+{{- $t := mulf (float64 .Values.autoscaling.targetRecordsPerSecond) $s | ceil | int64 -}}
+{{- if lt $t 1 -}}{{- fail "autoscaling: targetRecordsPerSecond x kafka.commit_interval is below one record: set autoscaling.lagThreshold" -}}{{- end -}}
+{{- $t -}}
 {{- end -}}
 {{- end -}}
 
