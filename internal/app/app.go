@@ -1,6 +1,7 @@
 // Package app wires one replica together from a validated config: the
 // Qdrant client and writer, the data connector, the control plane and the
-// observability server. cmd/kafka-qdrant and the dev environment call Run;
+// observability server, whose /readyz joins the connector's state and the
+// credential checks of readiness.go. cmd/kafka-qdrant and the dev environment call Run;
 // nothing else lives here.
 package app
 
