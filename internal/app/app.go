@@ -1,8 +1,8 @@
 // Package app wires one replica together from a validated config: the
 // Qdrant client and writer, the data connector, the control plane and the
 // observability server, whose /readyz joins the connector's state and the
-// credential checks of readiness.go. cmd/kafka-qdrant and the dev environment call Run;
-// nothing else lives here.
+// credential checks of readiness.go. cmd/kafka-qdrant and the dev
+// environment call Run; nothing else lives here.
 package app
 
 import (
