@@ -28,10 +28,13 @@ type topicInfo struct {
 	ops        int32 // authorized operations; math.MinInt32: not reported
 }
 
-// may reports whether ops permits op; known is false when the broker did
-// not report the operations (older brokers).
+// may reports whether ops (the authorized operations of a topic the
+// principal could describe) permits op. known is false when the broker did
+// not report them: MinInt32 (older brokers), or a bitfield without DESCRIBE,
+// which a broker that answered the metadata request cannot mean (some
+// Kafka-compatible servers send 0).
 func may(ops int32, op kmsg.ACLOperation) (allowed, known bool) {
-	if ops == math.MinInt32 {
+	if ops == math.MinInt32 || ops&(1<<int32(kmsg.ACLOperationDescribe)) == 0 {
 		return false, false
 	}
 	return ops&(1<<int32(op)) != 0, true

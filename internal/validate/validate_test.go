@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -309,4 +310,31 @@ func closedAddr(t *testing.T) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
+}
+
+func TestMay(t *testing.T) {
+	bit := func(ops ...kmsg.ACLOperation) int32 {
+		var b int32
+		for _, op := range ops {
+			b |= 1 << int32(op)
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name           string
+		ops            int32
+		allowed, known bool
+	}{
+		{"not reported (MinInt32)", math.MinInt32, false, false},
+		{"zero from a server that does not fill it", 0, false, false},
+		{"describe and read", bit(kmsg.ACLOperationDescribe, kmsg.ACLOperationRead), true, true},
+		{"describe only", bit(kmsg.ACLOperationDescribe), false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			allowed, known := may(tc.ops, kmsg.ACLOperationRead)
+			if allowed != tc.allowed || known != tc.known {
+				t.Errorf("may(%b, READ) = %v, %v; want %v, %v", tc.ops, allowed, known, tc.allowed, tc.known)
+			}
+		})
+	}
 }
