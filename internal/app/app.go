@@ -49,6 +49,9 @@ func Run(ctx, hard context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("qdrant client: %w", err)
 	}
+	if sink.PlaintextAPIKey(cfg.Qdrant) {
+		log.Warn("qdrant.api_key is sent without TLS and can be read on the network path; set qdrant.tls.enabled or an https:// qdrant.grpc address")
+	}
 	defer qc.Close()
 	writer := sink.NewWriter(sink.PooledPoints(qc), qc.GetCollectionsClient(), sink.WriterConfig{
 		Retry:      cfg.Qdrant.Retry,
