@@ -180,3 +180,11 @@ type pooledPoints struct{ c *qdrant.Client }
 func (p pooledPoints) UpdateBatch(ctx context.Context, in *qdrant.UpdateBatchPoints, opts ...grpc.CallOption) (*qdrant.UpdateBatchResponse, error) {
 	return p.c.GetPointsClient().UpdateBatch(ctx, in, opts...)
 }
+
+func (p pooledPoints) Get(ctx context.Context, in *qdrant.GetPoints, opts ...grpc.CallOption) (*qdrant.GetResponse, error) {
+	return p.c.GetPointsClient().Get(ctx, in, opts...)
+}
+
+func (p pooledPoints) CreateFieldIndex(ctx context.Context, in *qdrant.CreateFieldIndexCollection, opts ...grpc.CallOption) (*qdrant.PointsOperationResponse, error) {
+	return p.c.GetPointsClient().CreateFieldIndex(ctx, in, opts...)
+}
