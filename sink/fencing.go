@@ -278,8 +278,8 @@ func (w *Writer) reportFenced(ctx context.Context, collection string, ops []Op, 
 				slog.Int64("example_stored_offset", fp.exampleStored&maxFencedOffset))
 		}
 		w.log.LogAttrs(ctx, slog.LevelWarn, "writes lost to newer ones (fencing): their points hold a newer offset or epoch. "+
-			"Expected briefly after a restart or rebalance (records read again); if it lasts, offsets went back "+
-			"(topic recreated, partitions added, group offsets reset) and records are being dropped: bump qdrant.fencing_epoch to write them",
+			"Expected after a restart, rebalance or offset reset (records read again; their later records win); if it lasts, "+
+			"offsets went back (topic recreated, partitions added) and records are being dropped: bump qdrant.fencing_epoch to write them",
 			attrs...)
 	}
 	return upserts, deletes, nil
