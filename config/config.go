@@ -79,6 +79,14 @@ type Qdrant struct {
 	// one. Costs one operation per point per UpdateBatch; needs every id to
 	// come from one partition (key partitioning).
 	Fencing bool `koanf:"fencing"`
+	// FencingEpoch is stored with the offset (_kq_offset = epoch·2^43 +
+	// offset): a write of a higher epoch always wins over one of a lower
+	// epoch. Bump it to reprocess after offsets went back (topic recreated,
+	// partitions added). 0..1023; needs Fencing.
+	FencingEpoch int `koanf:"fencing_epoch"`
+	// MaxRequestBytes bounds the encoded size of one UpdateBatch request;
+	// a larger batch is sent as several requests.
+	MaxRequestBytes ByteSize `koanf:"max_request_bytes"`
 }
 
 // Retry is a capped exponential backoff with full jitter.
@@ -187,6 +195,10 @@ func Default() Config {
 			REST:    "http://localhost:6333",
 			Timeout: 30 * time.Second,
 			Retry:   Retry{InitialBackoff: 100 * time.Millisecond, MaxBackoff: 10 * time.Second},
+			// Half of Qdrant's own REST limit (service.max_request_size_mb:
+			// 32), which gateways sized for Qdrant allow; 4x batch.max_bytes,
+			// so only outliers are split.
+			MaxRequestBytes: 16 * MiB,
 		},
 		Routing: Routing{AllowRecordOverride: true},
 		Record: Record{

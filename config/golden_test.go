@@ -47,6 +47,7 @@ var goodChecks = map[string]func(t *testing.T, c Config){
 				GRPC: "qdrant.internal:6334", REST: "https://qdrant.internal:6333", APIKey: "qdrant-key",
 				Timeout: 10 * time.Second,
 				Retry:   Retry{InitialBackoff: 50 * time.Millisecond, MaxBackoff: 5 * time.Second},
+				Fencing: true, FencingEpoch: 2, MaxRequestBytes: 8 << 20,
 			},
 			Routing: Routing{
 				Collection: "default_coll",

@@ -168,6 +168,18 @@ func (q Qdrant) validate(l *errorList) {
 	if q.Retry.MaxBackoff < q.Retry.InitialBackoff {
 		l.add("qdrant.retry.max_backoff", "must be >= qdrant.retry.initial_backoff (%s), got %s", q.Retry.InitialBackoff, q.Retry.MaxBackoff)
 	}
+	// The epoch takes the top 10 of the 53 bits a float64 holds exactly
+	// (Qdrant compares ranges as doubles); offsets get the other 43.
+	switch {
+	case q.FencingEpoch < 0 || q.FencingEpoch > 1023:
+		l.add("qdrant.fencing_epoch", "must be between 0 and 1023, got %d", q.FencingEpoch)
+	case q.FencingEpoch != 0 && !q.Fencing:
+		l.add("qdrant.fencing_epoch", "has no effect without qdrant.fencing: true, got %d", q.FencingEpoch)
+	}
+	// 256 MiB is the client's gRPC send limit (sink.NewClient).
+	if q.MaxRequestBytes < 64*KiB || q.MaxRequestBytes > 256*MiB {
+		l.add("qdrant.max_request_bytes", "must be between 64KiB and 256MiB, got %d", int64(q.MaxRequestBytes))
+	}
 }
 
 func (r Routing) validate(l *errorList, match consumed) {

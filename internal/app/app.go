@@ -51,14 +51,32 @@ func Run(ctx, hard context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("qdrant client: %w", err)
 	}
+	if sink.PlaintextAPIKey(cfg.Qdrant) {
+		log.Warn("qdrant.api_key is sent without TLS and can be read on the network path; set qdrant.tls.enabled or an https:// qdrant.grpc address")
+	}
 	defer qc.Close()
-	writer := sink.NewWriter(sink.PooledPoints(qc), qc.GetCollectionsClient(), sink.WriterConfig{
-		Retry:      cfg.Qdrant.Retry,
-		Timeout:    cfg.Qdrant.Timeout,
-		Logger:     log.With("component", "sink"),
-		Registerer: reg,
-		Fencing:    cfg.Qdrant.Fencing,
-	})
+	wcfg := sink.WriterConfig{
+		Retry:           cfg.Qdrant.Retry,
+		Timeout:         cfg.Qdrant.Timeout,
+		MaxRequestBytes: int(cfg.Qdrant.MaxRequestBytes),
+		Logger:          log.With("component", "sink"),
+		Registerer:      reg,
+		Fencing:         cfg.Qdrant.Fencing,
+		FencingEpoch:    cfg.Qdrant.FencingEpoch,
+	}
+	if cfg.Qdrant.Fencing {
+		// An older Qdrant ignores update_filter: refuse to start rather than
+		// fence nothing. Waits (retrying) while Qdrant is unreachable.
+		version, err := sink.CheckServer(ctx, qc.GetQdrantClient(), wcfg)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		log.Info("qdrant supports fencing", "version", version, "fencing_epoch", cfg.Qdrant.FencingEpoch)
+	}
+	writer := sink.NewWriter(sink.PooledPoints(qc), qc.GetCollectionsClient(), wcfg)
 
 	kopts, err := kafkaclient.Options(cfg.Kafka)
 	if err != nil {

@@ -58,7 +58,12 @@ func TestRunWiresEverything(t *testing.T) {
 			ExtraKafkaOpts: []kgo.Opt{kgo.MetadataMinAge(50 * time.Millisecond)},
 			OnListening:    func(a string) { addrC <- a }})
 	}()
-	httpAddr := <-addrC
+	var httpAddr string
+	select {
+	case httpAddr = <-addrC:
+	case err := <-done:
+		t.Fatalf("Run = %v before listening", err)
+	}
 
 	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers...))
 	if err != nil {
@@ -230,5 +235,28 @@ func TestReadyzSaysWhyCredentialsAreRejected(t *testing.T) {
 				t.Fatal("Run did not return after cancel")
 			}
 		})
+	}
+}
+
+// Issue 7 item 4: with qdrant.fencing, a Qdrant older than 1.15.4 (which
+// ignores update_filter on upserts) stops the replica at start with an
+// error naming the key, before anything is consumed.
+func TestRunRefusesFencingOnOldQdrant(t *testing.T) {
+	ts := qdrantmem.NewTestServer(t, qdrantmem.WithVersion("1.15.3"))
+	cfg := config.Default()
+	cfg.Kafka.Brokers = []string{"127.0.0.1:1"} // never reached
+	cfg.Kafka.Topics = []string{"vectors"}
+	cfg.Qdrant.GRPC = ts.GRPC
+	cfg.Qdrant.REST = ts.REST
+	cfg.Qdrant.Fencing = true
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := Run(ctx, context.Background(), Options{Config: cfg, Logger: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), "qdrant.fencing") || !strings.Contains(err.Error(), "1.15.3") {
+		t.Fatalf("Run = %v, want the refusal of Qdrant 1.15.3 for qdrant.fencing", err)
 	}
 }
