@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -205,7 +206,7 @@ type measurement struct {
 // peak since the process started is reported).
 func measure(b *testing.B, f func()) measurement {
 	var ms0, ms1 runtime.MemStats
-	runtime.GC()
+	debug.FreeOSMemory() // what earlier runs left is returned before the peak is reset
 	resetPeakRSS()
 	runtime.ReadMemStats(&ms0)
 	cpu0 := cpuTime()
