@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"math"
 	"regexp"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
@@ -74,6 +76,13 @@ type Connector struct {
 	inflight atomic.Int64
 	// room is signalled when inflight drops below the bound.
 	room chan struct{}
+
+	// rewinds are partitions whose fetching must be rewound to the end
+	// of their last batch and resumed (applyRewinds, in the poll loop).
+	rewindMu sync.Mutex
+	rewinds  []*partition
+	// pollCancel, while the poll loop waits in PollRecords, wakes it.
+	pollCancel context.CancelFunc
 
 	// commitMu serialises periodic commits with revokes, so that a
 	// periodic commit can never straddle a revoke and land after it.
@@ -231,8 +240,9 @@ func (c *Connector) Abort() { c.hardCancel() }
 
 func (c *Connector) pollLoop(ctx context.Context) {
 	for {
+		c.applyRewinds()
 		c.waitForRoom(ctx)
-		fetches := c.cl.PollRecords(ctx, 0)
+		fetches := c.poll(ctx)
 		if fetches.IsClientClosed() || ctx.Err() != nil {
 			c.cl.AllowRebalance()
 			return
@@ -250,6 +260,84 @@ func (c *Connector) pollLoop(ctx context.Context) {
 			c.dispatch(fp)
 		})
 		c.cl.AllowRebalance()
+	}
+}
+
+// poll is PollRecords, cut short when a partition asks for a rewind.
+func (c *Connector) poll(ctx context.Context) kgo.Fetches {
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c.rewindMu.Lock()
+	c.pollCancel = cancel
+	if len(c.rewinds) > 0 {
+		cancel()
+	}
+	c.rewindMu.Unlock()
+	fetches := c.cl.PollRecords(pctx, 0)
+	c.rewindMu.Lock()
+	c.pollCancel = nil
+	c.rewindMu.Unlock()
+	return fetches
+}
+
+// requestRewind queues p's rewind and wakes the poll loop.
+func (c *Connector) requestRewind(p *partition) {
+	c.rewindMu.Lock()
+	c.rewinds = append(c.rewinds, p)
+	if c.pollCancel != nil {
+		c.pollCancel()
+	}
+	c.rewindMu.Unlock()
+	select {
+	case c.room <- struct{}{}: // wakes waitForRoom
+	default:
+	}
+}
+
+// applyRewinds resumes the partitions that let go of their queue while
+// stalled and have since completed their batch: their fetch position is
+// set back to the end of that batch (everything after it was dropped, and
+// nothing after it is marked), then fetching resumes. SetOffsets restarts
+// the client's fetch session (fetched but unpolled data of every partition
+// is fetched again, which only costs time), so this is for exceptional
+// states only. It runs in the poll loop, holding mu, so that a revoke
+// cannot take the partition half-way; a partition no longer owned is
+// skipped.
+func (c *Connector) applyRewinds() {
+	c.rewindMu.Lock()
+	ps := c.rewinds
+	c.rewinds = nil
+	c.rewindMu.Unlock()
+	if len(ps) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	offs := make(map[string]map[int32]kgo.EpochOffset)
+	var owned []*partition
+	for _, p := range ps {
+		if c.parts[p.key] != p {
+			continue
+		}
+		p.mu.Lock()
+		if offs[p.key.topic] == nil {
+			offs[p.key.topic] = make(map[int32]kgo.EpochOffset)
+		}
+		offs[p.key.topic][p.key.partition] = p.batchEnd
+		p.mu.Unlock()
+		owned = append(owned, p)
+	}
+	if len(owned) == 0 {
+		return
+	}
+	c.cl.SetOffsets(offs)
+	for _, p := range owned {
+		p.mu.Lock()
+		p.rewindPending, p.dropping = false, false
+		c.pauser.set(p.key, reasonStalled, false)
+		p.mu.Unlock()
+		c.log.Info("partition resumed after a stall; fetching again from the end of its last batch",
+			"partition", p.key.String(), "offset", p.batchEnd.Offset)
 	}
 }
 
@@ -304,7 +392,7 @@ func (c *Connector) maxInflight() int64 {
 // more than the one response per broker it buffers, so a replica holds at
 // most max_inflight_bytes plus one poll (bounded by kafka.fetch_max_bytes).
 // Rebalances go on meanwhile (AllowRebalance was called after the last
-// poll).
+// poll), and so do rewinds.
 func (c *Connector) waitForRoom(ctx context.Context) {
 	if c.inflight.Load() < c.maxInflight() {
 		return
@@ -314,6 +402,7 @@ func (c *Connector) waitForRoom(ctx context.Context) {
 	for c.inflight.Load() >= c.maxInflight() {
 		select {
 		case <-c.room:
+			c.applyRewinds()
 		case <-ctx.Done():
 			return
 		case <-time.After(time.Second): // a drop from a forgotten partition may have raced the signal
@@ -322,7 +411,8 @@ func (c *Connector) waitForRoom(ctx context.Context) {
 }
 
 // watchStalls pauses fetching of partitions whose batch has been retrying
-// for stallPauseAfter, until ctx ends.
+// for stallPauseAfter, and keeps the lag of paused partitions current,
+// until ctx ends.
 func (c *Connector) watchStalls(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -331,11 +421,43 @@ func (c *Connector) watchStalls(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
+			var paused []*partition
 			c.mu.Lock()
 			for _, p := range c.parts {
 				p.pauseIfStuck(now, stallPauseAfter)
+				if p.paused() {
+					paused = append(paused, p)
+				}
 			}
 			c.mu.Unlock()
+			c.refreshHWMs(ctx, paused)
+		}
+	}
+}
+
+// refreshHWMs lists the end offsets of paused partitions, which no fetch
+// reports, so that their lag gauge keeps moving while they are stopped or
+// stalled.
+func (c *Connector) refreshHWMs(ctx context.Context, ps []*partition) {
+	if len(ps) == 0 {
+		return
+	}
+	var topics []string
+	for _, p := range ps {
+		if !slices.Contains(topics, p.key.topic) {
+			topics = append(topics, p.key.topic)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	ends, err := kadm.NewClient(c.cl).ListEndOffsets(ctx, topics...)
+	if err != nil {
+		c.log.Debug("listing end offsets of paused partitions", "err", err)
+		return
+	}
+	for _, p := range ps {
+		if o, ok := ends.Lookup(p.key.topic, p.key.partition); ok && o.Err == nil {
+			p.observeHWM(o.Offset)
 		}
 	}
 }

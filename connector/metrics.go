@@ -51,7 +51,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "kafka_qdrant_consumer_lag",
-			Help: "Records between the partition's high watermark and the last finished batch.",
+			Help: "Records between the partition's high watermark and the last finished batch (kept current while the partition is paused or stopped).",
 		}, []string{"topic", "partition"}),
 		commits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kafka_qdrant_offset_commits_total",
@@ -87,11 +87,9 @@ func registerOrExisting[T prometheus.Collector](reg prometheus.Registerer, c T) 
 	return c, nil
 }
 
-func (m *metrics) setLag(key tp, lag int64) {
-	if lag < 0 {
-		lag = 0
-	}
-	m.lag.WithLabelValues(key.topic, strconv.Itoa(int(key.partition))).Set(float64(lag))
+// lagGauge is the consumer-lag gauge of one partition.
+func (m *metrics) lagGauge(key tp) prometheus.Gauge {
+	return m.lag.WithLabelValues(key.topic, strconv.Itoa(int(key.partition)))
 }
 
 func (m *metrics) forgetPartition(key tp) {
