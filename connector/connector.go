@@ -50,8 +50,9 @@ type Config struct {
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 
-	// DrainTimeout bounds the flush in the final revoke when Run's context
-	// ends; after it, in-flight batches are abandoned uncommitted.
+	// DrainTimeout bounds Run's whole drain once its context ends: the
+	// flush of the batches in flight, the final commit and leaving the
+	// group. Batches not applied by then are abandoned uncommitted.
 	DrainTimeout time.Duration
 	// StallTimeout: a partition with work that made no progress for this
 	// long makes Ready report an error. Default 60s.
@@ -90,10 +91,11 @@ type Connector struct {
 
 	mu    sync.Mutex
 	parts map[tp]*partition
-	// revokeDeadline, when non-zero, bounds flushes in revoke callbacks
-	// (set when Run is draining on shutdown).
-	revokeDeadline time.Time
-	joined         bool
+	// drainDeadline, when non-zero, is when the shutdown must be over
+	// (set when Run starts draining): flushes in revoke callbacks end
+	// commitReserve before it, their commit by it.
+	drainDeadline time.Time
+	joined        bool
 
 	initDone  chan struct{}
 	testHooks testHooks
@@ -215,23 +217,55 @@ func (c *Connector) Run(ctx context.Context) error {
 	stopStalls()
 
 	// Drain: the final revoke (triggered by leaving the group) flushes
-	// and commits every owned partition, bounded by the drain deadline.
+	// and commits every owned partition. The whole drain is bounded by
+	// DrainTimeout: the flush ends commitReserve before the deadline, the
+	// commit at the deadline, and at the deadline everything still
+	// running is abandoned (nothing unapplied is ever committed).
+	deadline := time.Now().Add(c.cfg.DrainTimeout)
 	c.mu.Lock()
-	c.revokeDeadline = time.Now().Add(c.cfg.DrainTimeout)
+	c.drainDeadline = deadline
 	c.mu.Unlock()
-	drainCtx, cancel := context.WithTimeout(c.hardCtx, c.cfg.DrainTimeout+5*time.Second)
+	hardStop := time.AfterFunc(c.cfg.DrainTimeout, c.hardCancel)
+	defer hardStop.Stop()
+	drainCtx, cancel := context.WithDeadline(c.hardCtx, deadline)
 	defer cancel()
 	c.cl.AllowRebalance()
 	leaveErr := c.cl.LeaveGroupContext(drainCtx)
 	stopCommits()
 	<-commitDone
 	c.stopAllPartitions()
-	c.cl.Close()
-	if leaveErr != nil && !errors.Is(leaveErr, context.Canceled) {
-		return fmt.Errorf("leaving consumer group: %w", leaveErr)
+	c.closeClient(deadline)
+	switch {
+	case leaveErr == nil, errors.Is(leaveErr, context.Canceled) && !time.Now().After(deadline):
+		return nil
+	case time.Now().After(deadline):
+		return fmt.Errorf("drain not finished within %s; what was not committed is read again: leaving the consumer group: %w", c.cfg.DrainTimeout, leaveErr)
 	}
-	return nil
+	return fmt.Errorf("leaving the consumer group: %w", leaveErr)
 }
+
+// closeClient closes the Kafka client, waiting for it no later than
+// deadline: closing ends the fetch sessions with the brokers, which an
+// unresponsive broker can hold for a second or more, and by then the group
+// was left and everything committed that could be.
+func (c *Connector) closeClient(deadline time.Time) {
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		c.cl.Close()
+	}()
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-closed:
+	case <-t.C:
+		c.log.Warn("the Kafka client was still closing at the drain deadline; not waiting for it")
+	}
+}
+
+// commitReserve is the part of a drain deadline kept for the final
+// commit: a fifth of the drain, at most 5 s.
+func commitReserve(drain time.Duration) time.Duration { return min(drain/5, 5*time.Second) }
 
 // Abort abandons in-flight work at once: retries stop and the batches in
 // flight are never marked, so nothing unapplied is committed. Used on the
@@ -504,15 +538,19 @@ func (c *Connector) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[s
 		return
 	}
 	c.mu.Lock()
-	deadline := c.revokeDeadline
+	drainDeadline := c.drainDeadline
 	c.mu.Unlock()
-	if deadline.IsZero() {
-		// Leave a margin inside the rebalance timeout for the commit.
+	// The flush ends early enough to leave time for the commit: inside the
+	// drain deadline on shutdown, inside the rebalance timeout otherwise.
+	deadline := drainDeadline.Add(-commitReserve(c.cfg.DrainTimeout))
+	commitDeadline := drainDeadline
+	if drainDeadline.IsZero() {
 		rt := c.cfg.Kafka.RebalanceTimeout
 		if rt <= 0 {
 			rt = time.Minute
 		}
 		deadline = time.Now().Add(rt * 3 / 4)
+		commitDeadline = deadline.Add(10 * time.Second)
 	}
 	for _, p := range parts {
 		p.stop(false)
@@ -535,7 +573,7 @@ func (c *Connector) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[s
 	for i, p := range parts {
 		keys[i] = p.key
 	}
-	commitCtx, cancel := context.WithTimeout(c.hardCtx, 10*time.Second)
+	commitCtx, cancel := context.WithDeadline(c.hardCtx, commitDeadline)
 	defer cancel()
 	if err := c.commitRevoked(commitCtx, keys); err != nil {
 		c.log.Error("revoke: committing offsets", "err", err)
