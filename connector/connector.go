@@ -77,6 +77,8 @@ type Connector struct {
 	inflight atomic.Int64
 	// room is signalled when inflight drops below the bound.
 	room chan struct{}
+	// dlqLimit is max.message.bytes of the DLQ topic (openDLQ).
+	dlqLimit *dlqLimit
 
 	// rewinds are partitions whose fetching must be rewound to the end
 	// of their last batch and resumed (applyRewinds, in the poll loop).
@@ -149,6 +151,7 @@ func New(cfg Config) (*Connector, error) {
 		// can run before New has finished building c.
 		initDone: make(chan struct{}),
 		room:     make(chan struct{}, 1),
+		dlqLimit: newDLQLimit(),
 	}
 	var err error
 	if c.m, err = newMetrics(cfg.Registerer); err != nil {
@@ -167,7 +170,10 @@ func New(cfg Config) (*Connector, error) {
 		kgo.OnPartitionsAssigned(c.onAssigned),
 		kgo.OnPartitionsRevoked(c.onRevoked),
 		kgo.OnPartitionsLost(c.onLost),
+		// The DLQ producer: every replica acknowledges, batches sized
+		// from the DLQ topic (openDLQ).
 		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerBatchMaxBytesFn(c.batchMaxBytes),
 	)
 	if cfg.Kafka.TopicRegex != "" {
 		if _, err := regexp.Compile(cfg.Kafka.TopicRegex); err != nil {
@@ -210,7 +216,7 @@ func (c *Connector) Run(ctx context.Context) error {
 		c.commitLoop(commitCtx)
 	}()
 
-	c.ensureDLQTopic(ctx)
+	c.openDLQ(ctx)
 	stallCtx, stopStalls := context.WithCancel(context.Background())
 	go c.watchStalls(stallCtx)
 	c.pollLoop(ctx)

@@ -10,6 +10,7 @@ import (
 type metrics struct {
 	consumed      prometheus.Counter
 	deadLettered  *prometheus.CounterVec
+	dlqTruncated  prometheus.Counter
 	retries       *prometheus.CounterVec
 	paused        prometheus.Gauge
 	stopped       prometheus.Gauge
@@ -29,6 +30,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "kafka_qdrant_records_dead_lettered_total",
 			Help: "Records written to the DLQ topic, by error class.",
 		}, []string{"class"}),
+		dlqTruncated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kafka_qdrant_dlq_truncated_total",
+			Help: "Records dead-lettered cut to fit the DLQ topic's max.message.bytes (header kq.errors.truncated).",
+		}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kafka_qdrant_retries_total",
 			Help: "Retries of retryable failures, by class (the gRPC code name in snake case, or kafka_produce).",
@@ -63,7 +68,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range []prometheus.Collector{m.consumed, m.deadLettered, m.paused, m.stopped, m.inflightBytes, m.fetchBlocked, m.lag, m.commits} {
+	for _, c := range []prometheus.Collector{m.consumed, m.deadLettered, m.dlqTruncated, m.paused, m.stopped, m.inflightBytes, m.fetchBlocked, m.lag, m.commits} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
