@@ -195,6 +195,7 @@ func (r Record) validate(l *errorList, routing Routing) {
 		{"record.vector_field", r.VectorField},
 		{"record.payload_field", r.PayloadField},
 		{"record.collection_field", r.CollectionField},
+		{"record.delete_field", r.DeleteField},
 	}
 	seen := make(map[string]string)
 	for _, f := range fields {
@@ -212,6 +213,7 @@ func (r Record) validate(l *errorList, routing Routing) {
 	if r.MaxBytes <= 0 {
 		l.add("record.max_bytes", "must be > 0, got %d", r.MaxBytes)
 	}
+	validateOneOf(l, "record.key_id", r.KeyID, "fallback", "key", "strict")
 }
 
 func (b Batch) validate(l *errorList, r Record) {

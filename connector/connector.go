@@ -65,6 +65,7 @@ type Config struct {
 // documentation for the lifecycle and the offset invariants.
 type Connector struct {
 	cfg     Config
+	decCfg  schemas.DecoderConfig
 	log     *slog.Logger
 	m       *metrics
 	router  router
@@ -138,11 +139,13 @@ func New(cfg Config) (*Connector, error) {
 	if cfg.Batch.MaxRecords <= 0 || cfg.Batch.MaxBytes <= 0 {
 		return nil, errors.New("connector: batch.max_records and batch.max_bytes must be > 0")
 	}
-	if err := decoderConfig(cfg.Record, cfg.Routing).Validate(); err != nil {
+	decCfg, err := decoderConfig(cfg.Record, cfg.Routing)
+	if err != nil {
 		return nil, fmt.Errorf("record: %w", err)
 	}
 	c := &Connector{
 		cfg:       cfg,
+		decCfg:    decCfg,
 		log:       cfg.Logger,
 		router:    newRouter(cfg.Routing),
 		parts:     make(map[tp]*partition),
@@ -153,7 +156,6 @@ func New(cfg Config) (*Connector, error) {
 		room:     make(chan struct{}, 1),
 		dlqLimit: newDLQLimit(),
 	}
-	var err error
 	if c.m, err = newMetrics(cfg.Registerer); err != nil {
 		return nil, err
 	}

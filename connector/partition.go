@@ -72,7 +72,7 @@ func newPartition(c *Connector, key tp) *partition {
 	p := &partition{
 		c:        c,
 		key:      key,
-		dec:      schemas.NewDecoder(decoderConfig(c.cfg.Record, c.cfg.Routing)),
+		dec:      schemas.NewDecoder(c.decCfg),
 		done:     make(chan struct{}),
 		wake:     make(chan struct{}, 1),
 		lastDone: time.Now(),
