@@ -123,6 +123,10 @@ type Batch struct {
 	// MaxInflightBytes bounds the bytes fetched but not yet committed;
 	// fetching pauses above it.
 	MaxInflightBytes ByteSize `koanf:"max_inflight_bytes"`
+	// MaxDecodedBytes bounds the memory of decoded records held at once,
+	// across partitions (decoded JSON can be many times its Kafka bytes):
+	// each partition writes its batch in pieces of at most its share.
+	MaxDecodedBytes ByteSize `koanf:"max_decoded_bytes"`
 }
 
 // Control configures the control plane.
@@ -211,6 +215,7 @@ func Default() Config {
 			MaxBytes:         4 << 20,
 			Linger:           20 * time.Millisecond,
 			MaxInflightBytes: 256 << 20,
+			MaxDecodedBytes:  256 << 20,
 		},
 		Control: Control{
 			Enabled:     true,

@@ -232,6 +232,9 @@ func (b Batch) validate(l *errorList, r Record) {
 	if b.MaxInflightBytes < r.MaxBytes {
 		l.add("batch.max_inflight_bytes", "must be >= record.max_bytes (%s), got %s", r.MaxBytes, b.MaxInflightBytes)
 	}
+	if b.MaxDecodedBytes <= 0 {
+		l.add("batch.max_decoded_bytes", "must be > 0, got %d", b.MaxDecodedBytes)
+	}
 }
 
 func (c Control) validate(l *errorList, k Kafka, match consumed) {

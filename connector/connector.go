@@ -80,6 +80,11 @@ type Connector struct {
 	room chan struct{}
 	// dlqLimit is max.message.bytes of the DLQ topic (openDLQ).
 	dlqLimit *dlqLimit
+	// decoded counts Record.MemBytes of the records partitions hold
+	// decoded; nparts is the number of partitions, which share
+	// batch.max_decoded_bytes.
+	decoded atomic.Int64
+	nparts  atomic.Int32
 
 	// rewinds are partitions whose fetching must be rewound to the end
 	// of their last batch and resumed (applyRewinds, in the poll loop).
@@ -156,7 +161,7 @@ func New(cfg Config) (*Connector, error) {
 		room:     make(chan struct{}, 1),
 		dlqLimit: newDLQLimit(),
 	}
-	if c.m, err = newMetrics(cfg.Registerer); err != nil {
+	if c.m, err = newMetrics(cfg.Registerer, c.decoded.Load); err != nil {
 		return nil, err
 	}
 	c.hardCtx, c.hardCancel = context.WithCancel(context.Background())
@@ -422,6 +427,25 @@ func (c *Connector) addInflight(n int64) {
 	}
 }
 
+func (c *Connector) addDecoded(n int64) {
+	if n != 0 {
+		c.decoded.Add(n)
+	}
+}
+
+// decodedShare is how many bytes of decoded records one partition may hold
+// before it writes them: batch.max_decoded_bytes over the partitions
+// assigned, so that together they hold at most batch.max_decoded_bytes
+// (plus the one record each that crosses its share), whatever any of them
+// does, stalled ones included.
+func (c *Connector) decodedShare() int64 {
+	m := int64(c.cfg.Batch.MaxDecodedBytes)
+	if m <= 0 {
+		return math.MaxInt64
+	}
+	return m / int64(max(c.nparts.Load(), 1))
+}
+
 func (c *Connector) maxInflight() int64 {
 	if m := int64(c.cfg.Batch.MaxInflightBytes); m > 0 {
 		return m
@@ -521,6 +545,7 @@ func (c *Connector) onAssigned(_ context.Context, _ *kgo.Client, assigned map[st
 			c.tracker.assign(key)
 			p := newPartition(c, key)
 			c.parts[key] = p
+			c.nparts.Store(int32(len(c.parts)))
 			go p.run()
 		}
 	}
@@ -630,6 +655,7 @@ func (c *Connector) takePartitions(m map[string][]int32) []*partition {
 				out = append(out, p)
 				delete(c.parts, key)
 			}
+			c.nparts.Store(int32(len(c.parts)))
 		}
 	}
 	return out
@@ -657,6 +683,7 @@ func (c *Connector) stopAllPartitions() {
 		parts = append(parts, p)
 		delete(c.parts, k)
 	}
+	c.nparts.Store(0)
 	c.mu.Unlock()
 	for _, p := range parts {
 		p.stop(true)

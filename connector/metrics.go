@@ -20,7 +20,7 @@ type metrics struct {
 	commits       *prometheus.CounterVec
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, decoded func() int64) (*metrics, error) {
 	m := &metrics{
 		consumed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "kafka_qdrant_records_consumed_total",
@@ -68,7 +68,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range []prometheus.Collector{m.consumed, m.deadLettered, m.dlqTruncated, m.paused, m.stopped, m.inflightBytes, m.fetchBlocked, m.lag, m.commits} {
+	decodedBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "kafka_qdrant_decoded_bytes",
+		Help: "Estimated heap bytes of decoded records held by partition pipelines (bounded by batch.max_decoded_bytes).",
+	}, func() float64 { return float64(decoded()) })
+	for _, c := range []prometheus.Collector{decodedBytes, m.consumed, m.deadLettered, m.dlqTruncated, m.paused, m.stopped, m.inflightBytes, m.fetchBlocked, m.lag, m.commits} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -339,6 +339,12 @@ func (p *partition) takeLocked(maxRecords int, maxBytes int64) ([]*kgo.Record, i
 // process runs one batch through decode → route → check → write → DLQ and
 // marks its end offset. It returns an error only when the partition's ctx
 // ended (the batch is then abandoned, unmarked).
+//
+// Decoded records can hold many times their Kafka bytes, so a batch is
+// written in pieces: once the records decoded and not yet written would
+// exceed the partition's share of batch.max_decoded_bytes (decodedShare),
+// they are written and let go before the next one is kept. Marking still
+// waits for the whole batch.
 func (p *partition) process(batch []*kgo.Record) error {
 	c := p.c
 	ctx := p.ctx
@@ -349,6 +355,13 @@ func (p *partition) process(batch []*kgo.Record) error {
 	clear(p.ops)
 	p.colls = p.colls[:0]
 	p.failed = p.failed[:0]
+	share := c.decodedShare()
+	var held int64 // MemBytes of recs[from:]
+	from := 0
+	defer func() {
+		clear(recs[from:]) // drop references to protobufs now that they are sent
+		c.addDecoded(-held)
+	}()
 
 	for i, r := range batch {
 		rec, err := p.dec.Decode(r.Key, r.Value)
@@ -356,7 +369,17 @@ func (p *partition) process(batch []*kgo.Record) error {
 			p.fail(r, err)
 			continue
 		}
+		if n := int64(rec.MemBytes); held > 0 && held+n > share {
+			if err := p.write(batch); err != nil {
+				return err
+			}
+			clear(recs[from:i])
+			c.addDecoded(-held)
+			from, held = i, 0
+		}
 		recs[i] = rec
+		held += int64(rec.MemBytes)
+		c.addDecoded(int64(rec.MemBytes))
 		coll, err := c.router.collection(r.Topic, rec.Collection)
 		if err != nil {
 			p.fail(r, err)
@@ -369,22 +392,14 @@ func (p *partition) process(batch []*kgo.Record) error {
 			p.fail(r, err)
 			continue
 		}
-		if _, ok := p.ops[coll]; !ok {
+		if len(p.ops[coll]) == 0 {
 			p.colls = append(p.colls, coll)
 		}
 		p.ops[coll] = append(p.ops[coll], sink.Op{Record: &recs[i], Offset: r.Offset, Ref: i})
 	}
-
-	for _, coll := range p.colls {
-		rejected, err := c.cfg.Sink.Write(ctx, coll, p.ops[coll])
-		if err != nil {
-			return err
-		}
-		for _, rj := range rejected {
-			p.fail(batch[rj.Op.Ref], rj.Err)
-		}
+	if err := p.write(batch); err != nil {
+		return err
 	}
-	clear(recs) // drop references to protobufs now that they are sent
 
 	last := batch[len(batch)-1]
 	if len(p.failed) > 0 {
@@ -396,6 +411,25 @@ func (p *partition) process(batch []*kgo.Record) error {
 		}
 	}
 	p.markDone(kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1})
+	return nil
+}
+
+// write applies the ops collected so far, collection by collection, notes
+// the records Qdrant rejected, and empties the ops.
+func (p *partition) write(batch []*kgo.Record) error {
+	for _, coll := range p.colls {
+		ops := p.ops[coll]
+		rejected, err := p.c.cfg.Sink.Write(p.ctx, coll, ops)
+		if err != nil {
+			return err
+		}
+		for _, rj := range rejected {
+			p.fail(batch[rj.Op.Ref], rj.Err)
+		}
+		clear(ops)
+		p.ops[coll] = ops[:0]
+	}
+	p.colls = p.colls[:0]
 	return nil
 }
 

@@ -192,6 +192,8 @@ func (d *Decoder) intern(b []byte) string {
 	s := string(b)
 	if len(s) <= maxInternedLen && len(d.names) < maxInterned {
 		d.names[s] = s
+	} else {
+		d.slabs.held += len(s) // this record's own copy
 	}
 	return s
 }
@@ -222,6 +224,7 @@ func (d *Decoder) Decode(key, value []byte) (Record, error) {
 			"record is %d bytes (key and value), over the limit of %d bytes",
 			len(key)+len(value), d.cfg.MaxBytes)
 	}
+	d.slabs.held = 0
 	if value == nil {
 		return d.tombstone(key)
 	}
@@ -244,7 +247,7 @@ func (d *Decoder) Decode(key, value []byte) (Record, error) {
 		return Record{}, err
 	}
 	if f.delete {
-		return Record{Op: OpDelete, ID: id, Collection: f.collection}, nil
+		return Record{Op: OpDelete, ID: id, Collection: f.collection, MemBytes: d.slabs.held}, nil
 	}
 	if f.vectors == nil {
 		return Record{}, NewRecordError(ClassValidate, StageValidate,
@@ -256,6 +259,7 @@ func (d *Decoder) Decode(key, value []byte) (Record, error) {
 		Collection: f.collection,
 		Vectors:    f.vectors,
 		Payload:    f.payload,
+		MemBytes:   d.slabs.held,
 	}, nil
 }
 
@@ -294,7 +298,7 @@ func (d *Decoder) tombstone(key []byte) (Record, error) {
 	if err != nil {
 		return Record{}, err
 	}
-	return Record{Op: OpDelete, ID: id}, nil
+	return Record{Op: OpDelete, ID: id, MemBytes: d.slabs.held}, nil
 }
 
 // keyID derives the point id from the record key.

@@ -41,4 +41,10 @@ type Record struct {
 	Vectors *qdrant.Vectors
 	// Payload is nil for deletes and for upserts without a payload.
 	Payload map[string]*qdrant.Value
+	// MemBytes estimates the heap memory the record holds (its messages,
+	// vector data, strings, maps and lists, not the Record itself), for
+	// bounding what a consumer keeps decoded. Decoded JSON can hold many
+	// times its wire size: a payload of small fields costs about 150 bytes
+	// per field.
+	MemBytes int
 }
