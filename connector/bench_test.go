@@ -14,6 +14,8 @@ import (
 
 	"github.com/qdrant/go-client/qdrant"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/config"
 )
 
 // benchRecords is the size of the end-to-end benchmark (issue: 200k records
@@ -128,16 +130,22 @@ func BenchmarkPipeline(b *testing.B) {
 		runConnectorBench(b, e, n, n, nil)
 	})
 	// payload-heavy: 16 partitions of records whose payload is 200 small
-	// fields (about 1.9 KB of JSON, many times that once decoded), ids
-	// repeating so that the in-memory Qdrant stays small: what the replica
-	// holds after decoding dominates its memory.
+	// fields (about 2.6 KB of JSON, 33 KB once decoded), ids repeating so
+	// that the in-memory Qdrant stays small: what the replica holds after
+	// decoding dominates its memory. KQ_BENCH_MAX_DECODED (bytes) overrides
+	// batch.max_decoded_bytes.
 	b.Run("payload-heavy", func(b *testing.B) {
 		const parts, ids = 16, 512
 		m := max(n/10, 1000)
 		e := newBenchEnvWith(b, parts, 8)
 		bytes := seedRecords(b, e, m, func(i int) (int32, []byte) { return int32(i % parts), payloadHeavyValue(i % ids) })
 		b.SetBytes(bytes)
-		runConnectorBench(b, e, m, min(m, ids), func(c *Config) { c.Batch.MaxRecords = 1024 })
+		runConnectorBench(b, e, m, min(m, ids), func(c *Config) {
+			c.Batch.MaxRecords = 1024
+			if v, err := strconv.ParseInt(os.Getenv("KQ_BENCH_MAX_DECODED"), 10, 64); err == nil && v > 0 {
+				c.Batch.MaxDecodedBytes = config.ByteSize(v)
+			}
+		})
 	})
 }
 
