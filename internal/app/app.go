@@ -1,7 +1,8 @@
 // Package app wires one replica together from a validated config: the
 // Qdrant client and writer, the data connector, the control plane and the
-// observability server. cmd/kafka-qdrant and the dev environment call Run;
-// nothing else lives here.
+// observability server, whose /readyz joins the connector's state and the
+// credential checks of readiness.go. cmd/kafka-qdrant and the dev
+// environment call Run; nothing else lives here.
 package app
 
 import (
@@ -21,6 +22,7 @@ import (
 	"github.com/seed-a550a1ef/kafka-qdrant/control"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/httpserver"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/kafkaclient"
+	"github.com/seed-a550a1ef/kafka-qdrant/internal/readiness"
 	"github.com/seed-a550a1ef/kafka-qdrant/sink"
 )
 
@@ -96,7 +98,13 @@ func Run(ctx, hard context.Context, o Options) error {
 		}
 	}
 
-	hs, err := httpserver.New(cfg.HTTP.Listen, reg, log, conn.Ready)
+	checks, closeChecks, err := credentialChecks(cfg, qc, kopts)
+	if err != nil {
+		return err
+	}
+	defer closeChecks()
+	prober := readiness.New(readinessInterval, readinessTimeout, log.With("component", "readiness"), checks...)
+	hs, err := httpserver.New(cfg.HTTP.Listen, reg, log, conn.Ready, prober.Ready)
 	if err != nil {
 		return err
 	}
@@ -106,13 +114,14 @@ func Run(ctx, hard context.Context, o Options) error {
 	httpCtx, stopHTTP := context.WithCancel(context.Background())
 	defer stopHTTP()
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		if err := hs.Run(httpCtx); err != nil {
 			log.Error("http server", "err", err)
 		}
 	}()
+	go func() { defer wg.Done(); prober.Run(httpCtx) }()
 
 	go func() {
 		select {
