@@ -207,6 +207,7 @@ func (r Record) validate(l *errorList, routing Routing) {
 		{"record.vector_field", r.VectorField},
 		{"record.payload_field", r.PayloadField},
 		{"record.collection_field", r.CollectionField},
+		{"record.delete_field", r.DeleteField},
 	}
 	seen := make(map[string]string)
 	for _, f := range fields {
@@ -224,6 +225,7 @@ func (r Record) validate(l *errorList, routing Routing) {
 	if r.MaxBytes <= 0 {
 		l.add("record.max_bytes", "must be > 0, got %d", r.MaxBytes)
 	}
+	validateOneOf(l, "record.key_id", r.KeyID, "fallback", "key", "strict")
 }
 
 func (b Batch) validate(l *errorList, r Record) {
@@ -241,6 +243,9 @@ func (b Batch) validate(l *errorList, r Record) {
 	}
 	if b.MaxInflightBytes < r.MaxBytes {
 		l.add("batch.max_inflight_bytes", "must be >= record.max_bytes (%s), got %s", r.MaxBytes, b.MaxInflightBytes)
+	}
+	if b.MaxDecodedBytes <= 0 {
+		l.add("batch.max_decoded_bytes", "must be > 0, got %d", b.MaxDecodedBytes)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -39,8 +40,11 @@ type Options struct {
 }
 
 // Run runs one replica until ctx ends, then drains within
-// shutdown.timeout. When hard ends (second signal) in-flight work is
-// abandoned at once. It returns nil after a clean drain.
+// shutdown.timeout: the connector's flush, its last commit and the control
+// plane's stop all end by that deadline (the control runner must return
+// from Run within it once its context ends; Run does not wait for it any
+// longer). When hard ends (second signal) in-flight work is abandoned at
+// once. It returns nil after a clean drain.
 func Run(ctx, hard context.Context, o Options) error {
 	cfg := o.Config
 	log := o.Logger
@@ -164,16 +168,26 @@ func Run(ctx, hard context.Context, o Options) error {
 			stopRun()
 		}()
 	}
+	// The whole shutdown is bounded by shutdown.timeout from the moment
+	// the replica starts stopping: the connector bounds its own drain
+	// (DrainTimeout), and the control runner gets what is left of the
+	// same deadline; past it, Run returns without waiting any longer.
+	stopBy := make(chan time.Time, 1)
+	context.AfterFunc(runCtx, func() { stopBy <- time.Now().Add(cfg.Shutdown.Timeout) })
 	runErr := conn.Run(runCtx)
 	stopRun()
 	stopHTTP()
 	stopped := make(chan struct{})
 	go func() { wg.Wait(); close(stopped) }()
+	deadline := time.NewTimer(time.Until(<-stopBy))
+	defer deadline.Stop()
 	select {
 	case <-stopped:
 	case <-hard.Done():
 		// The control plane may still be handing over; a second signal
 		// does not wait for it.
+	case <-deadline.C:
+		return errors.Join(runErr, fmt.Errorf("shutdown.timeout (%s) passed before the control plane stopped; exiting without it", cfg.Shutdown.Timeout))
 	}
 	if hard.Err() != nil {
 		return errAborted
