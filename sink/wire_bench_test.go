@@ -123,11 +123,19 @@ func payloadHeavyRequest(n int) *qdrant.UpdateBatchPoints {
 // 3-field payload) and a payload-heavy one (shape=payload: dim 8, 16
 // payload keys with nested structs and lists). op=size is the size pass
 // (what request splitting calls), op=append the whole encoding into a
-// reused buffer. Instruction counts, which the machine's load does not
-// change:
+// reused buffer. Instructions per point, which the machine's load does not
+// change: run the binary under callgrind for two iteration counts and
+// divide the difference by the extra points (set-up cancels out). Go needs
+// GODEBUG=asyncpreemptoff=1 under valgrind (its preemption signals crash
+// callgrind); GOGC=off and GOMAXPROCS=1 keep the counts repeatable;
+// --toggle-collect does not work (it loses track when a goroutine's stack
+// grows).
 //
 //	go test -c -o /tmp/sink.test ./sink
-//	valgrind --tool=callgrind /tmp/sink.test -test.run '^$' -test.bench 'Wire/shape=dense128/op=append' -test.benchtime 2000x
+//	for n in 50 350; do GOGC=off GOMAXPROCS=1 GODEBUG=asyncpreemptoff=1 \
+//	  valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.$n /tmp/sink.test \
+//	  -test.run '^$' -test.bench 'BenchmarkWire$/^shape=dense128$/^op=append$' -test.benchtime ${n}x; done
+//	# instructions a point: (totals of cg.350 - totals of cg.50) / (300*512)
 func BenchmarkWire(b *testing.B) {
 	shapes := []struct {
 		name string
