@@ -8,7 +8,7 @@ BENCH    ?= .
 BENCHTIME ?= 1x
 COUNT    ?= 1
 
-.PHONY: build run test unit e2e bench lint fmt tidy clean
+.PHONY: build run test unit e2e bench lint fmt tidy clean generate
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kafka-qdrant
@@ -41,6 +41,10 @@ lint:
 
 tidy:
 	$(GO) mod tidy
+
+## generate: rewrite generated code (sink/wire_gen.go, from the go-client's descriptors); run after a go-client upgrade.
+generate:
+	$(GO) generate ./...
 
 clean:
 	rm -rf bin

@@ -99,17 +99,20 @@
 //
 // The writer's UpdateBatch requests are not marshalled by protobuf-go's
 // reflective encoder, whose map<string, Value> payload encoding dominated
-// the connector's CPU profile, but by a hand-written protobuf encoder
-// (wire.go): a size pass, then the bytes written back to front into one
+// the connector's CPU profile, but by an encoder generated from the
+// go-client's descriptors (wire_gen.go, written by internal/wiregen; `go
+// generate ./sink` after a go-client upgrade) on hand-written primitives
+// (wire.go): one pass over the request, written back to front into a
 // buffer from gRPC's pool, with no allocation per point. Its output
 // decodes into a message proto.Equal to the request and has proto.Size's
-// length; messages it does not cover (operations other than upsert and
-// delete, match/geo conditions, inference vectors, future oneof cases)
-// are encoded by protobuf-go inside it. It reaches gRPC as a codec passed
-// per call with grpc.ForceCodecV2 (codec.go), never registered, so every
-// other call and every response uses the standard proto codec; the
-// content-type stays application/grpc and the go-client's interceptors
-// (API key, rate limit) run as before.
+// length; it covers every message reachable from UpdateBatchPoints. At
+// first use the descriptors of the linked go-client are compared with the
+// ones wire_gen.go was generated from (checkWireSchema); if they differ,
+// every request is encoded by protobuf-go instead. It reaches gRPC as a
+// codec passed per call with grpc.ForceCodecV2 (codec.go), never
+// registered, so every other call and every response uses the standard
+// proto codec; the content-type stays application/grpc and the
+// go-client's interceptors (API key, rate limit) run as before.
 //
 // # Files
 //
@@ -117,8 +120,9 @@
 // Write), merge.go, bisect.go (apply: cutting, bisection, re-check; send:
 // the retrying call), request.go (limits, cut, UpdateBatch building, fence
 // values), fencing.go (CheckServer, the offset index, read-back and its
-// reports), codec.go (the per-call gRPC codec), wire.go, wire_request.go,
-// wire_point.go, wire_unknown.go (the UpdateBatchPoints encoder),
+// reports), codec.go (the per-call gRPC codec), wire.go and the generated
+// wire_gen.go (the UpdateBatchPoints encoder; internal/wiregen writes
+// wire_gen.go, internal/wireschema describes what it covers),
 // classify.go (the gRPC code and message table), backoff.go,
 // collections.go (config cache: vectors, strict-mode limits, offset index;
 // Check), validate.go (vector checks), metrics.go.
@@ -143,8 +147,9 @@
 //   - Every gRPC call gets its own timeout (WriterConfig.Timeout) and sets
 //     wait=true explicitly.
 //   - The UpdateBatch encoder never sends anything protobuf-go would not:
-//     what it does not cover it hands to protobuf-go, and it fails, as
-//     proto.Marshal does, on strings that are not valid UTF-8.
+//     when the go-client is not the one wire_gen.go was generated from it
+//     hands the request to protobuf-go, and it fails, as proto.Marshal
+//     does, on strings that are not valid UTF-8.
 //   - A Writer is safe for concurrent use; concurrent Checks of one
 //     uncached collection share one fetch.
 //   - Metrics carry no per-record, per-id or per-collection labels.
