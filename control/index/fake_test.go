@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
 
@@ -149,11 +150,14 @@ func (r fakeRecords) LastDefer(context.Context, string) (json.RawMessage, bool, 
 	return r.result, r.result != nil, r.err
 }
 
-// recorder is a job.Reporter that keeps every progress.
+// recorder is a job.Reporter that keeps every progress and checkpoint.
 type recorder struct {
-	mu   sync.Mutex
-	prev *schemas.Status
-	got  []schemas.Progress
+	mu          sync.Mutex
+	prev        *schemas.Status
+	got         []schemas.Progress
+	checkpoints []json.RawMessage // the saved ones, in order; the last is restored
+	checks      int               // Owner().Check calls
+	notOwner    bool              // Check and Checkpoint fail with job.ErrNotOwner
 }
 
 func (r *recorder) Progress(p schemas.Progress) {
@@ -162,6 +166,43 @@ func (r *recorder) Progress(p schemas.Progress) {
 	r.got = append(r.got, p)
 }
 func (r *recorder) Previous() *schemas.Status { return r.prev }
+
+func (r *recorder) Checkpoint(_ context.Context, v any) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.notOwner {
+		return job.ErrNotOwner
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	r.checkpoints = append(r.checkpoints, b)
+	return nil
+}
+
+func (r *recorder) Restore(v any) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.checkpoints) == 0 {
+		return false, nil
+	}
+	return true, json.Unmarshal(r.checkpoints[len(r.checkpoints)-1], v)
+}
+
+func (r *recorder) Owner() job.Token { return recorderToken{r} }
+
+type recorderToken struct{ r *recorder }
+
+func (t recorderToken) Check(context.Context) error {
+	t.r.mu.Lock()
+	defer t.r.mu.Unlock()
+	t.r.checks++
+	if t.r.notOwner {
+		return job.ErrNotOwner
+	}
+	return nil
+}
 
 func (r *recorder) snapshots() []snapshot {
 	r.mu.Lock()
