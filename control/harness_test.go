@@ -371,6 +371,18 @@ func (e *env) createCollection(name string, n int) {
 	e.clock.Advance(time.Duration(n) * time.Millisecond * 2)
 }
 
+// addPoints upserts n 4-dim points with ids from first.
+func (e *env) addPoints(name string, first, n int) {
+	e.t.Helper()
+	pts := make([]*qdrant.PointStruct, 0, n)
+	for i := range n {
+		pts = append(pts, &qdrant.PointStruct{Id: qdrant.NewIDNum(uint64(first + i)), Vectors: qdrant.NewVectors(1, float32(i%7)+1, 2, 3)})
+	}
+	if _, err := e.qc.Upsert(e.t.Context(), &qdrant.UpsertPoints{CollectionName: name, Points: pts, Wait: qdrant.PtrOf(true)}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 func (e *env) hnswM(name string) uint64 {
 	e.t.Helper()
 	info, err := e.qc.GetCollectionInfo(e.t.Context(), name)

@@ -34,11 +34,12 @@ type Runner struct {
 	// callTimeout bounds every Kafka call of the dispatcher loop, the
 	// heartbeat's retries and each transaction: a quarter of the session
 	// timeout, between 1s and 10s.
-	callTimeout time.Duration
-	txnID       string
-	started     atomic.Bool
-	commitCh    chan struct{}
-	wg          sync.WaitGroup // execution goroutines
+	callTimeout    time.Duration
+	sessionTimeout time.Duration // the group session timeout
+	txnID          string
+	started        atomic.Bool
+	commitCh       chan struct{}
+	wg             sync.WaitGroup // execution goroutines
 
 	mu      sync.Mutex
 	cl      *kgo.Client             // the group client of the current session
@@ -78,12 +79,13 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	}
 	r := &Runner{
 		cfg: cfg, log: log, m: m, follower: f, probe: probe,
-		callTimeout: min(max(session/4, time.Second), 10*time.Second),
-		txnID:       Group(cfg.Config.Kafka.Group),
-		commitCh:    make(chan struct{}, 1),
-		active:      map[string]*execution{},
-		queues:      map[string][]*execution{},
-		ep:          newEpoch(0, false),
+		callTimeout:    min(max(session/4, time.Second), 10*time.Second),
+		sessionTimeout: session,
+		txnID:          Group(cfg.Config.Kafka.Group),
+		commitCh:       make(chan struct{}, 1),
+		active:         map[string]*execution{},
+		queues:         map[string][]*execution{},
+		ep:             newEpoch(0, false),
 	}
 	q := cfg.Config.Qdrant
 	io := index.Options{
@@ -185,7 +187,7 @@ func (r *Runner) session(ctx context.Context) error {
 			case int16(kmsg.Heartbeat):
 				return r.callTimeout
 			case int16(kmsg.JoinGroup), int16(kmsg.SyncGroup):
-				return max(k.SessionTimeout, 45*time.Second)
+				return r.sessionTimeout // kgo's default
 			}
 			return 30 * time.Second
 		}),

@@ -127,11 +127,16 @@ func (v *View) Each(fn func(Entry)) {
 // LatestFinal returns the latest (in topic order) final status of a
 // command of type t on collection in state st, if any.
 func (v *View) LatestFinal(t schemas.CommandType, collection string, st schemas.State) (schemas.Status, bool) {
-	e, ok := v.latest(func(e *Entry) bool {
+	e, ok := v.LatestFinalEntry(t, collection, st)
+	return e.Latest, ok
+}
+
+// LatestFinalEntry is LatestFinal with the entry (and its position).
+func (v *View) LatestFinalEntry(t schemas.CommandType, collection string, st schemas.State) (Entry, bool) {
+	return v.latest(func(e *Entry) bool {
 		s := e.Latest
 		return s.Type == t && s.Collection == collection && s.State == st
 	})
-	return e.Latest, ok
 }
 
 // latest returns the matching entry whose Latest is last in topic order.
