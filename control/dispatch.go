@@ -2,8 +2,6 @@ package control
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -114,7 +112,7 @@ func (r *Runner) rejectMalformed(ep *epoch, ref offsetRef, rec *kgo.Record, cmd 
 	}
 	var src *schemas.RecordRef
 	if cmd.ID == "" {
-		cmd.ID = invalidID(rec)
+		cmd.ID = schemas.InvalidCommandID(rec.Partition, rec.Offset, rec.Key, rec.Value)
 		src = &schemas.RecordRef{Partition: rec.Partition, Offset: rec.Offset, Key: string(rec.Key), ID: salvaged}
 		if fin, ok := r.knownFinal(cmd.ID); ok {
 			return r.republish(ep, ref, fin)
@@ -123,16 +121,6 @@ func (r *Runner) rejectMalformed(ep *epoch, ref offsetRef, rec *kgo.Record, cmd 
 			"generated_id", cmd.ID, "partition", ref.partition, "offset", ref.offset, "err", schemas.Clip(se.Message, 500))
 	}
 	return r.reject(ep, ref, cmd, src, se.Code, se.Message)
-}
-
-// invalidID is the generated id of a malformed record:
-// kq-invalid-<partition>-<offset>-<hash of key and value>.
-func invalidID(rec *kgo.Record) string {
-	h := sha256.New()
-	h.Write(rec.Key)
-	h.Write([]byte{0})
-	h.Write(rec.Value)
-	return fmt.Sprintf("kq-invalid-%d-%d-%s", rec.Partition, rec.Offset, hex.EncodeToString(h.Sum(nil)[:4]))
 }
 
 // knownFinal looks id up in this runner's finals and the status view.

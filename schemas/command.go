@@ -2,6 +2,8 @@ package schemas
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -172,6 +174,19 @@ func DecodeCommand(key, value []byte) (Command, error) {
 		}
 	}
 	return c, nil
+}
+
+// InvalidCommandID is the id a malformed control record's failed status is
+// published under when the record has no usable id of its own (or its id
+// belongs to another command): kq-invalid-<partition>-<offset>-<8 hex of
+// SHA-256 over key, a zero byte and value>. Every replica computes the
+// same id for a record, and so can the sender.
+func InvalidCommandID(partition int32, offset int64, key, value []byte) string {
+	h := sha256.New()
+	h.Write(key)
+	h.Write([]byte{0})
+	h.Write(value)
+	return fmt.Sprintf("kq-invalid-%d-%d-%s", partition, offset, hex.EncodeToString(h.Sum(nil)[:4]))
 }
 
 // keyID returns the record key as a command id when it is a valid one,

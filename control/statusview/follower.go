@@ -43,7 +43,11 @@ type Follower struct {
 	mu   sync.Mutex
 	next map[int32]int64 // partition -> next offset to read
 	tick chan struct{}   // closed and replaced after every advance
-	err  error           // the last fetch error, nil after a success
+	err  error           // the last read error, nil after a success
+	// failingSince is when reads started failing (zero while they work).
+	failingSince time.Time
+	// observe, when set, sees every applied event (SetObserver).
+	observe func(schemas.Status, Position)
 }
 
 // NewFollower returns a follower of topic into view. base are the
@@ -61,6 +65,15 @@ func NewFollower(base []kgo.Opt, topic string, view *View, log *slog.Logger) (*F
 		topic: topic, view: view, log: log, cl: cl, adm: kadm.NewClient(cl),
 		next: map[int32]int64{}, tick: make(chan struct{}),
 	}, nil
+}
+
+// SetObserver makes fn see every event the follower applies, in topic
+// order, with the follower's lock held (fn must be quick and must not call
+// the follower). Set it before Run.
+func (f *Follower) SetObserver(fn func(schemas.Status, Position)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.observe = fn
 }
 
 // View returns the view the follower fills.
@@ -235,12 +248,15 @@ func (f *Follower) apply(p int32, recs []*kgo.Record, next int64) {
 			continue
 		}
 		f.view.Apply(s, at)
+		if f.observe != nil {
+			f.observe(s, at)
+		}
 	}
 	advanced := next > f.next[p]
 	if advanced {
 		f.next[p] = next
 	}
-	f.err = nil
+	f.err, f.failingSince = nil, time.Time{}
 	if advanced || len(recs) > 0 {
 		close(f.tick)
 		f.tick = make(chan struct{})
@@ -276,6 +292,9 @@ func (f *Follower) resetToStart(ctx context.Context, p int32) error {
 func (f *Follower) fail(err error) {
 	f.mu.Lock()
 	f.err = err
+	if f.failingSince.IsZero() {
+		f.failingSince = time.Now()
+	}
 	f.mu.Unlock()
 	f.log.Warn("reading status topic", "topic", f.topic, "err", err)
 }
@@ -308,12 +327,12 @@ func (f *Follower) reachedLocked(want map[int32]int64) bool {
 	return true
 }
 
-// Err is the last error reading the topic, nil once a read succeeded
-// after it.
-func (f *Follower) Err() error {
+// Failing returns since when reading the topic has been failing and the
+// last error; a zero time while reads work.
+func (f *Follower) Failing() (since time.Time, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.err
+	return f.failingSince, f.err
 }
 
 // WaitFor waits until cond (called with the follower's lock held, after
