@@ -2,7 +2,9 @@ package control
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -204,16 +206,17 @@ func (c *faultConn) Close() error {
 // env is one kfake cluster, one in-memory Qdrant and the test's own
 // clients to them.
 type env struct {
-	t       *testing.T
-	kc      *kfake.Cluster
-	brokers []string
-	qs      *qdrantmem.Server
-	qc      *qdrant.Client
-	clock   *manualClock
-	rest    string
-	prod    *kgo.Client
-	log     *statusLog
-	cfg     config.Config
+	t                 *testing.T
+	kc                *kfake.Cluster // nil on a real broker
+	ctlTopic, stTopic string
+	brokers           []string
+	qs                *qdrantmem.Server
+	qc                *qdrant.Client
+	clock             *manualClock
+	rest              string
+	prod              *kgo.Client
+	log               *statusLog
+	cfg               config.Config
 }
 
 const (
@@ -235,32 +238,67 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(kc.Close)
+	e := setupEnv(t, kc.ListenAddrs(), controlTopic, statusTopic, "kq", nil)
+	e.kc = kc
+	return e
+}
 
+// newRealEnv is newEnv on the real broker(s) of KQ_E2E_KAFKA_BROKERS, with
+// topics and group named after the test run; the status topic is created
+// with statusConfigs. It skips when no broker is configured.
+func newRealEnv(t *testing.T, statusConfigs map[string]*string) *env {
+	t.Helper()
+	brokers := os.Getenv(e2eBrokersEnv)
+	if brokers == "" {
+		t.Skipf("%s is not set: no real Kafka broker", e2eBrokersEnv)
+	}
+	var suffix [4]byte
+	_, _ = rand.Read(suffix[:])
+	run := "kq-e2e-" + hex.EncodeToString(suffix[:])
+	e := setupEnv(t, strings.Split(brokers, ","), run+".control", run+".status", run, statusConfigs)
+	// Real brokers refuse sessions below group.min.session.timeout.ms.
+	e.cfg.Kafka.SessionTimeout = 6 * time.Second
+	e.cfg.Kafka.RebalanceTimeout = 10 * time.Second
+	return e
+}
+
+func setupEnv(t *testing.T, brokers []string, ctlTopic, stTopic, group string, statusConfigs map[string]*string) *env {
+	t.Helper()
 	clock := &manualClock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
 	ts := qdrantmem.NewTestServer(t, qdrantmem.WithClock(clock), qdrantmem.WithIndexingRate(1000), qdrantmem.WithCPUs(2))
 	qs, qc, rest := ts.Server, ts.Client, strings.TrimPrefix(ts.REST, "http://")
 
 	cfg := config.Default()
-	cfg.Kafka.Brokers = kc.ListenAddrs()
-	cfg.Kafka.Group = "kq"
+	cfg.Kafka.Brokers = brokers
+	cfg.Kafka.Group = group
 	cfg.Kafka.SessionTimeout = time.Second
 	cfg.Kafka.RebalanceTimeout = 5 * time.Second
-	cfg.Control.Topic, cfg.Control.StatusTopic = controlTopic, statusTopic
+	cfg.Control.Topic, cfg.Control.StatusTopic = ctlTopic, stTopic
 	cfg.Qdrant.REST = "http://" + rest
 	cfg.Qdrant.Retry = config.Retry{InitialBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}
 	cfg.Qdrant.Timeout = 5 * time.Second
 
-	e := &env{t: t, kc: kc, brokers: kc.ListenAddrs(), qs: qs, qc: qc, clock: clock, rest: rest, cfg: cfg}
+	e := &env{t: t, brokers: brokers, ctlTopic: ctlTopic, stTopic: stTopic, qs: qs, qc: qc, clock: clock, rest: rest, cfg: cfg}
 	ctx := t.Context()
-	if err := EnsureTopics(ctx, e.kafkaOpts(), controlTopic, statusTopic, quietLogger()); err != nil {
+	admCl, err := kgo.NewClient(e.kafkaOpts()...)
+	if err != nil {
 		t.Fatal(err)
 	}
-	e.prod, err = kgo.NewClient(append(e.kafkaOpts(), kgo.DefaultProduceTopic(controlTopic))...)
+	defer admCl.Close()
+	if statusConfigs != nil {
+		if _, err := kadm.NewClient(admCl).CreateTopic(ctx, 1, -1, statusConfigs, stTopic); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := EnsureTopics(ctx, e.kafkaOpts(), ctlTopic, stTopic, quietLogger()); err != nil {
+		t.Fatal(err)
+	}
+	e.prod, err = kgo.NewClient(append(e.kafkaOpts(), kgo.DefaultProduceTopic(ctlTopic))...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.prod.Close)
-	e.log = newStatusLog(t, e.kafkaOpts())
+	e.log = newStatusLog(t, e.kafkaOpts(), stTopic)
 	return e
 }
 
@@ -394,23 +432,24 @@ func (e *env) hnswM(name string) uint64 {
 
 // statusLog records every event of the status topic, in order.
 type statusLog struct {
-	t    *testing.T
-	cl   *kgo.Client
-	mu   sync.Mutex
-	all  []schemas.Status
-	next int64 // offset after the last record or control marker read
+	t     *testing.T
+	cl    *kgo.Client
+	topic string
+	mu    sync.Mutex
+	all   []schemas.Status
+	next  int64 // offset after the last record or control marker read
 	// tombstones are the ids whose last record is a tombstone.
 	tombstones map[string]bool
 	tick       chan struct{}
 }
 
-func newStatusLog(t *testing.T, opts []kgo.Opt) *statusLog {
-	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(statusTopic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+func newStatusLog(t *testing.T, opts []kgo.Opt, topic string) *statusLog {
+	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &statusLog{t: t, cl: cl, tick: make(chan struct{}), tombstones: map[string]bool{}}
+	l := &statusLog{t: t, cl: cl, topic: topic, tick: make(chan struct{}), tombstones: map[string]bool{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -450,16 +489,22 @@ func newStatusLog(t *testing.T, opts []kgo.Opt) *statusLog {
 	return l
 }
 
+// endOffset is the status topic's last stable offset.
+func (l *statusLog) endOffset() int64 {
+	l.t.Helper()
+	ends, err := kadm.NewClient(l.cl).ListCommittedOffsets(l.t.Context(), l.topic)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	end, _ := ends.Lookup(l.topic, 0)
+	return end.Offset
+}
+
 // syncEnd waits (up to 20s) until the log holds every committed event of
 // the status topic.
 func (l *statusLog) syncEnd() {
 	l.t.Helper()
-	adm := kadm.NewClient(l.cl)
-	ends, err := adm.ListCommittedOffsets(l.t.Context(), statusTopic)
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	end, _ := ends.Lookup(statusTopic, 0)
+	end := struct{ Offset int64 }{l.endOffset()}
 	deadline := time.After(20 * time.Second)
 	for {
 		l.mu.Lock()
@@ -575,7 +620,7 @@ func (e *env) committed() int64 {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	o, ok := offs.Lookup(controlTopic, 0)
+	o, ok := offs.Lookup(e.ctlTopic, 0)
 	if !ok {
 		return -1
 	}
@@ -585,11 +630,11 @@ func (e *env) committed() int64 {
 // endOffset is the control topic's end offset.
 func (e *env) endOffset() int64 {
 	e.t.Helper()
-	ends, err := kadm.NewClient(e.prod).ListEndOffsets(e.t.Context(), controlTopic)
+	ends, err := kadm.NewClient(e.prod).ListEndOffsets(e.t.Context(), e.ctlTopic)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	o, _ := ends.Lookup(controlTopic, 0)
+	o, _ := ends.Lookup(e.ctlTopic, 0)
 	return o.Offset
 }
 

@@ -23,7 +23,7 @@ func (e *env) publishStatus(s schemas.Status) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if err := e.prod.ProduceSync(e.t.Context(), &kgo.Record{Topic: statusTopic, Key: []byte(s.CommandID), Value: b}).FirstErr(); err != nil {
+	if err := e.prod.ProduceSync(e.t.Context(), &kgo.Record{Topic: e.stTopic, Key: []byte(s.CommandID), Value: b}).FirstErr(); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -33,7 +33,7 @@ func (e *env) publishStatus(s schemas.Status) {
 func (e *env) deleteAllStatus() {
 	e.t.Helper()
 	adm := kadm.NewClient(e.prod)
-	ends, err := adm.ListEndOffsets(e.t.Context(), statusTopic)
+	ends, err := adm.ListEndOffsets(e.t.Context(), e.stTopic)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestRunnerJoinsWhenTheStatusTailHasNoRecords(t *testing.T) {
 	e := newEnv(t)
 	e.createCollection("movies", 100)
 	compactDelete := "compact,delete"
-	if _, err := kadm.NewClient(e.prod).AlterTopicConfigs(t.Context(), []kadm.AlterConfig{{Name: "cleanup.policy", Value: &compactDelete}}, statusTopic); err != nil {
+	if _, err := kadm.NewClient(e.prod).AlterTopicConfigs(t.Context(), []kadm.AlterConfig{{Name: "cleanup.policy", Value: &compactDelete}}, e.stTopic); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 5 {

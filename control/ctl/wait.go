@@ -13,8 +13,9 @@ import (
 )
 
 // follow starts a follower of the status topic (observe, when set, sees
-// every event); stop ends it.
-func follow(ctx context.Context, env Env, observe func(schemas.Status, statusview.Position)) (f *statusview.Follower, stop func(), err error) {
+// every event; with ids, only the events of those commands are read);
+// stop ends it.
+func follow(ctx context.Context, env Env, observe func(schemas.Status, statusview.Position), ids ...string) (f *statusview.Follower, stop func(), err error) {
 	f, err = statusview.NewFollower(env.KafkaOpts, env.Control.StatusTopic, statusview.NewView(),
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -22,6 +23,9 @@ func follow(ctx context.Context, env Env, observe func(schemas.Status, statusvie
 	}
 	if observe != nil {
 		f.SetObserver(observe)
+	}
+	if len(ids) > 0 {
+		f.KeepOnly(ids...)
 	}
 	fctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -72,7 +76,7 @@ func waitFinal(ctx context.Context, env Env, id string, limit time.Duration, p p
 			return
 		}
 		pending = append(pending, st)
-	})
+	}, id, invalidID)
 	if err != nil {
 		return err
 	}
@@ -198,7 +202,7 @@ func statusCommand(ctx context.Context, args []string, env Env) error {
 	if *wait {
 		return waitFinal(ctx, env, pos[0], timeout.d, p, nil)
 	}
-	f, stop, err := follow(ctx, env, nil)
+	f, stop, err := follow(ctx, env, nil, pos[0])
 	if err != nil {
 		return err
 	}

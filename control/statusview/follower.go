@@ -48,6 +48,8 @@ type Follower struct {
 	failingSince time.Time
 	// observe, when set, sees every applied event (SetObserver).
 	observe func(schemas.Status, Position)
+	// only, when set, are the keys (command ids) the view keeps (KeepOnly).
+	only map[string]bool
 }
 
 // NewFollower returns a follower of topic into view. base are the
@@ -74,6 +76,18 @@ func (f *Follower) SetObserver(fn func(schemas.Status, Position)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.observe = fn
+}
+
+// KeepOnly restricts the view to the commands ids (records of other keys
+// are skipped undecoded): for a reader interested in one command. Set it
+// before Run.
+func (f *Follower) KeepOnly(ids ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.only = map[string]bool{}
+	for _, id := range ids {
+		f.only[id] = true
+	}
 }
 
 // View returns the view the follower fills.
@@ -236,21 +250,12 @@ func (f *Follower) fetch(ctx context.Context, id [16]byte, p, leader int32) erro
 func (f *Follower) apply(p int32, recs []*kgo.Record, next int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, r := range recs {
-		at := Position{Partition: p, Offset: r.Offset}
-		if r.Value == nil {
-			f.view.Delete(string(r.Key))
-			continue
+	if f.observe != nil {
+		for _, r := range recs {
+			f.applyOne(p, r, nil)
 		}
-		s, err := schemas.DecodeStatus(r.Value)
-		if err != nil {
-			f.log.Warn("skipping undecodable status event", "partition", p, "offset", r.Offset, "err", err)
-			continue
-		}
-		f.view.Apply(s, at)
-		if f.observe != nil {
-			f.observe(s, at)
-		}
+	} else {
+		f.applyLatest(p, recs)
 	}
 	advanced := next > f.next[p]
 	if advanced {
@@ -260,6 +265,83 @@ func (f *Follower) apply(p int32, recs []*kgo.Record, next int64) {
 	if advanced || len(recs) > 0 {
 		close(f.tick)
 		f.tick = make(chan struct{})
+	}
+}
+
+// applyOne applies one record (s: r decoded already). f.mu is held.
+func (f *Follower) applyOne(p int32, r *kgo.Record, s *schemas.Status) {
+	if f.only != nil && !f.only[string(r.Key)] {
+		return
+	}
+	at := Position{Partition: p, Offset: r.Offset}
+	if r.Value == nil {
+		f.view.Delete(string(r.Key))
+		return
+	}
+	if s == nil {
+		d, ok := f.decode(p, r)
+		if !ok {
+			return
+		}
+		s = &d
+	}
+	f.view.Apply(*s, at)
+	if f.observe != nil {
+		f.observe(*s, at)
+	}
+}
+
+func (f *Follower) decode(p int32, r *kgo.Record) (schemas.Status, bool) {
+	s, err := schemas.DecodeStatus(r.Value)
+	if err != nil {
+		f.log.Warn("skipping undecodable status event", "partition", p, "offset", r.Offset, "err", err)
+		return s, false
+	}
+	return s, true
+}
+
+// applyLatest applies what decides the view's state after recs: per key,
+// its last record, and when that is a non-final event, the last final one
+// before it (a final is sticky) — unless a tombstone comes between. The
+// other events of a key in the batch could not change the view, so they
+// are not even decoded: catching up with a long topic decodes about one
+// event per command. f.mu is held.
+func (f *Follower) applyLatest(p int32, recs []*kgo.Record) {
+	type pick struct {
+		r *kgo.Record
+		s *schemas.Status
+	}
+	var picks []pick // in reverse topic order
+	seekFinal := map[string]bool{}
+	done := map[string]bool{}
+	for i := len(recs) - 1; i >= 0; i-- {
+		r := recs[i]
+		k := string(r.Key)
+		if done[k] || f.only != nil && !f.only[k] {
+			continue
+		}
+		if r.Value == nil {
+			if !seekFinal[k] {
+				picks = append(picks, pick{r: r})
+			}
+			done[k] = true
+			continue
+		}
+		s, ok := f.decode(p, r)
+		if !ok {
+			continue
+		}
+		switch {
+		case s.State.Final():
+			picks = append(picks, pick{r, &s})
+			done[k] = true
+		case !seekFinal[k]:
+			picks = append(picks, pick{r, &s})
+			seekFinal[k] = true
+		}
+	}
+	for i := len(picks) - 1; i >= 0; i-- {
+		f.applyOne(p, picks[i].r, picks[i].s)
 	}
 }
 

@@ -70,12 +70,15 @@ func (k *kafka) transact(commit bool, ss ...schemas.Status) {
 	}
 }
 
-// follow starts a follower of "st".
-func (k *kafka) follow() *Follower {
+// follow starts a follower of "st", after setup.
+func (k *kafka) follow(setup ...func(*Follower)) *Follower {
 	k.t.Helper()
 	f, err := NewFollower(k.base, "st", NewView(), nil)
 	if err != nil {
 		k.t.Fatal(err)
+	}
+	for _, fn := range setup {
+		fn(f)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -194,5 +197,49 @@ func TestFollowerOrdersByOffsetNotTime(t *testing.T) {
 	}
 	if l := f.View().List(); len(l) != 2 || l[0].Latest.CommandID != "d-last" {
 		t.Fatalf("List starts with %s, want d-last", l[0].Latest.CommandID)
+	}
+}
+
+// Catching up decodes about one event per command, yet the view is what
+// applying every event in order gives: a final stays (sticky) against a
+// later non-final event in the same batch, a tombstone forgets what came
+// before it, a record after a tombstone counts.
+func TestFollowerBatchIsAppliedAsInOrder(t *testing.T) {
+	k := newKafka(t, nil)
+	var recs []*kgo.Record
+	add := func(id string, st schemas.State) {
+		b, _ := ev(id, st, 0).Encode()
+		recs = append(recs, &kgo.Record{Key: []byte(id), Value: b})
+	}
+	tomb := func(id string) { recs = append(recs, &kgo.Record{Key: []byte(id)}) }
+	add("a", schemas.StateRunning)
+	add("a", schemas.StateSucceeded)
+	add("a", schemas.StateRunning) // a late zombie event
+	add("b", schemas.StateAccepted)
+	tomb("b")
+	tomb("c")
+	add("c", schemas.StateAccepted)
+	add("d", schemas.StateFailed)
+	tomb("d")
+	add("d", schemas.StateRunning)
+	if err := k.prod.ProduceSync(t.Context(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]schemas.State{"a": schemas.StateSucceeded, "c": schemas.StateAccepted, "d": schemas.StateRunning}
+	f := k.follow()
+	syncUp(t, f)
+	for id, st := range want {
+		if e, ok := f.View().Get(id); !ok || e.Latest.State != st {
+			t.Errorf("%s = %+v (found %v), want %s", id, e.Latest, ok, st)
+		}
+	}
+	if _, ok := f.View().Get("b"); ok || f.View().Len() != 3 {
+		t.Errorf("b should be forgotten; view has %d commands", f.View().Len())
+	}
+
+	only := k.follow(func(f *Follower) { f.KeepOnly("c") })
+	syncUp(t, only)
+	if _, ok := only.View().Get("c"); !ok || only.View().Len() != 1 {
+		t.Fatalf("KeepOnly(c): view has %d commands", only.View().Len())
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
@@ -32,12 +31,9 @@ type Entry struct {
 	Latest schemas.Status
 	// At is where Latest is on the topic.
 	At Position
-	// Last is where the command's last event (whatever its state) is.
+	// Last is where the command's last event applied (whatever its
+	// state) is.
 	Last Position
-	// First is the time of the command's first event seen.
-	First time.Time
-	// Events counts the events seen for the command.
-	Events int
 }
 
 // View is the latest status of every command. It is safe for concurrent use.
@@ -57,14 +53,10 @@ func (v *View) Apply(s schemas.Status, at Position) {
 	defer v.mu.Unlock()
 	e, ok := v.byID[s.CommandID]
 	if !ok {
-		v.byID[s.CommandID] = &Entry{Latest: s, At: at, Last: at, First: s.Time, Events: 1}
+		v.byID[s.CommandID] = &Entry{Latest: s, At: at, Last: at}
 		return
 	}
-	e.Events++
 	e.Last = at
-	if s.Time.Before(e.First) {
-		e.First = s.Time
-	}
 	if e.Latest.State.Final() && !s.State.Final() {
 		return
 	}
