@@ -138,6 +138,9 @@ func (p *reporter) Checkpoint(ctx context.Context, v any) error {
 	if err != nil {
 		return fmt.Errorf("encoding the checkpoint of %s: %w", e.cmd.ID, err)
 	}
+	if err := r.epochErr(e.ep); err != nil {
+		return err
+	}
 	e.pmu.Lock()
 	if e.closing {
 		e.pmu.Unlock()
@@ -154,6 +157,9 @@ func (p *reporter) Checkpoint(ctx context.Context, v any) error {
 	}
 	bo := job.Backoff{Initial: 100 * time.Millisecond, Max: 2 * time.Second}
 	for {
+		if err := r.epochErr(e.ep); err != nil {
+			return err
+		}
 		err := r.publishNow(ctx, e.ep, st)
 		switch {
 		case err == nil:
