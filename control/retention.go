@@ -35,23 +35,28 @@ func (r *Runner) sweep(ep *epoch) {
 		return
 	}
 	start := time.Now()
-	acks := make([]chan error, 0, len(ids))
-	for _, id := range ids {
-		it := &pubItem{key: id, ack: make(chan error, 1)}
-		if err := pub.enqueue(it); err != nil {
-			break
-		}
-		acks = append(acks, it.ack)
-	}
 	done := 0
-	for _, ack := range acks {
-		select {
-		case err := <-ack:
-			if err == nil {
-				done++
+	// In chunks of one transaction, so the dispatcher's events go out
+	// between them.
+	for lo := 0; lo < len(ids); lo += maxTxnRecords {
+		acks := make([]chan error, 0, maxTxnRecords)
+		for _, id := range ids[lo:min(len(ids), lo+maxTxnRecords)] {
+			it := &pubItem{key: id, ack: make(chan error, 1)}
+			if err := pub.enqueue(it); err != nil {
+				break
 			}
-		case <-ep.ended:
-			return
+			acks = append(acks, it.ack)
+		}
+		for _, ack := range acks {
+			select {
+			case err := <-ack:
+				if err == nil {
+					done++
+				}
+			case <-ep.ended:
+				r.m.tombstones.Add(float64(done))
+				return
+			}
 		}
 	}
 	r.m.tombstones.Add(float64(done))
