@@ -147,7 +147,7 @@ func TestHandlersCheckOwnershipBeforeChanging(t *testing.T) {
 				rec := &recorder{}
 				rec.checkpoints = []json.RawMessage{json.RawMessage(`{}`)} // a resumed attempt: no checkpoint to save
 				rec.notOwner = true
-				var h job.Handler = NewDefer(o)
+				h := NewDefer(o)
 				if typ == schemas.CommandIndexBuild {
 					h = NewBuild(o)
 				}
@@ -362,7 +362,7 @@ func TestBuildResumeKeepsDeadline(t *testing.T) {
 		_, err := NewBuild(o).Run(t.Context(), cmd(schemas.CommandIndexBuild, `{"timeout":"10s"}`), resumed)
 		wantCode(t, err, schemas.ErrTimeout, true)
 		if !time.Now().Equal(deadline) {
-			t.Fatalf("resumed build timed out at +%s, want the first attempt's deadline", time.Now().Sub(deadline.Add(-10*time.Second)))
+			t.Fatalf("resumed build timed out at +%s, want the first attempt's deadline", time.Since(deadline.Add(-10*time.Second)))
 		}
 	})
 }

@@ -71,3 +71,27 @@ func TestRESTOptimizations(t *testing.T) {
 		})
 	}
 }
+
+// FuzzRESTOptimizations: any answer decodes to activity or an error, never
+// a panic, and a decoded answer names what it counted.
+func FuzzRESTOptimizations(f *testing.F) {
+	f.Add(200, `{"result":{"summary":{"queued_optimizations":2,"queued_points":145000},"running":[{"optimizer":"indexing"}]}}`)
+	f.Add(200, `{"result":{"ongoing":[{}],"pending":{"optimizations":1,"points":5}}}`)
+	f.Add(200, `{"result":{}}`)
+	f.Add(404, `{"status":{"error":"Not found: Collection`+"`x`"+` doesn't exist!"}}`)
+	f.Add(500, `boom`)
+	f.Fuzz(func(t *testing.T, code int, body string) {
+		if code < 200 || code > 599 { // 1xx are informational: the server sends 200 after them
+			return
+		}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(code)
+			_, _ = w.Write([]byte(body))
+		}))
+		defer srv.Close()
+		a, err := (&RESTOptimizations{BaseURL: srv.URL}).Optimizations(t.Context(), "x")
+		if err == nil && (a.Running < 0 || code/100 != 2) {
+			t.Fatalf("code %d body %q: %+v without error", code, body, a)
+		}
+	})
+}
