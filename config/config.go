@@ -79,6 +79,14 @@ type Qdrant struct {
 	// one. Costs one operation per point per UpdateBatch; needs every id to
 	// come from one partition (key partitioning).
 	Fencing bool `koanf:"fencing"`
+	// FencingEpoch is stored with the offset (_kq_offset = epoch·2^43 +
+	// offset): a write of a higher epoch always wins over one of a lower
+	// epoch. Bump it to reprocess after offsets went back (topic recreated,
+	// partitions added). 0..1023; needs Fencing.
+	FencingEpoch int `koanf:"fencing_epoch"`
+	// MaxRequestBytes bounds the encoded size of one UpdateBatch request;
+	// a larger batch is sent as several requests.
+	MaxRequestBytes ByteSize `koanf:"max_request_bytes"`
 }
 
 // Retry is a capped exponential backoff with full jitter.
@@ -98,13 +106,21 @@ type Routing struct {
 	AllowRecordOverride bool `koanf:"allow_record_override"`
 }
 
-// Record configures the record format (value JSON field names, size limit).
+// Record configures the record format (value JSON field names, size limit,
+// how the key relates to the point id).
 type Record struct {
 	IDField         string   `koanf:"id_field"`
 	VectorField     string   `koanf:"vector_field"`
 	PayloadField    string   `koanf:"payload_field"`
 	CollectionField string   `koanf:"collection_field"`
 	MaxBytes        ByteSize `koanf:"max_bytes"`
+	// DeleteField names the value field that, when true, makes the record
+	// a delete record (the point of its id is deleted).
+	DeleteField string `koanf:"delete_field"`
+	// KeyID is how the record key relates to the point id of a value:
+	// fallback (the value's id field, else the key), key (always the key)
+	// or strict (the key, which a value id must agree with).
+	KeyID string `koanf:"key_id"`
 }
 
 // Batch bounds the per-partition batches and the memory of a replica.
@@ -115,6 +131,10 @@ type Batch struct {
 	// MaxInflightBytes bounds the bytes fetched but not yet committed;
 	// fetching pauses above it.
 	MaxInflightBytes ByteSize `koanf:"max_inflight_bytes"`
+	// MaxDecodedBytes bounds the memory of decoded records held at once,
+	// across partitions (decoded JSON can be many times its Kafka bytes):
+	// each partition writes its batch in pieces of at most its share.
+	MaxDecodedBytes ByteSize `koanf:"max_decoded_bytes"`
 }
 
 // Control configures the control plane.
@@ -191,6 +211,10 @@ func Default() Config {
 			REST:    "http://localhost:6333",
 			Timeout: 30 * time.Second,
 			Retry:   Retry{InitialBackoff: 100 * time.Millisecond, MaxBackoff: 10 * time.Second},
+			// Half of Qdrant's own REST limit (service.max_request_size_mb:
+			// 32), which gateways sized for Qdrant allow; 4x batch.max_bytes,
+			// so only outliers are split.
+			MaxRequestBytes: 16 * MiB,
 		},
 		Routing: Routing{AllowRecordOverride: true},
 		Record: Record{
@@ -199,12 +223,15 @@ func Default() Config {
 			PayloadField:    "payload",
 			CollectionField: "collection_name",
 			MaxBytes:        1 << 20,
+			DeleteField:     "delete",
+			KeyID:           "fallback",
 		},
 		Batch: Batch{
 			MaxRecords:       512,
 			MaxBytes:         4 << 20,
 			Linger:           20 * time.Millisecond,
 			MaxInflightBytes: 256 << 20,
+			MaxDecodedBytes:  256 << 20,
 		},
 		Control: Control{
 			Enabled:         true,

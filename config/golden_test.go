@@ -47,14 +47,17 @@ var goodChecks = map[string]func(t *testing.T, c Config){
 				GRPC: "qdrant.internal:6334", REST: "https://qdrant.internal:6333", APIKey: "qdrant-key",
 				Timeout: 10 * time.Second,
 				Retry:   Retry{InitialBackoff: 50 * time.Millisecond, MaxBackoff: 5 * time.Second},
+				Fencing: true, FencingEpoch: 2, MaxRequestBytes: 8 << 20,
 			},
 			Routing: Routing{
 				Collection: "default_coll",
 				Topics:     map[string]string{"movies": "films", "app.events": "events"},
 			},
-			Record: Record{IDField: "key", VectorField: "embedding", PayloadField: "doc", MaxBytes: 512 << 10},
+			Record: Record{IDField: "key", VectorField: "embedding", PayloadField: "doc", MaxBytes: 512 << 10,
+				DeleteField: "delete", KeyID: "strict"},
 			Batch: Batch{
 				MaxRecords: 1000, MaxBytes: 8 << 20, Linger: 50 * time.Millisecond, MaxInflightBytes: 1 << 30,
+				MaxDecodedBytes: 512 << 20,
 			},
 			Control: Control{Enabled: true, Topic: "kq.control", StatusTopic: "kq.status", StatusRetention: 72 * time.Hour},
 			Backup: Backup{

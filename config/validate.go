@@ -168,6 +168,18 @@ func (q Qdrant) validate(l *errorList) {
 	if q.Retry.MaxBackoff < q.Retry.InitialBackoff {
 		l.add("qdrant.retry.max_backoff", "must be >= qdrant.retry.initial_backoff (%s), got %s", q.Retry.InitialBackoff, q.Retry.MaxBackoff)
 	}
+	// The epoch takes the top 10 of the 53 bits a float64 holds exactly
+	// (Qdrant compares ranges as doubles); offsets get the other 43.
+	switch {
+	case q.FencingEpoch < 0 || q.FencingEpoch > 1023:
+		l.add("qdrant.fencing_epoch", "must be between 0 and 1023, got %d", q.FencingEpoch)
+	case q.FencingEpoch != 0 && !q.Fencing:
+		l.add("qdrant.fencing_epoch", "has no effect without qdrant.fencing: true, got %d", q.FencingEpoch)
+	}
+	// 256 MiB is the client's gRPC send limit (sink.NewClient).
+	if q.MaxRequestBytes < 64*KiB || q.MaxRequestBytes > 256*MiB {
+		l.add("qdrant.max_request_bytes", "must be between 64KiB and 256MiB, got %d", int64(q.MaxRequestBytes))
+	}
 }
 
 func (r Routing) validate(l *errorList, match consumed) {
@@ -195,6 +207,7 @@ func (r Record) validate(l *errorList, routing Routing) {
 		{"record.vector_field", r.VectorField},
 		{"record.payload_field", r.PayloadField},
 		{"record.collection_field", r.CollectionField},
+		{"record.delete_field", r.DeleteField},
 	}
 	seen := make(map[string]string)
 	for _, f := range fields {
@@ -212,6 +225,7 @@ func (r Record) validate(l *errorList, routing Routing) {
 	if r.MaxBytes <= 0 {
 		l.add("record.max_bytes", "must be > 0, got %d", r.MaxBytes)
 	}
+	validateOneOf(l, "record.key_id", r.KeyID, "fallback", "key", "strict")
 }
 
 func (b Batch) validate(l *errorList, r Record) {
@@ -229,6 +243,9 @@ func (b Batch) validate(l *errorList, r Record) {
 	}
 	if b.MaxInflightBytes < r.MaxBytes {
 		l.add("batch.max_inflight_bytes", "must be >= record.max_bytes (%s), got %s", r.MaxBytes, b.MaxInflightBytes)
+	}
+	if b.MaxDecodedBytes <= 0 {
+		l.add("batch.max_decoded_bytes", "must be > 0, got %d", b.MaxDecodedBytes)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/qdrant/go-client/qdrant"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/config"
 )
 
 // benchRecords is the size of the end-to-end benchmark (issue: 200k records
@@ -31,17 +34,8 @@ const benchDim = 128
 
 // seedBench produces n records of dimension 128 over 4 partitions.
 func seedBench(b *testing.B, e *env, n int) int64 {
-	// A producer with kgo's defaults (snappy-compressed batches up to 1 MB),
-	// as a real producer would send them.
-	prod, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer prod.Close()
 	vec := make([]float32, benchDim)
-	var total int64
-	recs := make([]*kgo.Record, 0, 2000)
-	for i := range n {
+	return seedRecords(b, e, n, func(i int) (int32, []byte) {
 		for j := range vec {
 			vec[j] = float32((i*31+j*7)%1000) / 997
 		}
@@ -49,8 +43,26 @@ func seedBench(b *testing.B, e *env, n int) int64 {
 			"id": i, "vector": vec,
 			"payload": map[string]any{"title": "doc " + strconv.Itoa(i), "year": 1970 + i%50, "tags": []string{"a", "b"}},
 		})
+		return int32(i % 4), v
+	})
+}
+
+// seedRecords produces n records, value(i) giving each one's partition and
+// value (the key is i).
+func seedRecords(b *testing.B, e *env, n int, value func(i int) (int32, []byte)) int64 {
+	// A producer with kgo's defaults (snappy-compressed batches up to 1 MB),
+	// as a real producer would send them.
+	prod, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer prod.Close()
+	var total int64
+	recs := make([]*kgo.Record, 0, 2000)
+	for i := range n {
+		part, v := value(i)
 		total += int64(len(v))
-		recs = append(recs, &kgo.Record{Topic: e.topic, Partition: int32(i % 4), Key: []byte(strconv.Itoa(i)), Value: v})
+		recs = append(recs, &kgo.Record{Topic: e.topic, Partition: part, Key: []byte(strconv.Itoa(i)), Value: v})
 		if len(recs) == cap(recs) {
 			if err := prod.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
 				b.Fatal(err)
@@ -66,14 +78,16 @@ func seedBench(b *testing.B, e *env, n int) int64 {
 	return total
 }
 
-func newBenchEnv(b *testing.B) *env {
-	e := newEnvTB(b, 4)
+func newBenchEnv(b *testing.B) *env { return newBenchEnvWith(b, 4, benchDim) }
+
+func newBenchEnvWith(b *testing.B, partitions int32, dim uint64) *env {
+	e := newEnvTB(b, partitions)
 	if err := e.qc.DeleteCollection(context.Background(), e.topic); err != nil {
 		b.Fatal(err)
 	}
 	err := e.qc.CreateCollection(context.Background(), &qdrant.CreateCollection{
 		CollectionName: e.topic,
-		VectorsConfig:  qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: benchDim, Distance: qdrant.Distance_Cosine}),
+		VectorsConfig:  qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: dim, Distance: qdrant.Distance_Cosine}),
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -113,46 +127,95 @@ func BenchmarkPipeline(b *testing.B) {
 		e := newBenchEnv(b)
 		bytes := seedBench(b, e, n)
 		b.SetBytes(bytes)
-		cfg := e.testConfig()
-		cfg.Batch.MaxRecords = 512
-		cfg.Batch.Linger = 5 * time.Millisecond
-		cfg.Kafka.CommitInterval = 50 * time.Millisecond // the end is detected by committed offsets
-		cfg.Kafka.DLQTopic = ""
-		b.ResetTimer()
-		for i := range b.N {
-			e.group = "bench-" + strconv.Itoa(i)
-			cfg.Kafka.Group = e.group
-			var m *member
-			r := measure(b, func() {
-				m = e.start(cfg)
-				deadline := time.Now().Add(10 * time.Minute)
-				for e.committedEqualsEnd() != nil {
-					if time.Now().After(deadline) {
-						b.Fatal("pipeline did not finish in 10 minutes")
-					}
-					time.Sleep(10 * time.Millisecond)
-				}
-			})
-			b.StopTimer()
-			m.stop(b)
-			got, err := e.qc.Count(context.Background(), &qdrant.CountPoints{CollectionName: e.topic, Exact: qdrant.PtrOf(true)})
-			if err != nil || got != uint64(n) {
-				b.Fatalf("qdrant has %d points (err %v), want %d", got, err, n)
-			}
-			b.StartTimer()
-			r.report(b, n)
-		}
+		runConnectorBench(b, e, n, n, nil)
 	})
+	// payload-heavy: 16 partitions of records whose payload is 200 small
+	// fields (about 2.6 KB of JSON, 33 KB once decoded), ids repeating so
+	// that the in-memory Qdrant stays small: what the replica holds after
+	// decoding dominates its memory. KQ_BENCH_MAX_DECODED (bytes) overrides
+	// batch.max_decoded_bytes.
+	b.Run("payload-heavy", func(b *testing.B) {
+		const parts, ids = 16, 512
+		m := max(n/10, 1000)
+		e := newBenchEnvWith(b, parts, 8)
+		bytes := seedRecords(b, e, m, func(i int) (int32, []byte) { return int32(i % parts), payloadHeavyValue(i % ids) })
+		b.SetBytes(bytes)
+		runConnectorBench(b, e, m, min(m, ids), func(c *Config) {
+			c.Batch.MaxRecords = 1024
+			if v, err := strconv.ParseInt(os.Getenv("KQ_BENCH_MAX_DECODED"), 10, 64); err == nil && v > 0 {
+				c.Batch.MaxDecodedBytes = config.ByteSize(v)
+			}
+		})
+	})
+}
+
+// payloadHeavyValue is a record whose payload is 200 small fields.
+func payloadHeavyValue(id int) []byte {
+	p := make(map[string]any, 200)
+	for f := range 200 {
+		if f%2 == 0 {
+			p["f"+strconv.Itoa(f)] = id + f
+		} else {
+			p["f"+strconv.Itoa(f)] = "v" + strconv.Itoa(f%7)
+		}
+	}
+	v, _ := json.Marshal(map[string]any{"id": id, "vector": []float32{1, 2, 3, 4, 5, 6, 7, float32(id%5) + 1}, "payload": p})
+	return v
+}
+
+// runConnectorBench runs the connector over the seeded topic of e until
+// every offset is committed (each iteration with a fresh group) and checks
+// that Qdrant holds points points.
+func runConnectorBench(b *testing.B, e *env, n, points int, tune func(*Config)) {
+	cfg := e.testConfig()
+	cfg.Batch.MaxRecords = 512
+	cfg.Batch.Linger = 5 * time.Millisecond
+	cfg.Kafka.CommitInterval = 50 * time.Millisecond // the end is detected by committed offsets
+	cfg.Kafka.DLQTopic = ""
+	if tune != nil {
+		tune(&cfg)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		e.group = "bench-" + strconv.Itoa(i)
+		cfg.Kafka.Group = e.group
+		var m *member
+		r := measure(b, func() {
+			m = e.start(cfg)
+			deadline := time.Now().Add(10 * time.Minute)
+			for e.committedEqualsEnd() != nil {
+				if time.Now().After(deadline) {
+					b.Fatal("pipeline did not finish in 10 minutes")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+		b.StopTimer()
+		m.stop(b)
+		got, err := e.qc.Count(context.Background(), &qdrant.CountPoints{CollectionName: e.topic, Exact: qdrant.PtrOf(true)})
+		if err != nil || got != uint64(points) {
+			b.Fatalf("qdrant has %d points (err %v), want %d", got, err, points)
+		}
+		b.StartTimer()
+		r.report(b, n)
+	}
 }
 
 type measurement struct {
 	wall    time.Duration
 	cpu     time.Duration
 	mallocs uint64
+	peakRSS int64
 }
 
+// measure runs f and reports its wall and CPU time, its allocations and the
+// peak RSS of the process while it ran (the peak is reset first, so the
+// seeding of the topic does not count; where the reset is not possible the
+// peak since the process started is reported).
 func measure(b *testing.B, f func()) measurement {
 	var ms0, ms1 runtime.MemStats
+	debug.FreeOSMemory() // what earlier runs left is returned before the peak is reset
+	resetPeakRSS()
 	runtime.ReadMemStats(&ms0)
 	cpu0 := cpuTime()
 	start := time.Now()
@@ -160,14 +223,14 @@ func measure(b *testing.B, f func()) measurement {
 	wall := time.Since(start)
 	cpu := cpuTime() - cpu0
 	runtime.ReadMemStats(&ms1)
-	return measurement{wall: wall, cpu: cpu, mallocs: ms1.Mallocs - ms0.Mallocs}
+	return measurement{wall: wall, cpu: cpu, mallocs: ms1.Mallocs - ms0.Mallocs, peakRSS: peakRSS()}
 }
 
 func (m measurement) report(b *testing.B, n int) {
 	b.ReportMetric(float64(n)/m.wall.Seconds(), "records/s")
 	b.ReportMetric(m.cpu.Seconds()*100_000/float64(n), "cpu-s/100k")
 	b.ReportMetric(float64(m.mallocs)/float64(n), "allocs/record")
-	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-rss-MiB")
+	b.ReportMetric(float64(m.peakRSS)/(1<<20), "peak-rss-MiB")
 }
 
 func cpuTime() time.Duration {
@@ -177,6 +240,10 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// resetPeakRSS resets the kernel's peak RSS (VmHWM) of this process to its
+// current RSS (Linux: "5" to /proc/self/clear_refs).
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 
 // peakRSS reads VmHWM (bytes) from /proc/self/status; 0 where unavailable.
 func peakRSS() int64 {

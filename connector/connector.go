@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"math"
 	"regexp"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
@@ -48,8 +50,9 @@ type Config struct {
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 
-	// DrainTimeout bounds the flush in the final revoke when Run's context
-	// ends; after it, in-flight batches are abandoned uncommitted.
+	// DrainTimeout bounds Run's whole drain once its context ends: the
+	// flush of the batches in flight, the final commit and leaving the
+	// group. Batches not applied by then are abandoned uncommitted.
 	DrainTimeout time.Duration
 	// StallTimeout: a partition with work that made no progress for this
 	// long makes Ready report an error. Default 60s.
@@ -62,6 +65,7 @@ type Config struct {
 // documentation for the lifecycle and the offset invariants.
 type Connector struct {
 	cfg     Config
+	decCfg  schemas.DecoderConfig
 	log     *slog.Logger
 	m       *metrics
 	router  router
@@ -74,6 +78,20 @@ type Connector struct {
 	inflight atomic.Int64
 	// room is signalled when inflight drops below the bound.
 	room chan struct{}
+	// dlqLimit is max.message.bytes of the DLQ topic (openDLQ).
+	dlqLimit *dlqLimit
+	// decoded counts Record.MemBytes of the records partitions hold
+	// decoded; nparts is the number of partitions, which share
+	// batch.max_decoded_bytes.
+	decoded atomic.Int64
+	nparts  atomic.Int32
+
+	// rewinds are partitions whose fetching must be rewound to the end
+	// of their last batch and resumed (applyRewinds, in the poll loop).
+	rewindMu sync.Mutex
+	rewinds  []*partition
+	// pollCancel, while the poll loop waits in PollRecords, wakes it.
+	pollCancel context.CancelFunc
 
 	// commitMu serialises periodic commits with revokes, so that a
 	// periodic commit can never straddle a revoke and land after it.
@@ -81,10 +99,11 @@ type Connector struct {
 
 	mu    sync.Mutex
 	parts map[tp]*partition
-	// revokeDeadline, when non-zero, bounds flushes in revoke callbacks
-	// (set when Run is draining on shutdown).
-	revokeDeadline time.Time
-	joined         bool
+	// drainDeadline, when non-zero, is when the shutdown must be over
+	// (set when Run starts draining): flushes in revoke callbacks end
+	// commitReserve before it, their commit by it.
+	drainDeadline time.Time
+	joined        bool
 
 	initDone  chan struct{}
 	testHooks testHooks
@@ -125,11 +144,13 @@ func New(cfg Config) (*Connector, error) {
 	if cfg.Batch.MaxRecords <= 0 || cfg.Batch.MaxBytes <= 0 {
 		return nil, errors.New("connector: batch.max_records and batch.max_bytes must be > 0")
 	}
-	if err := decoderConfig(cfg.Record, cfg.Routing).Validate(); err != nil {
+	decCfg, err := decoderConfig(cfg.Record, cfg.Routing)
+	if err != nil {
 		return nil, fmt.Errorf("record: %w", err)
 	}
 	c := &Connector{
 		cfg:       cfg,
+		decCfg:    decCfg,
 		log:       cfg.Logger,
 		router:    newRouter(cfg.Routing),
 		parts:     make(map[tp]*partition),
@@ -138,9 +159,9 @@ func New(cfg Config) (*Connector, error) {
 		// can run before New has finished building c.
 		initDone: make(chan struct{}),
 		room:     make(chan struct{}, 1),
+		dlqLimit: newDLQLimit(),
 	}
-	var err error
-	if c.m, err = newMetrics(cfg.Registerer); err != nil {
+	if c.m, err = newMetrics(cfg.Registerer, c.decoded.Load); err != nil {
 		return nil, err
 	}
 	c.hardCtx, c.hardCancel = context.WithCancel(context.Background())
@@ -156,7 +177,10 @@ func New(cfg Config) (*Connector, error) {
 		kgo.OnPartitionsAssigned(c.onAssigned),
 		kgo.OnPartitionsRevoked(c.onRevoked),
 		kgo.OnPartitionsLost(c.onLost),
+		// The DLQ producer: every replica acknowledges, batches sized
+		// from the DLQ topic (openDLQ).
 		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerBatchMaxBytesFn(c.batchMaxBytes),
 	)
 	if cfg.Kafka.TopicRegex != "" {
 		if _, err := regexp.Compile(cfg.Kafka.TopicRegex); err != nil {
@@ -199,30 +223,62 @@ func (c *Connector) Run(ctx context.Context) error {
 		c.commitLoop(commitCtx)
 	}()
 
-	c.ensureDLQTopic(ctx)
+	c.openDLQ(ctx)
 	stallCtx, stopStalls := context.WithCancel(context.Background())
 	go c.watchStalls(stallCtx)
 	c.pollLoop(ctx)
 	stopStalls()
 
 	// Drain: the final revoke (triggered by leaving the group) flushes
-	// and commits every owned partition, bounded by the drain deadline.
+	// and commits every owned partition. The whole drain is bounded by
+	// DrainTimeout: the flush ends commitReserve before the deadline, the
+	// commit at the deadline, and at the deadline everything still
+	// running is abandoned (nothing unapplied is ever committed).
+	deadline := time.Now().Add(c.cfg.DrainTimeout)
 	c.mu.Lock()
-	c.revokeDeadline = time.Now().Add(c.cfg.DrainTimeout)
+	c.drainDeadline = deadline
 	c.mu.Unlock()
-	drainCtx, cancel := context.WithTimeout(c.hardCtx, c.cfg.DrainTimeout+5*time.Second)
+	hardStop := time.AfterFunc(c.cfg.DrainTimeout, c.hardCancel)
+	defer hardStop.Stop()
+	drainCtx, cancel := context.WithDeadline(c.hardCtx, deadline)
 	defer cancel()
 	c.cl.AllowRebalance()
 	leaveErr := c.cl.LeaveGroupContext(drainCtx)
 	stopCommits()
 	<-commitDone
 	c.stopAllPartitions()
-	c.cl.Close()
-	if leaveErr != nil && !errors.Is(leaveErr, context.Canceled) {
-		return fmt.Errorf("leaving consumer group: %w", leaveErr)
+	c.closeClient(deadline)
+	switch {
+	case leaveErr == nil, errors.Is(leaveErr, context.Canceled) && !time.Now().After(deadline):
+		return nil
+	case time.Now().After(deadline):
+		return fmt.Errorf("drain not finished within %s; what was not committed is read again: leaving the consumer group: %w", c.cfg.DrainTimeout, leaveErr)
 	}
-	return nil
+	return fmt.Errorf("leaving the consumer group: %w", leaveErr)
 }
+
+// closeClient closes the Kafka client, waiting for it no later than
+// deadline: closing ends the fetch sessions with the brokers, which an
+// unresponsive broker can hold for a second or more, and by then the group
+// was left and everything committed that could be.
+func (c *Connector) closeClient(deadline time.Time) {
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		c.cl.Close()
+	}()
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-closed:
+	case <-t.C:
+		c.log.Warn("the Kafka client was still closing at the drain deadline; not waiting for it")
+	}
+}
+
+// commitReserve is the part of a drain deadline kept for the final
+// commit: a fifth of the drain, at most 5 s.
+func commitReserve(drain time.Duration) time.Duration { return min(drain/5, 5*time.Second) }
 
 // Abort abandons in-flight work at once: retries stop and the batches in
 // flight are never marked, so nothing unapplied is committed. Used on the
@@ -231,8 +287,9 @@ func (c *Connector) Abort() { c.hardCancel() }
 
 func (c *Connector) pollLoop(ctx context.Context) {
 	for {
+		c.applyRewinds()
 		c.waitForRoom(ctx)
-		fetches := c.cl.PollRecords(ctx, 0)
+		fetches := c.poll(ctx)
 		if fetches.IsClientClosed() || ctx.Err() != nil {
 			c.cl.AllowRebalance()
 			return
@@ -250,6 +307,84 @@ func (c *Connector) pollLoop(ctx context.Context) {
 			c.dispatch(fp)
 		})
 		c.cl.AllowRebalance()
+	}
+}
+
+// poll is PollRecords, cut short when a partition asks for a rewind.
+func (c *Connector) poll(ctx context.Context) kgo.Fetches {
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c.rewindMu.Lock()
+	c.pollCancel = cancel
+	if len(c.rewinds) > 0 {
+		cancel()
+	}
+	c.rewindMu.Unlock()
+	fetches := c.cl.PollRecords(pctx, 0)
+	c.rewindMu.Lock()
+	c.pollCancel = nil
+	c.rewindMu.Unlock()
+	return fetches
+}
+
+// requestRewind queues p's rewind and wakes the poll loop.
+func (c *Connector) requestRewind(p *partition) {
+	c.rewindMu.Lock()
+	c.rewinds = append(c.rewinds, p)
+	if c.pollCancel != nil {
+		c.pollCancel()
+	}
+	c.rewindMu.Unlock()
+	select {
+	case c.room <- struct{}{}: // wakes waitForRoom
+	default:
+	}
+}
+
+// applyRewinds resumes the partitions that let go of their queue while
+// stalled and have since completed their batch: their fetch position is
+// set back to the end of that batch (everything after it was dropped, and
+// nothing after it is marked), then fetching resumes. SetOffsets restarts
+// the client's fetch session (fetched but unpolled data of every partition
+// is fetched again, which only costs time), so this is for exceptional
+// states only. It runs in the poll loop, holding mu, so that a revoke
+// cannot take the partition half-way; a partition no longer owned is
+// skipped.
+func (c *Connector) applyRewinds() {
+	c.rewindMu.Lock()
+	ps := c.rewinds
+	c.rewinds = nil
+	c.rewindMu.Unlock()
+	if len(ps) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	offs := make(map[string]map[int32]kgo.EpochOffset)
+	var owned []*partition
+	for _, p := range ps {
+		if c.parts[p.key] != p {
+			continue
+		}
+		p.mu.Lock()
+		if offs[p.key.topic] == nil {
+			offs[p.key.topic] = make(map[int32]kgo.EpochOffset)
+		}
+		offs[p.key.topic][p.key.partition] = p.batchEnd
+		p.mu.Unlock()
+		owned = append(owned, p)
+	}
+	if len(owned) == 0 {
+		return
+	}
+	c.cl.SetOffsets(offs)
+	for _, p := range owned {
+		p.mu.Lock()
+		p.rewindPending, p.dropping = false, false
+		c.pauser.set(p.key, reasonStalled, false)
+		p.mu.Unlock()
+		c.log.Info("partition resumed after a stall; fetching again from the end of its last batch",
+			"partition", p.key.String(), "offset", p.batchEnd.Offset)
 	}
 }
 
@@ -292,6 +427,25 @@ func (c *Connector) addInflight(n int64) {
 	}
 }
 
+func (c *Connector) addDecoded(n int64) {
+	if n != 0 {
+		c.decoded.Add(n)
+	}
+}
+
+// decodedShare is how many bytes of decoded records one partition may hold
+// before it writes them: batch.max_decoded_bytes over the partitions
+// assigned, so that together they hold at most batch.max_decoded_bytes
+// (plus the one record each that crosses its share), whatever any of them
+// does, stalled ones included.
+func (c *Connector) decodedShare() int64 {
+	m := int64(c.cfg.Batch.MaxDecodedBytes)
+	if m <= 0 {
+		return math.MaxInt64
+	}
+	return m / int64(max(c.nparts.Load(), 1))
+}
+
 func (c *Connector) maxInflight() int64 {
 	if m := int64(c.cfg.Batch.MaxInflightBytes); m > 0 {
 		return m
@@ -304,7 +458,7 @@ func (c *Connector) maxInflight() int64 {
 // more than the one response per broker it buffers, so a replica holds at
 // most max_inflight_bytes plus one poll (bounded by kafka.fetch_max_bytes).
 // Rebalances go on meanwhile (AllowRebalance was called after the last
-// poll).
+// poll), and so do rewinds.
 func (c *Connector) waitForRoom(ctx context.Context) {
 	if c.inflight.Load() < c.maxInflight() {
 		return
@@ -314,6 +468,7 @@ func (c *Connector) waitForRoom(ctx context.Context) {
 	for c.inflight.Load() >= c.maxInflight() {
 		select {
 		case <-c.room:
+			c.applyRewinds()
 		case <-ctx.Done():
 			return
 		case <-time.After(time.Second): // a drop from a forgotten partition may have raced the signal
@@ -322,7 +477,8 @@ func (c *Connector) waitForRoom(ctx context.Context) {
 }
 
 // watchStalls pauses fetching of partitions whose batch has been retrying
-// for stallPauseAfter, until ctx ends.
+// for stallPauseAfter, and keeps the lag of paused partitions current,
+// until ctx ends.
 func (c *Connector) watchStalls(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -331,11 +487,43 @@ func (c *Connector) watchStalls(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
+			var paused []*partition
 			c.mu.Lock()
 			for _, p := range c.parts {
 				p.pauseIfStuck(now, stallPauseAfter)
+				if p.paused() {
+					paused = append(paused, p)
+				}
 			}
 			c.mu.Unlock()
+			c.refreshHWMs(ctx, paused)
+		}
+	}
+}
+
+// refreshHWMs lists the end offsets of paused partitions, which no fetch
+// reports, so that their lag gauge keeps moving while they are stopped or
+// stalled.
+func (c *Connector) refreshHWMs(ctx context.Context, ps []*partition) {
+	if len(ps) == 0 {
+		return
+	}
+	var topics []string
+	for _, p := range ps {
+		if !slices.Contains(topics, p.key.topic) {
+			topics = append(topics, p.key.topic)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	ends, err := kadm.NewClient(c.cl).ListEndOffsets(ctx, topics...)
+	if err != nil {
+		c.log.Debug("listing end offsets of paused partitions", "err", err)
+		return
+	}
+	for _, p := range ps {
+		if o, ok := ends.Lookup(p.key.topic, p.key.partition); ok && o.Err == nil {
+			p.observeHWM(o.Offset)
 		}
 	}
 }
@@ -357,6 +545,7 @@ func (c *Connector) onAssigned(_ context.Context, _ *kgo.Client, assigned map[st
 			c.tracker.assign(key)
 			p := newPartition(c, key)
 			c.parts[key] = p
+			c.nparts.Store(int32(len(c.parts)))
 			go p.run()
 		}
 	}
@@ -382,15 +571,19 @@ func (c *Connector) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[s
 		return
 	}
 	c.mu.Lock()
-	deadline := c.revokeDeadline
+	drainDeadline := c.drainDeadline
 	c.mu.Unlock()
-	if deadline.IsZero() {
-		// Leave a margin inside the rebalance timeout for the commit.
+	// The flush ends early enough to leave time for the commit: inside the
+	// drain deadline on shutdown, inside the rebalance timeout otherwise.
+	deadline := drainDeadline.Add(-commitReserve(c.cfg.DrainTimeout))
+	commitDeadline := drainDeadline
+	if drainDeadline.IsZero() {
 		rt := c.cfg.Kafka.RebalanceTimeout
 		if rt <= 0 {
 			rt = time.Minute
 		}
 		deadline = time.Now().Add(rt * 3 / 4)
+		commitDeadline = deadline.Add(10 * time.Second)
 	}
 	for _, p := range parts {
 		p.stop(false)
@@ -413,7 +606,7 @@ func (c *Connector) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[s
 	for i, p := range parts {
 		keys[i] = p.key
 	}
-	commitCtx, cancel := context.WithTimeout(c.hardCtx, 10*time.Second)
+	commitCtx, cancel := context.WithDeadline(c.hardCtx, commitDeadline)
 	defer cancel()
 	if err := c.commitRevoked(commitCtx, keys); err != nil {
 		c.log.Error("revoke: committing offsets", "err", err)
@@ -462,6 +655,7 @@ func (c *Connector) takePartitions(m map[string][]int32) []*partition {
 				out = append(out, p)
 				delete(c.parts, key)
 			}
+			c.nparts.Store(int32(len(c.parts)))
 		}
 	}
 	return out
@@ -489,6 +683,7 @@ func (c *Connector) stopAllPartitions() {
 		parts = append(parts, p)
 		delete(c.parts, k)
 	}
+	c.nparts.Store(0)
 	c.mu.Unlock()
 	for _, p := range parts {
 		p.stop(true)

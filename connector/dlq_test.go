@@ -1,11 +1,16 @@
 package connector
 
 import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/grpc/codes"
 
@@ -180,5 +185,170 @@ func TestDLQTopicCreatedWhenMissing(t *testing.T) {
 	waitFor(t, 30*time.Second, "offsets committed", e.committedEqualsEnd)
 	if recs := e.dlqRecords(); len(recs) != 1 || headers(recs[0])[HeaderClassName] != string(schemas.ClassDecode) {
 		t.Fatalf("DLQ %s has %d records, want the bad one", e.dlq, len(recs))
+	}
+}
+
+// incompressible is n hex digits that no producer compression shrinks much
+// (the broker measures max.message.bytes after compression).
+func incompressible(n int) string {
+	r := rand.New(rand.NewPCG(uint64(n), 7))
+	b := make([]byte, n/2+1)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return hex.EncodeToString(b)[:n]
+}
+
+// setDLQMaxMessageBytes sets max.message.bytes of the DLQ topic.
+func (e *env) setDLQMaxMessageBytes(n int) {
+	e.t.Helper()
+	v := strconv.Itoa(n)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := e.adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "max.message.bytes", Value: &v}}, e.dlq)
+	if err == nil {
+		_, err = resp.On(e.dlq, nil)
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// checkTruncated asserts that r is the DLQ record of orig cut to fit limit:
+// a prefix of the original value, the cut named in the headers with the
+// original size, and the error headers kept.
+func checkTruncated(t *testing.T, r, orig *kgo.Record, class schemas.ErrorClass, limit int) {
+	t.Helper()
+	h := headers(r)
+	if h[HeaderTruncated] == "" || !strings.Contains(h[HeaderTruncated], "value") {
+		t.Errorf("truncated DLQ record: header %s = %q, want it to name the value", HeaderTruncated, h[HeaderTruncated])
+	}
+	if want := strconv.Itoa(len(orig.Key) + len(orig.Value)); h[HeaderOriginalSize] != want {
+		t.Errorf("header %s = %q, want %s", HeaderOriginalSize, h[HeaderOriginalSize], want)
+	}
+	if len(r.Value) >= len(orig.Value) || !bytes.HasPrefix(orig.Value, r.Value) {
+		t.Errorf("DLQ value (%d bytes) is not a cut of the original (%d bytes)", len(r.Value), len(orig.Value))
+	}
+	if n := dlqRecordSize(r); n > limit {
+		t.Errorf("DLQ record is %d bytes in a batch, over max.message.bytes %d", n, limit)
+	}
+	if h[HeaderClassName] != string(class) || h[HeaderOffset] != strconv.FormatInt(orig.Offset, 10) || h[HeaderMessage] == "" {
+		t.Errorf("error headers not kept: %v", h)
+	}
+	if h["trace"] != "big" {
+		t.Errorf("original header lost: %v", h)
+	}
+}
+
+// TestOversizeRecordDeadLettered: the DLQ topic's max.message.bytes (8 KiB)
+// is far below an oversize record (12 KiB). The DLQ producer is sized from
+// the topic, the record is dead-lettered cut to fit (headers say so, with
+// its original size), a small bad record goes whole, and the partition is
+// committed to its end.
+func TestOversizeRecordDeadLettered(t *testing.T) {
+	e := newEnv(t, 1)
+	const limit = 8 << 10
+	e.setDLQMaxMessageBytes(limit)
+	cfg := e.testConfig()
+	cfg.Record.MaxBytes = 2048
+	big := &kgo.Record{Key: []byte("big"), Value: []byte(`{"id": 1, "vector": [1, 2, 3, 4], "payload": {"x": "` + incompressible(12<<10) + `"}}`),
+		Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("big")}}}
+	small := &kgo.Record{Key: []byte("small"), Value: []byte(`not json`)}
+	e.produce(big, small, &kgo.Record{Key: []byte("3"), Value: upsertValue(3, vecFor(3, 3), 3)})
+	m := e.start(cfg)
+	waitFor(t, 30*time.Second, "offsets committed", e.committedEqualsEnd)
+	dlq := e.dlqRecords()
+	if len(dlq) != 2 {
+		t.Fatalf("DLQ has %d records, want 2", len(dlq))
+	}
+	checkTruncated(t, dlq[0], big, schemas.ClassOversize, limit)
+	if h := headers(dlq[1]); h[HeaderTruncated] != "" || string(dlq[1].Value) != "not json" {
+		t.Errorf("small bad record: headers %v, value %q; want it whole", h, dlq[1].Value)
+	}
+	if v := gaugeValue(t, m.reg, "kafka_qdrant_dlq_truncated_total"); v != 1 {
+		t.Errorf("kafka_qdrant_dlq_truncated_total = %v, want 1", v)
+	}
+}
+
+// TestDLQLimitLoweredWhileRunning: max.message.bytes of the DLQ topic is
+// lowered after the replica sized its producer, so the broker refuses the
+// record (MESSAGE_TOO_LARGE, permanent). It is cut further until the broker
+// takes it, never retried as it is forever.
+func TestDLQLimitLoweredWhileRunning(t *testing.T) {
+	e := newEnv(t, 1)
+	cfg := e.testConfig()
+	cfg.Record.MaxBytes = 2048
+	e.produce(&kgo.Record{Key: []byte("1"), Value: upsertValue(1, vecFor(1, 1), 1)})
+	e.start(cfg)
+	waitFor(t, 30*time.Second, "first record committed", e.committedEqualsEnd)
+	const limit = 4 << 10
+	e.setDLQMaxMessageBytes(limit)
+	big := &kgo.Record{Key: []byte("big"), Value: []byte(`{"id": 2, "vector": [1, 2, 3, 4], "payload": {"x": "` + incompressible(12<<10) + `"}}`),
+		Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("big")}}}
+	e.produce(big)
+	waitFor(t, 30*time.Second, "oversize record dead-lettered and committed", e.committedEqualsEnd)
+	dlq := e.dlqRecords()
+	if len(dlq) != 1 {
+		t.Fatalf("DLQ has %d records, want 1", len(dlq))
+	}
+	checkTruncated(t, dlq[0], big, schemas.ClassOversize, limit)
+}
+
+// TestDLQRecordCut: dlqRecord keeps a record whole when it fits and
+// otherwise cuts value, original headers, key and message, in that order,
+// until it fits, saying what it cut.
+func TestDLQRecordCut(t *testing.T) {
+	bad := func(key, value string, headers int) failedRecord {
+		r := &kgo.Record{Topic: "t", Partition: 3, Offset: 42, Key: []byte(key), Value: []byte(value)}
+		for i := range headers {
+			r.Headers = append(r.Headers, kgo.RecordHeader{Key: "h" + strconv.Itoa(i), Value: []byte(strings.Repeat("v", 100))})
+		}
+		return failedRecord{rec: r, err: schemas.NewRecordError(schemas.ClassOversize, schemas.StageDecode, "%s", strings.Repeat("m", 3000))}
+	}
+	cases := []struct {
+		name  string
+		f     failedRecord
+		limit int
+		cuts  string // "" = whole
+		floor bool
+	}{
+		{"fits", bad("k", "v", 2), 1 << 20, "", false},
+		{"value cut", bad("k", strings.Repeat("x", 10_000), 2), 5000, "value", false},
+		{"headers dropped", bad("k", strings.Repeat("x", 10_000), 40), 3500, "value,headers", false},
+		{"key cut", bad(strings.Repeat("k", 8000), "x", 1), 3600, "value,headers,key", false},
+		{"message cut", bad("k", "x", 0), 700, "value,key,message", false},
+		{"message cut to its minimum", bad("k", "x", 0), 500, "value,key,message", true},
+		{"limit below the error headers", bad("", "", 0), 100, "message", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, floor := dlqRecord("dlq", c.f, c.limit)
+			h := headers(r)
+			if h[HeaderTruncated] != c.cuts {
+				t.Errorf("%s = %q, want %q", HeaderTruncated, h[HeaderTruncated], c.cuts)
+			}
+			if floor != c.floor {
+				t.Errorf("floor = %v, want %v", floor, c.floor)
+			}
+			if !c.floor && dlqRecordSize(r) > c.limit {
+				t.Errorf("record is %d bytes, over the limit %d", dlqRecordSize(r), c.limit)
+			}
+			orig := c.f.rec
+			if c.cuts == "" {
+				if !bytes.Equal(r.Value, orig.Value) || !bytes.Equal(r.Key, orig.Key) || len(r.Headers) != len(orig.Headers)+6 {
+					t.Errorf("record changed although it fits")
+				}
+				return
+			}
+			if want := strconv.Itoa(len(orig.Key) + len(orig.Value)); h[HeaderOriginalSize] != want {
+				t.Errorf("%s = %q, want %s", HeaderOriginalSize, h[HeaderOriginalSize], want)
+			}
+			if !bytes.HasPrefix(orig.Value, r.Value) || !bytes.HasPrefix(orig.Key, r.Key) {
+				t.Errorf("key or value is not a prefix of the original")
+			}
+			if h[HeaderClassName] != "oversize" || h[HeaderOffset] != "42" || h[HeaderPartition] != "3" || len(h[HeaderMessage]) < minMessageBytes {
+				t.Errorf("error headers not kept: %v", h)
+			}
+		})
 	}
 }

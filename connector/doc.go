@@ -5,14 +5,18 @@
 //
 //	kgo poll ──dispatch──▶ partition queue ──nextBatch──▶ process:
 //	    decode (schemas.Decoder) → route (router) → Sink.Check
-//	    → Sink.Write per collection (sink.Writer: merge, UpdateBatch wait=true,
-//	      retry, bisect) → bad records to the DLQ (ProduceSync, acked)
+//	    → write (Sink.Write per collection: merge, UpdateBatch wait=true,
+//	      retry, bisect), in pieces of at most decodedShare decoded bytes
+//	    → bad records to the DLQ (deadLetter: ProduceSync, acked; cut to
+//	      the DLQ topic's max.message.bytes when they do not fit)
 //	    → tracker.mark(last offset + 1) ──commitLoop / revoke──▶ Kafka
 //
 // Invariants:
 //   - A partition processes one batch at a time, so its mark always means
 //     "every record below this offset was applied by Qdrant or acknowledged
 //     by the DLQ". Nothing is committed past a record that is neither.
+//     Writing a batch in pieces does not change that: the mark waits for
+//     the last piece and the DLQ.
 //   - Marks are accepted only for owned partitions (tracker, under a
 //     mutex). Periodic commits and revoke commits are serialised
 //     (commitMu), so no commit for a partition lands after its revoke
@@ -22,22 +26,53 @@
 //     the marks are committed synchronously, then the callback returns.
 //     Queued records that no batch took are dropped; the next owner
 //     re-reads them. On loss: workers are cancelled, nothing is committed.
-//   - Memory: dispatch never blocks; the poll loop stops polling while the
-//     replica holds batch.max_inflight_bytes, so it holds at most that plus
-//     one fetch response (kafka.fetch_max_bytes of compressed batches).
+//   - Shutdown is bounded by DrainTimeout (shutdown.timeout) from the
+//     moment Run's context ends: the revoke flush ends commitReserve
+//     before the deadline, the final commit and LeaveGroup at it, and at
+//     the deadline everything still running is cancelled (hardCancel), so
+//     nothing unapplied is committed; closing the client is not waited for
+//     past it.
+//   - Memory, Kafka bytes: dispatch never blocks; the poll loop stops
+//     polling while the replica holds batch.max_inflight_bytes, so it
+//     holds at most that plus one fetch response (kafka.fetch_max_bytes of
+//     compressed batches).
+//   - Memory, decoded records: a partition holds at most its share of
+//     batch.max_decoded_bytes (the bound over the partitions assigned)
+//     decoded, plus the one record that crosses it (Record.MemBytes,
+//     kafka_qdrant_decoded_bytes): past it, it writes what it holds first.
+//   - One partition never holds the others hostage: a partition that
+//     cannot make progress lets go of its queue (letGoLocked): it drops the
+//     records queued behind its batch, releases their bytes and drops what
+//     is still dispatched to it, so it holds no more than the batch it is
+//     writing. Nothing past its mark is committed, so nothing is lost.
 //   - A partition whose batch has been retrying for 5 s (Qdrant
-//     unavailable, locked, rate limiting) is paused until the batch
-//     completes. Pausing is kept for such exceptional states because a
-//     resumed partition can wait for a fetch in flight (up to
-//     kafka.fetch_max_wait). One pauser owns every pause so independent
-//     reasons do not resume each other.
+//     unavailable, locked, rate limiting, a collection down) is paused and
+//     lets go of its queue. When the batch completes, the poll loop sets
+//     its fetch position back to the batch's end (applyRewinds:
+//     kgo SetOffsets, under mu so that no revoke interleaves) and resumes
+//     it. Pausing is kept for such exceptional states because a resumed
+//     partition can wait for a fetch in flight (up to
+//     kafka.fetch_max_wait), and a rewind refetches what the client had
+//     buffered. One pauser owns every pause so independent reasons do not
+//     resume each other.
 //   - Without kafka.dlq_topic, a bad record stops its partition: the
 //     offsets before it are committed, the record is never skipped, the
-//     partition stays paused and Ready reports it.
+//     partition stays paused with its queue let go, and Ready reports it.
+//     Whoever owns the partition next reads it again from the commit.
+//   - The lag gauge of a partition follows the high watermark of every
+//     fetch and, while the partition is paused (stalled or stopped), of a
+//     ListOffsets every second (watchStalls), so it keeps moving exactly
+//     when a partition makes no progress.
+//   - A DLQ record is never retried unchanged after a permanent produce
+//     error (produceActions): MESSAGE_TOO_LARGE makes it go alone, then
+//     cut smaller, until the topic takes it. Other produce errors are
+//     retried without end.
 //
 // Lifecycle of a partition worker:
 //
 //	assigned ─▶ running ─┬─ revoke ─▶ flushing ─▶ committed ─▶ gone
 //	                     ├─ lost / hard stop ─▶ cancelled (no commit) ─▶ gone
-//	                     └─ bad record, no DLQ ─▶ stopped (paused) ─▶ revoke/lost
+//	                     ├─ batch retrying 5 s ─▶ stalled (paused, queue let go)
+//	                     │      └─ batch applied ─▶ rewind + resume ─▶ running
+//	                     └─ bad record, no DLQ ─▶ stopped (paused, queue let go) ─▶ revoke/lost
 package connector

@@ -38,6 +38,9 @@ type env struct {
 	topic   string
 	group   string
 	dlq     string
+	// wrapSink, when set, wraps the Qdrant writer of members started
+	// from now on (fault injection per collection).
+	wrapSink func(Sink) Sink
 }
 
 const testDim = 4
@@ -140,6 +143,9 @@ func (e *env) startWithHooks(cfg Config, hooks testHooks) *member {
 	cfg.Sink = sink.NewWriter(sink.PooledPoints(qc), qc.GetCollectionsClient(), sink.WriterConfig{
 		Retry: qcfg.Retry, Timeout: qcfg.Timeout, Registerer: reg, Logger: testLogger(),
 	})
+	if e.wrapSink != nil {
+		cfg.Sink = e.wrapSink(cfg.Sink)
+	}
 	cfg.Registerer = reg
 	cfg.Logger = testLogger()
 	cfg.ClientOpts = append(cfg.ClientOpts, kgo.SeedBrokers(e.brokers...), kgo.MetadataMinAge(50*time.Millisecond),

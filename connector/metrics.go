@@ -10,6 +10,7 @@ import (
 type metrics struct {
 	consumed      prometheus.Counter
 	deadLettered  *prometheus.CounterVec
+	dlqTruncated  prometheus.Counter
 	retries       *prometheus.CounterVec
 	paused        prometheus.Gauge
 	stopped       prometheus.Gauge
@@ -19,7 +20,7 @@ type metrics struct {
 	commits       *prometheus.CounterVec
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, decoded func() int64) (*metrics, error) {
 	m := &metrics{
 		consumed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "kafka_qdrant_records_consumed_total",
@@ -29,6 +30,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "kafka_qdrant_records_dead_lettered_total",
 			Help: "Records written to the DLQ topic, by error class.",
 		}, []string{"class"}),
+		dlqTruncated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kafka_qdrant_dlq_truncated_total",
+			Help: "Records dead-lettered cut to fit the DLQ topic's max.message.bytes (header kq.errors.truncated).",
+		}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kafka_qdrant_retries_total",
 			Help: "Retries of retryable failures, by class (the gRPC code name in snake case, or kafka_produce).",
@@ -51,7 +56,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "kafka_qdrant_consumer_lag",
-			Help: "Records between the partition's high watermark and the last finished batch.",
+			Help: "Records between the partition's high watermark and the last finished batch (kept current while the partition is paused or stopped).",
 		}, []string{"topic", "partition"}),
 		commits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kafka_qdrant_offset_commits_total",
@@ -63,7 +68,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range []prometheus.Collector{m.consumed, m.deadLettered, m.paused, m.stopped, m.inflightBytes, m.fetchBlocked, m.lag, m.commits} {
+	decodedBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "kafka_qdrant_decoded_bytes",
+		Help: "Estimated heap bytes of decoded records held by partition pipelines (bounded by batch.max_decoded_bytes).",
+	}, func() float64 { return float64(decoded()) })
+	for _, c := range []prometheus.Collector{decodedBytes, m.consumed, m.deadLettered, m.dlqTruncated, m.paused, m.stopped, m.inflightBytes, m.fetchBlocked, m.lag, m.commits} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -87,11 +96,9 @@ func registerOrExisting[T prometheus.Collector](reg prometheus.Registerer, c T) 
 	return c, nil
 }
 
-func (m *metrics) setLag(key tp, lag int64) {
-	if lag < 0 {
-		lag = 0
-	}
-	m.lag.WithLabelValues(key.topic, strconv.Itoa(int(key.partition))).Set(float64(lag))
+// lagGauge is the consumer-lag gauge of one partition.
+func (m *metrics) lagGauge(key tp) prometheus.Gauge {
+	return m.lag.WithLabelValues(key.topic, strconv.Itoa(int(key.partition)))
 }
 
 func (m *metrics) forgetPartition(key tp) {

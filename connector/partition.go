@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
@@ -32,14 +33,28 @@ type partition struct {
 	queue       []*kgo.Record
 	sizes       []int64 // recordSize of queue[i]
 	queuedBytes int64
-	hwm         int64
-	stopping    bool      // finish the current batch, then exit
-	busy        bool      // a batch is being processed
-	batchStart  time.Time // when the batch in process started
-	stallPaused bool      // fetching paused because the batch is stuck retrying
-	stoppedErr  error
-	lastDone    time.Time
-	wake        chan struct{}
+	stopping    bool            // finish the current batch, then exit
+	busy        bool            // a batch is being processed
+	batchStart  time.Time       // when the batch in process started
+	batchEnd    kgo.EpochOffset // the offset after the batch in process
+	stallPaused bool            // fetching paused because the batch is stuck retrying
+	// dropping: the partition let go of its queue (stopped, or paused
+	// while stalled) and drops what is still dispatched to it; nothing
+	// past its mark is committed, so the records are read again after a
+	// rewind (rewindPending) or by the next owner.
+	dropping      bool
+	rewindPending bool // the poll loop must rewind fetching to batchEnd, then resume
+	stoppedErr    error
+	lastDone      time.Time
+	wake          chan struct{}
+
+	// Lag: hwm is the highest high watermark seen (fetches, or listed
+	// offsets while fetching is paused); next is the offset of the first
+	// record not yet finished (the mark, or the first offset fetched).
+	hwm       int64
+	next      int64
+	nextKnown bool
+	lag       prometheus.Gauge
 
 	// per-batch scratch, reused
 	recs   []schemas.Record
@@ -57,11 +72,12 @@ func newPartition(c *Connector, key tp) *partition {
 	p := &partition{
 		c:        c,
 		key:      key,
-		dec:      schemas.NewDecoder(decoderConfig(c.cfg.Record, c.cfg.Routing)),
+		dec:      schemas.NewDecoder(c.decCfg),
 		done:     make(chan struct{}),
 		wake:     make(chan struct{}, 1),
 		lastDone: time.Now(),
 		ops:      make(map[string][]sink.Op),
+		lag:      c.m.lagGauge(key),
 	}
 	p.ctx, p.cancel = context.WithCancel(c.hardCtx)
 	return p
@@ -77,10 +93,15 @@ func (p *partition) signal() {
 // enqueue appends fetched records and counts their bytes as in flight; it
 // never blocks. Memory is bounded by the poll loop, which stops polling
 // above batch.max_inflight_bytes. Each record's size is computed once,
-// here, and kept beside it for takeLocked.
+// here, and kept beside it for takeLocked. A partition that is dropping
+// (or stopping) drops them: they are read again later.
 func (p *partition) enqueue(recs []*kgo.Record, hwm int64) {
 	p.mu.Lock()
-	if p.stopping {
+	if !p.nextKnown {
+		p.next, p.nextKnown = recs[0].Offset, true
+	}
+	p.observeHWMLocked(hwm)
+	if p.stopping || p.dropping {
 		p.mu.Unlock()
 		return
 	}
@@ -94,11 +115,27 @@ func (p *partition) enqueue(recs []*kgo.Record, hwm int64) {
 	p.c.addInflight(n)
 	p.queue = append(p.queue, recs...)
 	p.queuedBytes += n
+	p.mu.Unlock()
+	p.signal()
+}
+
+// observeHWMLocked raises the high watermark and updates the lag gauge.
+// Called with mu held.
+func (p *partition) observeHWMLocked(hwm int64) {
 	if hwm > p.hwm {
 		p.hwm = hwm
 	}
-	p.mu.Unlock()
-	p.signal()
+	if p.nextKnown {
+		p.lag.Set(float64(max(p.hwm-p.next, 0)))
+	}
+}
+
+// observeHWM is observeHWMLocked for callers without mu (listed offsets of
+// paused partitions).
+func (p *partition) observeHWM(hwm int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.observeHWMLocked(hwm)
 }
 
 // stop asks the worker to finish its current batch and exit; abandon also
@@ -117,23 +154,52 @@ func (p *partition) stop(abandon bool) {
 func (p *partition) dropQueue() int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.dropQueueLocked()
+}
+
+// dropQueueLocked empties the queue and returns its bytes, which the
+// caller releases. Called with mu held.
+func (p *partition) dropQueueLocked() int64 {
 	n := p.queuedBytes
 	p.queue, p.sizes, p.queuedBytes = nil, nil, 0
 	return n
 }
 
+// letGoLocked makes the partition drop its queue and whatever is still
+// dispatched to it, and releases the queue's bytes, so that a partition
+// that cannot make progress holds no more than the batch it is writing.
+// Called with mu held, after fetching was paused.
+func (p *partition) letGoLocked() {
+	p.dropping = true
+	if n := p.dropQueueLocked(); n > 0 {
+		p.c.addInflight(-n)
+	}
+}
+
 // pauseIfStuck pauses fetching while the batch in process has been
 // retrying for longer than after (Qdrant unavailable, a write lock, a rate
-// limit): the partition's queue would only grow. The worker resumes it
-// when the batch completes. Pausing under mu keeps pause and resume in the
-// order their decisions were made.
+// limit), and lets go of the queue behind the batch, so that the partition
+// holds none of the other partitions' share of
+// batch.max_inflight_bytes. When the batch completes, the poll loop
+// rewinds fetching to the batch's end and resumes it (applyRewinds).
+// Pausing under mu keeps pause and resume in the order their decisions
+// were made.
 func (p *partition) pauseIfStuck(now time.Time, after time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.busy && !p.stallPaused && now.Sub(p.batchStart) > after {
 		p.stallPaused = true
 		p.c.pauser.set(p.key, reasonStalled, true)
+		p.letGoLocked()
 	}
+}
+
+// paused reports whether fetching of the partition is paused (no fetch
+// brings its high watermark).
+func (p *partition) paused() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stallPaused || p.rewindPending || p.stoppedErr != nil
 }
 
 func (p *partition) stalled(now time.Time, limit time.Duration) error {
@@ -159,12 +225,23 @@ func (p *partition) run() {
 		err := p.process(batch)
 		p.mu.Lock()
 		p.busy = false
+		rewind := false
 		if p.stallPaused {
 			p.stallPaused = false
-			p.c.pauser.set(p.key, reasonStalled, false)
+			switch {
+			case err == nil && p.dropping && p.stoppedErr == nil:
+				// Fetching resumes from the batch's end, after the poll
+				// loop rewound it (applyRewinds).
+				p.rewindPending, rewind = true, true
+			default:
+				p.c.pauser.set(p.key, reasonStalled, false)
+			}
 		}
 		p.mu.Unlock()
 		p.c.addInflight(-bytes)
+		if rewind {
+			p.c.requestRewind(p)
+		}
 		if err != nil {
 			// ctx ended: the batch is abandoned unmarked.
 			return
@@ -254,12 +331,20 @@ func (p *partition) takeLocked(maxRecords int, maxBytes int64) ([]*kgo.Record, i
 	p.queuedBytes -= bytes
 	p.busy = true
 	p.batchStart = time.Now()
+	last := batch[n-1]
+	p.batchEnd = kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1}
 	return batch, bytes
 }
 
 // process runs one batch through decode → route → check → write → DLQ and
 // marks its end offset. It returns an error only when the partition's ctx
 // ended (the batch is then abandoned, unmarked).
+//
+// Decoded records can hold many times their Kafka bytes, so a batch is
+// written in pieces: once the records decoded and not yet written would
+// exceed the partition's share of batch.max_decoded_bytes (decodedShare),
+// they are written and let go before the next one is kept. Marking still
+// waits for the whole batch.
 func (p *partition) process(batch []*kgo.Record) error {
 	c := p.c
 	ctx := p.ctx
@@ -270,6 +355,13 @@ func (p *partition) process(batch []*kgo.Record) error {
 	clear(p.ops)
 	p.colls = p.colls[:0]
 	p.failed = p.failed[:0]
+	share := c.decodedShare()
+	var held int64 // MemBytes of recs[from:]
+	from := 0
+	defer func() {
+		clear(recs[from:]) // drop references to protobufs now that they are sent
+		c.addDecoded(-held)
+	}()
 
 	for i, r := range batch {
 		rec, err := p.dec.Decode(r.Key, r.Value)
@@ -277,7 +369,17 @@ func (p *partition) process(batch []*kgo.Record) error {
 			p.fail(r, err)
 			continue
 		}
+		if n := int64(rec.MemBytes); held > 0 && held+n > share {
+			if err := p.write(batch); err != nil {
+				return err
+			}
+			clear(recs[from:i])
+			c.addDecoded(-held)
+			from, held = i, 0
+		}
 		recs[i] = rec
+		held += int64(rec.MemBytes)
+		c.addDecoded(int64(rec.MemBytes))
 		coll, err := c.router.collection(r.Topic, rec.Collection)
 		if err != nil {
 			p.fail(r, err)
@@ -290,22 +392,14 @@ func (p *partition) process(batch []*kgo.Record) error {
 			p.fail(r, err)
 			continue
 		}
-		if _, ok := p.ops[coll]; !ok {
+		if len(p.ops[coll]) == 0 {
 			p.colls = append(p.colls, coll)
 		}
-		p.ops[coll] = append(p.ops[coll], sink.Op{Record: &recs[i], Offset: r.Offset, Ref: i})
+		p.ops[coll] = append(p.ops[coll], sink.Op{Record: &recs[i], Offset: r.Offset, Partition: r.Partition, Ref: i})
 	}
-
-	for _, coll := range p.colls {
-		rejected, err := c.cfg.Sink.Write(ctx, coll, p.ops[coll])
-		if err != nil {
-			return err
-		}
-		for _, rj := range rejected {
-			p.fail(batch[rj.Op.Ref], rj.Err)
-		}
+	if err := p.write(batch); err != nil {
+		return err
 	}
-	clear(recs) // drop references to protobufs now that they are sent
 
 	last := batch[len(batch)-1]
 	if len(p.failed) > 0 {
@@ -317,6 +411,25 @@ func (p *partition) process(batch []*kgo.Record) error {
 		}
 	}
 	p.markDone(kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1})
+	return nil
+}
+
+// write applies the ops collected so far, collection by collection, notes
+// the records Qdrant rejected, and empties the ops.
+func (p *partition) write(batch []*kgo.Record) error {
+	for _, coll := range p.colls {
+		ops := p.ops[coll]
+		rejected, err := p.c.cfg.Sink.Write(p.ctx, coll, ops)
+		if err != nil {
+			return err
+		}
+		for _, rj := range rejected {
+			p.fail(batch[rj.Op.Ref], rj.Err)
+		}
+		clear(ops)
+		p.ops[coll] = ops[:0]
+	}
+	p.colls = p.colls[:0]
 	return nil
 }
 
@@ -333,15 +446,15 @@ func (p *partition) markDone(eo kgo.EpochOffset) {
 	now := time.Now()
 	p.mu.Lock()
 	p.lastDone = now
-	hwm := p.hwm
+	p.next, p.nextKnown = eo.Offset, true
+	p.observeHWMLocked(p.hwm)
 	p.mu.Unlock()
-	p.c.m.setLag(p.key, hwm-eo.Offset)
 }
 
 // stopOnBadRecord handles bad input without a DLQ: everything before the
-// first bad record is marked, the partition stops (fetching paused) and
-// stays stopped until it is revoked or the process restarts. The bad
-// record is never skipped.
+// first bad record is marked, the partition stops (fetching paused, its
+// queue let go) and stays stopped until it is revoked or the process
+// restarts. The bad record is never skipped.
 func (p *partition) stopOnBadRecord(batch []*kgo.Record) error {
 	first := p.failed[0]
 	for _, f := range p.failed[1:] {
@@ -366,9 +479,10 @@ func (p *partition) stopOnBadRecord(batch []*kgo.Record) error {
 	p.c.log.Error("partition stopped on a bad record", "partition", p.key.String(), "offset", first.rec.Offset,
 		"class", string(first.err.Class), "stage", string(first.err.Stage), "err", first.err.Error())
 	p.c.m.stopped.Inc()
-	p.c.pauser.set(p.key, reasonStopped, true)
 	p.mu.Lock()
+	p.c.pauser.set(p.key, reasonStopped, true)
 	p.stoppedErr = err
+	p.letGoLocked()
 	p.mu.Unlock()
 	return nil
 }

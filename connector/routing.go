@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
@@ -47,13 +48,22 @@ func validCollectionName(name string) error {
 	return nil
 }
 
-func decoderConfig(rec config.Record, routing config.Routing) schemas.DecoderConfig {
-	return schemas.DecoderConfig{
+// decoderConfig is the record decoder's configuration of the record and
+// routing sections.
+func decoderConfig(rec config.Record, routing config.Routing) (schemas.DecoderConfig, error) {
+	keyID, err := schemas.ParseKeyIDRule(rec.KeyID)
+	if err != nil {
+		return schemas.DecoderConfig{}, fmt.Errorf("key_id: %w", err)
+	}
+	dc := schemas.DecoderConfig{
 		IDField:                 rec.IDField,
 		VectorField:             rec.VectorField,
 		PayloadField:            rec.PayloadField,
 		CollectionField:         rec.CollectionField,
+		DeleteField:             rec.DeleteField,
+		KeyID:                   keyID,
 		AllowCollectionOverride: routing.AllowRecordOverride,
 		MaxBytes:                int(rec.MaxBytes),
 	}
+	return dc, dc.Validate()
 }

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # check.sh — static checks of deploy/: Prometheus rules and their unit tests,
 # the Prometheus config, the Grafana dashboard JSON, the config keys used by
-# the compose file and the Kubernetes manifests, and the kustomization.
-# Each check whose tool is missing prints "<tool> not installed; skipped"
-# and does not fail the run. Exit status: 0 when every check that ran passed.
+# the compose file, and the Helm chart (helm lint, helm template with the
+# default values and with every optional part on, golden renderings, strict
+# decoding of every object, every config key reachable from values,
+# validate --offline of the rendered config: go test ./deploy/helm/).
+# promtool, python3 and docker are optional: a check whose tool is missing
+# prints "<tool> not installed; skipped" and does not fail the run. helm is
+# built by scripts/helm.sh when missing. Exit status: 0 when every check that
+# ran passed.
 #
 #   deploy/check.sh
 set -euo pipefail
@@ -33,7 +38,7 @@ else
   echo "python3 not installed; skipped"
 fi
 
-step "config keys: compose.yaml, config.yaml, kubernetes/ against config/example.yaml"
+step "config keys: compose.yaml, config.yaml against config/example.yaml"
 if command -v python3 >/dev/null 2>&1 && python3 -c 'import yaml' 2>/dev/null; then
   # config/example.yaml sets every key of config.Config (config's own test
   # keeps it complete), so it is the list of valid keys.
@@ -70,19 +75,11 @@ def check_env(name, where):
             bad.append(f"{where}: {name} ({'.'.join(path)})")
 
 check_tree(yaml.safe_load(open("config.yaml")), "config.yaml")
-check_tree(yaml.safe_load(open("kubernetes/config.yaml")), "kubernetes/config.yaml")
 for svc, spec in yaml.safe_load(open("compose.yaml"))["services"].items():
     env = spec.get("environment") or {}
     names = env.keys() if isinstance(env, dict) else [e.split("=", 1)[0] for e in env]
     for n in names:
         check_env(n, f"compose.yaml services.{svc}")
-for doc in yaml.safe_load_all(open("kubernetes/secret.example.yaml")):
-    for n in (doc.get("stringData") or {}):
-        check_env(n, "kubernetes/secret.example.yaml")
-for doc in yaml.safe_load_all(open("kubernetes/deployment.yaml")):
-    for c in doc["spec"]["template"]["spec"]["containers"]:
-        for e in c.get("env") or []:
-            check_env(e["name"], "kubernetes/deployment.yaml")
 
 if bad:
     print("unknown configuration keys:\n  " + "\n  ".join(bad))
@@ -93,12 +90,11 @@ else
   echo "python3 with PyYAML not installed; skipped"
 fi
 
-step "kubernetes: kustomize build"
-if command -v kubectl >/dev/null 2>&1; then
-  kubectl kustomize kubernetes >/dev/null && echo "kubernetes/: kustomize build ok" || fail "kubectl kustomize kubernetes"
-else
-  echo "kubectl not installed; skipped"
-fi
+step "helm chart: lint, template (defaults, every optional part on), golden files, config keys, validate --offline"
+# The chart's values cover every key of config/example.yaml (the config
+# section is checked against the code), so the Helm checks need no key list
+# here. The Go tests find helm through scripts/helm.sh.
+(cd "$root" && go test -count=1 ./deploy/helm/) || fail "go test ./deploy/helm/ (go test ./deploy/helm/ -update rewrites generated and golden files)"
 
 step "compose: config"
 if command -v docker >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then

@@ -13,16 +13,68 @@ const (
 	DefaultVectorField     = "vector"
 	DefaultPayloadField    = "payload"
 	DefaultCollectionField = "collection_name"
+	DefaultDeleteField     = "delete"
 )
+
+// KeyIDRule says how the record key relates to the point id
+// (record.key_id). Tombstones (null values) always delete the point of
+// their key; the rule decides what upserts and delete records use.
+type KeyIDRule uint8
+
+const (
+	// KeyIDFallback: the value's id field is the point id; the key is the
+	// id only when the value has none. A key that names another point than
+	// the value's id goes unnoticed, and a tombstone of that key deletes
+	// the key's point, not the value's.
+	KeyIDFallback KeyIDRule = iota
+	// KeyIDKey: the key is always the point id; the value's id field is
+	// ignored (neither read nor checked). Records without a key are
+	// rejected.
+	KeyIDKey
+	// KeyIDStrict: the key is the point id and a value id, when present,
+	// must name the same point (PointID of both); a record whose value id
+	// disagrees with its key, or that has no key, is rejected. Upserts,
+	// delete records and tombstones then always agree on the point.
+	KeyIDStrict
+)
+
+// keyIDNames are the configuration names of the rules, by rule.
+var keyIDNames = [...]string{KeyIDFallback: "fallback", KeyIDKey: "key", KeyIDStrict: "strict"}
+
+// KeyIDRules lists the configuration names of the rules.
+func KeyIDRules() []string { return keyIDNames[:] }
+
+func (r KeyIDRule) String() string {
+	if int(r) < len(keyIDNames) {
+		return keyIDNames[r]
+	}
+	return fmt.Sprintf("KeyIDRule(%d)", r)
+}
+
+// ParseKeyIDRule returns the rule of a configuration name; "" is
+// KeyIDFallback.
+func ParseKeyIDRule(s string) (KeyIDRule, error) {
+	if s == "" {
+		return KeyIDFallback, nil
+	}
+	for r, name := range keyIDNames {
+		if s == name {
+			return KeyIDRule(r), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown key id rule %q: want one of fallback, key, strict", s)
+}
 
 // DecoderConfig configures a Decoder. The zero value decodes the standard
 // format with collection_name ignored and no size limit.
 type DecoderConfig struct {
-	// IDField, VectorField, PayloadField and CollectionField are the
-	// names of the value's fields; empty means "id", "vector", "payload"
-	// and "collection_name". They should be distinct (see Validate); if
-	// two are equal, the first role in that order wins.
-	IDField, VectorField, PayloadField, CollectionField string
+	// IDField, VectorField, PayloadField, CollectionField and DeleteField
+	// are the names of the value's fields; empty means "id", "vector",
+	// "payload", "collection_name" and "delete". They should be distinct
+	// (see Validate); if two are equal, the first role in that order wins.
+	IDField, VectorField, PayloadField, CollectionField, DeleteField string
+	// KeyID is how the record key relates to the point id.
+	KeyID KeyIDRule
 	// AllowCollectionOverride makes CollectionField route the record.
 	// When false the field is ignored entirely: it is neither checked nor
 	// returned, so records with a bad collection_name are still written
@@ -40,6 +92,7 @@ func (c DecoderConfig) Validate() error {
 	names := [...]struct{ role, name string }{
 		{"id", c.IDField}, {"vector", c.VectorField},
 		{"payload", c.PayloadField}, {"collection", c.CollectionField},
+		{"delete", c.DeleteField},
 	}
 	for i := range names {
 		for j := i + 1; j < len(names); j++ {
@@ -51,6 +104,9 @@ func (c DecoderConfig) Validate() error {
 	}
 	if c.MaxBytes < 0 {
 		return fmt.Errorf("max bytes is negative (%d)", c.MaxBytes)
+	}
+	if int(c.KeyID) >= len(keyIDNames) {
+		return fmt.Errorf("unknown key id rule %d", c.KeyID)
 	}
 	return nil
 }
@@ -67,6 +123,9 @@ func (c DecoderConfig) withDefaults() DecoderConfig {
 	}
 	if c.CollectionField == "" {
 		c.CollectionField = DefaultCollectionField
+	}
+	if c.DeleteField == "" {
+		c.DeleteField = DefaultDeleteField
 	}
 	return c
 }
@@ -133,6 +192,8 @@ func (d *Decoder) intern(b []byte) string {
 	s := string(b)
 	if len(s) <= maxInternedLen && len(d.names) < maxInterned {
 		d.names[s] = s
+	} else {
+		d.slabs.held += len(s) // this record's own copy
 	}
 	return s
 }
@@ -141,22 +202,29 @@ func (d *Decoder) intern(b []byte) string {
 //
 // A nil value is a tombstone: OpDelete of the point whose id PointID derives
 // from the key. Any other value must be one JSON object in the format of
-// record.v1.schema.json; it becomes an OpUpsert. The id is the value's id
-// field or, when that is absent or null, the record key. For every field,
-// null is the same as absent; when a field occurs more than once, the last
-// occurrence wins and earlier ones only have to be valid JSON. Fields other
-// than the four configured ones are ignored.
+// record.v1.schema.json. It is an OpDelete when its delete field is true (a
+// delete record: vector and payload are then ignored, and its
+// collection_name routes the delete), an OpUpsert otherwise. Its point id
+// follows DecoderConfig.KeyID: under KeyIDFallback the value's id field or,
+// when that is absent or null, the record key; under KeyIDKey the key;
+// under KeyIDStrict the key, which a value id must agree with. For every
+// field, null is the same as absent; when a field occurs more than once,
+// the last occurrence wins and earlier ones only have to be valid JSON.
+// Fields other than the configured ones are ignored.
 //
 // Every error is a *RecordError with Class and Stage set; its message names
 // the field. Oversize records fail first, then invalid JSON (including
 // invalid UTF-8), then the first problem in the order id, vector, payload,
-// collection_name, then a missing id or vector.
+// collection_name, delete (vector and payload are not checked on a delete
+// record), then a missing id (or key), a value id that disagrees with the
+// key, then a missing vector.
 func (d *Decoder) Decode(key, value []byte) (Record, error) {
 	if d.cfg.MaxBytes > 0 && len(key)+len(value) > d.cfg.MaxBytes {
 		return Record{}, NewRecordError(ClassOversize, StageDecode,
 			"record is %d bytes (key and value), over the limit of %d bytes",
 			len(key)+len(value), d.cfg.MaxBytes)
 	}
+	d.slabs.held = 0
 	if value == nil {
 		return d.tombstone(key)
 	}
@@ -166,21 +234,20 @@ func (d *Decoder) Decode(key, value []byte) (Record, error) {
 	if err != nil {
 		return Record{}, err
 	}
-	for _, err := range [...]error{f.idErr, f.vecErr, f.payErr, f.colErr} {
+	if f.delete {
+		f.vecErr, f.payErr, f.vectors, f.payload = nil, nil, nil, nil
+	}
+	for _, err := range [...]error{f.idErr, f.vecErr, f.payErr, f.colErr, f.delErr} {
 		if err != nil {
 			return Record{}, err
 		}
 	}
-	if f.id == nil {
-		if len(key) == 0 {
-			return Record{}, NewRecordError(ClassValidate, StageValidate,
-				"no field %q in the value and the record has no key to use as the id", d.cfg.IDField)
-		}
-		id, err := d.keyID(key)
-		if err != nil {
-			return Record{}, err
-		}
-		f.id = id
+	id, err := d.pointID(key, f.id)
+	if err != nil {
+		return Record{}, err
+	}
+	if f.delete {
+		return Record{Op: OpDelete, ID: id, Collection: f.collection, MemBytes: d.slabs.held}, nil
 	}
 	if f.vectors == nil {
 		return Record{}, NewRecordError(ClassValidate, StageValidate,
@@ -188,11 +255,38 @@ func (d *Decoder) Decode(key, value []byte) (Record, error) {
 	}
 	return Record{
 		Op:         OpUpsert,
-		ID:         f.id,
+		ID:         id,
 		Collection: f.collection,
 		Vectors:    f.vectors,
 		Payload:    f.payload,
+		MemBytes:   d.slabs.held,
 	}, nil
+}
+
+// pointID applies the key id rule to the record key and the value's id
+// (nil when absent, and always nil under KeyIDKey, which does not read it).
+func (d *Decoder) pointID(key []byte, valueID *qdrant.PointId) (*qdrant.PointId, error) {
+	if d.cfg.KeyID == KeyIDFallback && valueID != nil {
+		return valueID, nil
+	}
+	if len(key) == 0 {
+		if d.cfg.KeyID == KeyIDFallback {
+			return nil, NewRecordError(ClassValidate, StageValidate,
+				"no field %q in the value and the record has no key to use as the id", d.cfg.IDField)
+		}
+		return nil, NewRecordError(ClassValidate, StageValidate,
+			"the record has no key, and record.key_id is %s: the key is the point id", d.cfg.KeyID)
+	}
+	id, err := d.keyID(key)
+	if err != nil {
+		return nil, err
+	}
+	if valueID != nil && IDKeyOf(valueID) != IDKeyOf(id) {
+		return nil, NewRecordError(ClassValidate, StageValidate,
+			"field %q: the value's id %s disagrees with the record key %s (point %s); record.key_id is strict",
+			d.cfg.IDField, IDKeyOf(valueID), quoteTrunc(key), IDKeyOf(id))
+	}
+	return id, nil
 }
 
 func (d *Decoder) tombstone(key []byte) (Record, error) {
@@ -204,7 +298,7 @@ func (d *Decoder) tombstone(key []byte) (Record, error) {
 	if err != nil {
 		return Record{}, err
 	}
-	return Record{Op: OpDelete, ID: id}, nil
+	return Record{Op: OpDelete, ID: id, MemBytes: d.slabs.held}, nil
 }
 
 // keyID derives the point id from the record key.
@@ -223,10 +317,12 @@ type fields struct {
 	vectors    *qdrant.Vectors
 	payload    map[string]*qdrant.Value
 	collection string
+	delete     bool
 	idErr      error
 	vecErr     error
 	payErr     error
 	colErr     error
+	delErr     error
 }
 
 // readRecord scans the whole value. It returns only fatal errors (invalid
@@ -257,6 +353,10 @@ func (d *Decoder) readRecord(value []byte, f *fields) error {
 		var ferr error
 		switch string(k) {
 		case d.cfg.IDField:
+			if d.cfg.KeyID == KeyIDKey {
+				ferr = s.skipValue(1) // not read: the key is the id
+				break
+			}
 			f.id, ferr = d.readID()
 			f.idErr = ferr
 		case d.cfg.VectorField:
@@ -271,7 +371,10 @@ func (d *Decoder) readRecord(value []byte, f *fields) error {
 				f.colErr = ferr
 				break
 			}
-			fallthrough
+			ferr = s.skipValue(1)
+		case d.cfg.DeleteField:
+			f.delete, ferr = d.readDelete()
+			f.delErr = ferr
 		default:
 			ferr = s.skipValue(1)
 		}
@@ -341,6 +444,21 @@ func (d *Decoder) readID() (*qdrant.PointId, error) {
 		return nil, NewRecordError(ClassValidate, StageValidate,
 			"field %q is %s; want an unsigned integer or a string", d.cfg.IDField, s.kindAt())
 	}
+}
+
+// readDelete reads the delete field: true, false or null (false).
+func (d *Decoder) readDelete() (bool, error) {
+	s := &d.sc
+	switch s.peek() {
+	case 't':
+		return true, s.literal("true")
+	case 'f':
+		return false, s.literal("false")
+	case 'n':
+		return false, s.literal("null")
+	}
+	return false, NewRecordError(ClassValidate, StageValidate,
+		"field %q is %s; want true (delete the point), false or null", d.cfg.DeleteField, s.kindAt())
 }
 
 // maxCollectionBytes is Qdrant's limit on collection names.

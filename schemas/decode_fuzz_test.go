@@ -40,6 +40,11 @@ var fuzzSeeds = []string{
 	``,
 	`{"id": 1, "vector": [1],`,
 	`{"id":1,"vector":[1]} x`,
+	`{"id": 7, "delete": true, "collection_name": "c"}`,
+	`{"delete": true, "vector": "ignored"}`,
+	`{"id": 1, "vector": [1], "delete": false, "delete": null}`,
+	`{"id": 1, "delete": "yes"}`,
+	`{"id": "k-1", "vector": [1]}`,
 }
 
 // FuzzDecode checks the decoder's contract on arbitrary input: it never
@@ -48,28 +53,30 @@ var fuzzSeeds = []string{
 // vectors, valid UTF-8) and equals what encoding/json reads from the same
 // value; invalid JSON is always rejected; decoding is deterministic.
 func FuzzDecode(f *testing.F) {
-	for _, s := range fuzzSeeds {
-		f.Add([]byte("k-1"), []byte(s), false, true, uint16(0))
-		f.Add([]byte(nil), []byte(s), false, false, uint16(0))
+	for i, s := range fuzzSeeds {
+		rule := uint8(i % 3)
+		f.Add([]byte("k-1"), []byte(s), false, true, uint16(0), rule)
+		f.Add([]byte(nil), []byte(s), false, false, uint16(0), rule)
+		f.Add([]byte("7"), []byte(s), false, true, uint16(0), uint8(KeyIDStrict))
 	}
-	f.Add([]byte("42"), []byte(nil), true, false, uint16(0))
-	f.Add([]byte(nil), []byte(nil), true, false, uint16(0))
-	f.Add([]byte("\x00"), []byte(nil), true, false, uint16(0))
-	f.Add([]byte("k"), []byte(`{"id":1,"vector":[1]}`), false, false, uint16(10))
+	f.Add([]byte("42"), []byte(nil), true, false, uint16(0), uint8(0))
+	f.Add([]byte(nil), []byte(nil), true, false, uint16(0), uint8(0))
+	f.Add([]byte("\x00"), []byte(nil), true, false, uint16(0), uint8(0))
+	f.Add([]byte("k"), []byte(`{"id":1,"vector":[1]}`), false, false, uint16(10), uint8(0))
 
-	f.Fuzz(func(t *testing.T, key, value []byte, tombstone, allow bool, maxBytes uint16) {
+	f.Fuzz(func(t *testing.T, key, value []byte, tombstone, allow bool, maxBytes uint16, rule uint8) {
 		if tombstone {
 			value = nil
 		} else if value == nil {
 			value = []byte{}
 		}
-		cfg := DecoderConfig{AllowCollectionOverride: allow, MaxBytes: int(maxBytes)}
+		cfg := DecoderConfig{AllowCollectionOverride: allow, MaxBytes: int(maxBytes), KeyID: KeyIDRule(rule % 3)}
 		d := NewDecoder(cfg)
 		rec, err := d.Decode(key, value)
 		if err != nil {
 			checkFuzzError(t, err, value)
 		} else {
-			checkFuzzRecord(t, rec, key, value, allow)
+			checkFuzzRecord(t, rec, key, value, cfg)
 		}
 
 		// Deterministic: the same decoder again, and a fresh one.
@@ -109,7 +116,8 @@ func checkFuzzError(t *testing.T, err error, value []byte) {
 	}
 }
 
-func checkFuzzRecord(t *testing.T, rec Record, key, value []byte, allow bool) {
+func checkFuzzRecord(t *testing.T, rec Record, key, value []byte, cfg DecoderConfig) {
+	allow := cfg.AllowCollectionOverride
 	if rec.ID == nil || rec.ID.GetPointIdOptions() == nil {
 		t.Fatalf("record without an id: %+v", rec)
 	}
@@ -125,14 +133,25 @@ func checkFuzzRecord(t *testing.T, rec Record, key, value []byte, allow bool) {
 		}
 		return
 	}
-	if rec.Op != OpUpsert {
-		t.Fatalf("op %v for a value", rec.Op)
-	}
 	if !json.Valid(value) {
 		t.Fatalf("accepted invalid JSON %q", value)
 	}
 	if !utf8.Valid(value) {
 		t.Fatalf("accepted invalid UTF-8 %q", value)
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(value, &top); err != nil {
+		t.Fatalf("encoding/json rejects an accepted value: %v", err)
+	}
+	if del := string(top["delete"]) == "true"; del != (rec.Op == OpDelete) || (!del && rec.Op != OpUpsert) {
+		t.Fatalf("op %v for a value whose delete field is %s", rec.Op, top["delete"])
+	}
+	if rec.Op == OpDelete {
+		if rec.Vectors != nil || rec.Payload != nil {
+			t.Fatalf("delete record decoded with a vector or payload: %+v", rec)
+		}
+		checkAgainstEncodingJSON(t, rec, key, value, cfg)
+		return
 	}
 	checkVectors(t, rec.Vectors)
 	for _, m := range []proto.Message{rec.Vectors, &qdrant.Struct{Fields: rec.Payload}} {
@@ -143,7 +162,7 @@ func checkFuzzRecord(t *testing.T, rec Record, key, value []byte, allow bool) {
 	if !allow && rec.Collection != "" {
 		t.Fatalf("collection %q with overrides off", rec.Collection)
 	}
-	checkAgainstEncodingJSON(t, rec, key, value, allow)
+	checkAgainstEncodingJSON(t, rec, key, value, cfg)
 }
 
 // checkVectors asserts the vectors are ones Qdrant accepts.
@@ -209,16 +228,23 @@ func checkVectors(t *testing.T, vs *qdrant.Vectors) {
 }
 
 // checkAgainstEncodingJSON decodes value with encoding/json (last
-// duplicate wins there too) and compares id, dense vector and payload.
-func checkAgainstEncodingJSON(t *testing.T, rec Record, key, value []byte, allow bool) {
+// duplicate wins there too) and compares id, dense vector, payload and
+// collection (id only and collection for a delete record).
+func checkAgainstEncodingJSON(t *testing.T, rec Record, key, value []byte, cfg DecoderConfig) {
+	allow := cfg.AllowCollectionOverride
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(value, &top); err != nil {
 		t.Fatalf("encoding/json rejects an accepted value: %v", err)
 	}
-	// Id.
+	// Id, by the key id rule.
 	var wantID *qdrant.PointId
 	raw, ok := top["id"]
 	switch {
+	case cfg.KeyID != KeyIDFallback:
+		wantID = PointID(string(key))
+		if cfg.KeyID == KeyIDStrict && ok && string(raw) != "null" && IDKeyOf(valueID(t, raw)) != IDKeyOf(wantID) {
+			t.Fatalf("strict: value id %s accepted with key %q", raw, key)
+		}
 	case !ok || string(raw) == "null":
 		wantID = PointID(string(key))
 	case raw[0] == '"':
@@ -236,6 +262,10 @@ func checkAgainstEncodingJSON(t *testing.T, rec Record, key, value []byte, allow
 	}
 	if !proto.Equal(rec.ID, wantID) {
 		t.Fatalf("id %v, encoding/json reads %v", rec.ID, wantID)
+	}
+	if rec.Op == OpDelete {
+		checkCollection(t, rec, top, allow)
+		return
 	}
 	// Unnamed dense vector.
 	if raw := top["vector"]; bytes.HasPrefix(raw, []byte("[")) && !bytes.HasPrefix(bytes.TrimLeft(raw[1:], " \t\r\n"), []byte("[")) {
@@ -270,7 +300,10 @@ func checkAgainstEncodingJSON(t *testing.T, rec Record, key, value []byte, allow
 	if !proto.Equal(&qdrant.Struct{Fields: rec.Payload}, &qdrant.Struct{Fields: want}) {
 		t.Fatalf("payload %v, encoding/json reads %v", rec.Payload, want)
 	}
-	// Collection.
+	checkCollection(t, rec, top, allow)
+}
+
+func checkCollection(t *testing.T, rec Record, top map[string]json.RawMessage, allow bool) {
 	wantColl := ""
 	if raw, ok := top["collection_name"]; ok && allow && string(raw) != "null" {
 		if err := json.Unmarshal(raw, &wantColl); err != nil {
@@ -280,6 +313,22 @@ func checkAgainstEncodingJSON(t *testing.T, rec Record, key, value []byte, allow
 	if rec.Collection != wantColl {
 		t.Fatalf("collection %q, encoding/json reads %q", rec.Collection, wantColl)
 	}
+}
+
+// valueID reads an id field (a number or a string) with encoding/json.
+func valueID(t *testing.T, raw json.RawMessage) *qdrant.PointId {
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			t.Fatal(err)
+		}
+		return PointID(s)
+	}
+	u, err := strconv.ParseUint(string(raw), 10, 64)
+	if err != nil {
+		t.Fatalf("accepted numeric id %s: %v", raw, err)
+	}
+	return qdrant.NewIDNum(u)
 }
 
 // referenceValue converts an encoding/json value (with json.Number) to a

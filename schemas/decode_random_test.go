@@ -201,14 +201,14 @@ func TestDecodeRandomRecords(t *testing.T) {
 	var accepted int
 	for range 3000 {
 		value := g.record()
-		allow := g.r.IntN(2) == 0
-		rec, err := NewDecoder(DecoderConfig{AllowCollectionOverride: allow}).Decode([]byte("key-1"), value)
+		cfg := DecoderConfig{AllowCollectionOverride: g.r.IntN(2) == 0}
+		rec, err := NewDecoder(cfg).Decode([]byte("key-1"), value)
 		if err != nil {
 			checkFuzzError(t, err, value)
 			continue
 		}
 		accepted++
-		checkFuzzRecord(t, rec, []byte("key-1"), value, allow)
+		checkFuzzRecord(t, rec, []byte("key-1"), value, cfg)
 		if t.Failed() {
 			t.Fatalf("value: %s", value)
 		}

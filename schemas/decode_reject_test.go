@@ -135,6 +135,23 @@ func TestDecodeRejects(t *testing.T) {
 		{name: "collection number", cfg: allow, value: `{"id": 1, "vector": [1], "collection_name": 5}`, class: validate, wantMsg: `field "collection_name" is a number; want a non-empty string`},
 		{name: "collection control character", cfg: allow, value: `{"id": 1, "vector": [1], "collection_name": "a\nb"}`, class: validate, wantMsg: `control character 0xa`},
 		{name: "collection too long", cfg: allow, value: `{"id": 1, "vector": [1], "collection_name": "` + strings.Repeat("c", 256) + `"}`, class: validate, wantMsg: `over the limit of 255`},
+		// Delete records.
+		{name: "delete is a string", value: `{"id": 1, "delete": "true"}`, class: validate, wantMsg: `field "delete" is a string; want true (delete the point), false or null`},
+		{name: "delete is a number", value: `{"id": 1, "vector": [1], "delete": 1}`, class: validate, wantMsg: `field "delete" is a number`},
+		{name: "delete record without id or key", value: `{"delete": true}`, class: validate, wantMsg: `no field "id" in the value and the record has no key`},
+		{name: "delete record with a bad id", value: `{"id": -1, "delete": true}`, class: validate, wantMsg: `field "id": -1 is negative`},
+		{name: "delete record with a bad collection", cfg: allow, value: `{"id": 1, "delete": true, "collection_name": ""}`, class: validate, wantMsg: `collection name "" is empty`},
+		// Key id rules.
+		{name: "strict: value id disagrees with the key", cfg: DecoderConfig{KeyID: KeyIDStrict}, key: "movie-42", value: `{"id": 42, "vector": [1]}`, class: validate,
+			wantMsg: `field "id": the value's id 42 disagrees with the record key "movie-42" (point 0e35ee61-932d-5e0a-892d-f6733c923313); record.key_id is strict`},
+		{name: "strict: delete record id disagrees with the key", cfg: DecoderConfig{KeyID: KeyIDStrict}, key: "7", value: `{"id": 8, "delete": true}`, class: validate,
+			wantMsg: `the value's id 8 disagrees with the record key "7" (point 7); record.key_id is strict`},
+		{name: "strict: no key", cfg: DecoderConfig{KeyID: KeyIDStrict}, value: `{"id": 42, "vector": [1]}`, class: validate,
+			wantMsg: `the record has no key, and record.key_id is strict`},
+		{name: "key: no key", cfg: DecoderConfig{KeyID: KeyIDKey}, value: `{"id": 42, "vector": [1]}`, class: validate,
+			wantMsg: `the record has no key, and record.key_id is key`},
+		{name: "strict: bad key", cfg: DecoderConfig{KeyID: KeyIDStrict}, key: "a\x01", value: `{"id": 42, "vector": [1]}`, class: validate,
+			wantMsg: `used as the point id, contains the control character 0x1`},
 		// Size.
 		{name: "oversize", cfg: DecoderConfig{MaxBytes: 20}, key: "k", value: `{"id":1,"vector":[1]}`, class: ClassOversize, wantMsg: "record is 22 bytes (key and value), over the limit of 20 bytes"},
 		{name: "oversize tombstone", cfg: DecoderConfig{MaxBytes: 2}, key: "key", nilValue: true, class: ClassOversize, wantMsg: "record is 3 bytes"},
@@ -186,6 +203,8 @@ func TestDecoderConfigValidate(t *testing.T) {
 		{name: "id and vector equal", cfg: DecoderConfig{IDField: "x", VectorField: "x"}, wantErr: `the id and vector fields are both named "x"`},
 		{name: "custom equals a default", cfg: DecoderConfig{PayloadField: "id"}, wantErr: `the id and payload fields are both named "id"`},
 		{name: "negative max bytes", cfg: DecoderConfig{MaxBytes: -1}, wantErr: "max bytes is negative"},
+		{name: "delete field equals the collection field", cfg: DecoderConfig{DeleteField: "collection_name"}, wantErr: `the collection and delete fields are both named "collection_name"`},
+		{name: "unknown key id rule", cfg: DecoderConfig{KeyID: 9}, wantErr: "unknown key id rule 9"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

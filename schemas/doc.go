@@ -14,8 +14,10 @@
 // The rules:
 //
 //   - A nil value is a tombstone: OpDelete of the point whose id is derived
-//     from the key. Any other value is an OpUpsert and must be exactly one
-//     JSON object (RFC 8259, UTF-8).
+//     from the key. Any other value must be exactly one JSON object (RFC
+//     8259, UTF-8): an OpDelete when its delete field is true (a delete
+//     record, {"id": 42, "delete": true, "collection_name": "movies"}:
+//     vector and payload are ignored), an OpUpsert otherwise.
 //   - vector is a list of numbers (unnamed dense), a list of lists (unnamed
 //     multi-vector), or an object of named vectors, each dense, multi or
 //     sparse {"indices": [...], "values": [...]}. Numbers are rounded to
@@ -23,15 +25,30 @@
 //   - payload is an object; integers stay int64 (ones outside int64 are
 //     rejected rather than silently turned into doubles), other numbers
 //     are doubles.
-//   - collection_name routes the record when DecoderConfig allows it and
-//     is otherwise ignored.
+//   - collection_name routes the record (upsert or delete record) when
+//     DecoderConfig allows it and is otherwise ignored. A tombstone has no
+//     value, so it always follows its topic's route.
 //   - null means absent for every field; the last of duplicate keys wins;
 //     unknown fields are ignored; field names are configurable.
+//
+// # Key and id
+//
+// DecoderConfig.KeyID (record.key_id) says how the record key relates to
+// the point id of a value; a tombstone always deletes the point of its
+// key:
+//
+//   - KeyIDFallback ("fallback", the default): the value's id field, or
+//     the key when the value has none. A key naming another point than the
+//     value's id is not noticed, and its tombstone deletes the key's point.
+//   - KeyIDKey ("key"): the key, always; the id field is not read.
+//   - KeyIDStrict ("strict"): the key, which a value id must name too
+//     (compared as IDKeys: 42 and "0042" agree); a disagreeing or keyless
+//     record is a ClassValidate error naming both.
 //
 // # Point ids
 //
 // PointID is the one derivation used for upserts and deletes, applied to a
-// string id, or to the record key when the value has no id:
+// string id or to the record key:
 //
 //   - ASCII digits only, fitting in a uint64 → that number (so "42",
 //     "0042" and the JSON number 42 are the same point);
@@ -56,7 +73,9 @@
 //     ClassOversize (StageDecode), ClassDecode (StageDecode: invalid JSON,
 //     a value that is not an object, a vector of the wrong JSON type, a
 //     tombstone without a key) or ClassValidate (StageValidate: everything
-//     well-formed but unusable). The message names the field.
+//     well-formed but unusable, a key that disagrees with the value id
+//     under KeyIDStrict included). The message names the field.
+//   - A decoded delete has a non-nil ID and no vectors or payload.
 //   - A decoded upsert has a non-nil ID and non-empty vectors with finite
 //     components, valid UTF-8 strings throughout and a payload nested at
 //     most MaxPayloadDepth levels, so Qdrant's own validation and gRPC

@@ -78,6 +78,7 @@ func (d *Decoder) readObject(depth int) (map[string]*qdrant.Value, error) {
 			return nil, err
 		}
 	}
+	d.slabs.held += mapBytes(len(m))
 	return m, nil
 }
 

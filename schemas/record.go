@@ -8,7 +8,8 @@ type Op uint8
 const (
 	// OpUpsert inserts or replaces the point.
 	OpUpsert Op = iota + 1
-	// OpDelete deletes the point (a Kafka tombstone).
+	// OpDelete deletes the point (a Kafka tombstone, or a delete record:
+	// a value whose delete field is true).
 	OpDelete
 )
 
@@ -26,15 +27,24 @@ func (o Op) String() string {
 // are built once, here, and handed to the gRPC client without another copy.
 type Record struct {
 	Op Op
-	// ID is the point id, derived by PointID from the value's id field or,
-	// failing that, from the record key. Upserts and deletes use the same
-	// derivation, so a tombstone deletes exactly the point its key created.
+	// ID is the point id: PointID of the record key for a tombstone; for
+	// a value, the value's id field or the record key as
+	// DecoderConfig.KeyID says. Upserts and deletes use the same
+	// derivation, so a delete of a key or id removes exactly the point an
+	// upsert of the same key or id created.
 	ID *qdrant.PointId
 	// Collection is the per-record routing override (the collection_name
-	// field); empty when absent or when overrides are disabled.
+	// field) of an upsert or a delete record; empty when absent, when
+	// overrides are disabled, and for tombstones.
 	Collection string
 	// Vectors is nil for deletes.
 	Vectors *qdrant.Vectors
 	// Payload is nil for deletes and for upserts without a payload.
 	Payload map[string]*qdrant.Value
+	// MemBytes estimates the heap memory the record holds (its messages,
+	// vector data, strings, maps and lists, not the Record itself), for
+	// bounding what a consumer keeps decoded. Decoded JSON can hold many
+	// times its wire size: a payload of small fields costs about 150 bytes
+	// per field.
+	MemBytes int
 }

@@ -24,7 +24,7 @@ func TestRecordSchemaDocumentsEveryField(t *testing.T) {
 		t.Errorf("type = %v, want object", schema["type"])
 	}
 	props, _ := schema["properties"].(map[string]any)
-	for _, field := range []string{DefaultIDField, DefaultVectorField, DefaultPayloadField, DefaultCollectionField} {
+	for _, field := range []string{DefaultIDField, DefaultVectorField, DefaultPayloadField, DefaultCollectionField, DefaultDeleteField} {
 		p, ok := props[field].(map[string]any)
 		if !ok {
 			t.Errorf("property %q is missing", field)
@@ -34,8 +34,8 @@ func TestRecordSchemaDocumentsEveryField(t *testing.T) {
 			t.Errorf("property %q has no real description: %q", field, d)
 		}
 	}
-	if len(props) != 4 {
-		t.Errorf("%d properties, want the 4 fields", len(props))
+	if len(props) != 5 {
+		t.Errorf("%d properties, want the 5 fields", len(props))
 	}
 	defs, _ := schema["$defs"].(map[string]any)
 	for name, def := range defs {
@@ -73,7 +73,8 @@ func TestRecordSchemaDocumentsEveryField(t *testing.T) {
 	walk(schema)
 	// The documented limits are the decoder's.
 	text := string(RecordSchemaV1)
-	for _, want := range []string{PointIDNamespace.String(), "1024 bytes", "24 levels", "255 bytes", "int64", "float32"} {
+	for _, want := range []string{PointIDNamespace.String(), "1024 bytes", "24 levels", "255 bytes", "int64", "float32",
+		"record.key_id", "fallback", "strict", "record.delete_field"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("schema does not mention %q", want)
 		}
@@ -97,7 +98,11 @@ func TestRecordSchemaExamplesDecode(t *testing.T) {
 			t.Errorf("example %d does not decode: %v\n%s", i, err, value)
 			continue
 		}
-		if rec.Op != OpUpsert || rec.ID == nil || rec.Vectors == nil {
+		_, del := ex.(map[string]any)["delete"]
+		switch {
+		case del && (rec.Op != OpDelete || rec.ID == nil || rec.Vectors != nil):
+			t.Errorf("delete example %d decoded to %+v", i, rec)
+		case !del && (rec.Op != OpUpsert || rec.ID == nil || rec.Vectors == nil):
 			t.Errorf("example %d decoded to %+v", i, rec)
 		}
 	}

@@ -1,6 +1,10 @@
 package schemas
 
-import "github.com/qdrant/go-client/qdrant"
+import (
+	"unsafe"
+
+	"github.com/qdrant/go-client/qdrant"
+)
 
 // The decoder builds the protobuf messages of a record in boxes: one struct
 // holding a message and the oneof wrappers it may point to, so a value costs
@@ -82,11 +86,39 @@ type slabs struct {
 	ids     slab[idBox]
 	floats  []float32
 	uints   []uint32
+	// held estimates the bytes handed out since it was last zeroed: every
+	// box, vector, string, map and list a record keeps (Record.MemBytes).
+	held int
+}
+
+// Sizes of what a record holds, for slabs.held.
+const (
+	valueBoxBytes   = int(unsafe.Sizeof(valueBox{}))
+	vectorBoxBytes  = int(unsafe.Sizeof(vectorBox{}))
+	vectorsBoxBytes = int(unsafe.Sizeof(vectorsBox{}))
+	idBoxBytes      = int(unsafe.Sizeof(idBox{}))
+	structBytes     = int(unsafe.Sizeof(qdrant.Struct{}))
+	listBytes       = int(unsafe.Sizeof(qdrant.ListValue{}))
+	denseBytes      = int(unsafe.Sizeof(qdrant.DenseVector{}))
+	uuidTextBytes   = 36
+)
+
+// mapBytes estimates the heap size of a map of n string keys to pointers:
+// Go's swiss tables hold groups of 8 slots (a 16-byte key, an 8-byte value)
+// and a control word, at most 7/8 full, with a power-of-two capacity.
+func mapBytes(n int) int {
+	const header, slot = 48, 25
+	c := 8
+	for c*7/8 < n {
+		c *= 2
+	}
+	return header + c*slot
 }
 
 // floatsFor returns a fresh slice of len(src) holding a copy of src.
 func (s *slabs) floatsFor(src []float32) []float32 {
 	n := len(src)
+	s.held += 4 * n
 	if n > floatOwnSize {
 		return append([]float32(nil), src...)
 	}
@@ -102,6 +134,7 @@ func (s *slabs) floatsFor(src []float32) []float32 {
 // uintsFor returns a fresh slice of len(src) holding a copy of src.
 func (s *slabs) uintsFor(src []uint32) []uint32 {
 	n := len(src)
+	s.held += 4 * n
 	if n > floatOwnSize {
 		return append([]uint32(nil), src...)
 	}
@@ -115,12 +148,14 @@ func (s *slabs) uintsFor(src []uint32) []uint32 {
 }
 
 func (s *slabs) nullValue() *qdrant.Value {
+	s.held += valueBoxBytes
 	b := s.values.next(valueChunk)
 	b.v.Kind = &b.null // NullValue_NULL_VALUE is the zero value
 	return &b.v
 }
 
 func (s *slabs) boolValue(v bool) *qdrant.Value {
+	s.held += valueBoxBytes
 	b := s.values.next(valueChunk)
 	b.b.BoolValue = v
 	b.v.Kind = &b.b
@@ -128,6 +163,7 @@ func (s *slabs) boolValue(v bool) *qdrant.Value {
 }
 
 func (s *slabs) intValue(v int64) *qdrant.Value {
+	s.held += valueBoxBytes
 	b := s.values.next(valueChunk)
 	b.i.IntegerValue = v
 	b.v.Kind = &b.i
@@ -135,6 +171,7 @@ func (s *slabs) intValue(v int64) *qdrant.Value {
 }
 
 func (s *slabs) doubleValue(v float64) *qdrant.Value {
+	s.held += valueBoxBytes
 	b := s.values.next(valueChunk)
 	b.d.DoubleValue = v
 	b.v.Kind = &b.d
@@ -142,6 +179,7 @@ func (s *slabs) doubleValue(v float64) *qdrant.Value {
 }
 
 func (s *slabs) stringValue(v string) *qdrant.Value {
+	s.held += valueBoxBytes + len(v)
 	b := s.values.next(valueChunk)
 	b.s.StringValue = v
 	b.v.Kind = &b.s
@@ -149,6 +187,7 @@ func (s *slabs) stringValue(v string) *qdrant.Value {
 }
 
 func (s *slabs) structValue(fields map[string]*qdrant.Value) *qdrant.Value {
+	s.held += valueBoxBytes + structBytes // the map is counted where it is made
 	b := s.values.next(valueChunk)
 	b.st.StructValue = &qdrant.Struct{Fields: fields}
 	b.v.Kind = &b.st
@@ -156,6 +195,7 @@ func (s *slabs) structValue(fields map[string]*qdrant.Value) *qdrant.Value {
 }
 
 func (s *slabs) listValue(values []*qdrant.Value) *qdrant.Value {
+	s.held += valueBoxBytes + listBytes + 8*cap(values)
 	b := s.values.next(valueChunk)
 	b.l.ListValue = &qdrant.ListValue{Values: values}
 	b.v.Kind = &b.l
@@ -164,6 +204,7 @@ func (s *slabs) listValue(values []*qdrant.Value) *qdrant.Value {
 
 // denseVector is qdrant.NewVectorDense(data).
 func (s *slabs) denseVector(data []float32) *qdrant.Vector {
+	s.held += vectorBoxBytes
 	b := s.vectors.next(vectorChunk)
 	b.dv.Data = data
 	b.dense.Dense = &b.dv
@@ -173,6 +214,7 @@ func (s *slabs) denseVector(data []float32) *qdrant.Vector {
 
 // sparseVector is qdrant.NewVectorSparse(indices, values).
 func (s *slabs) sparseVector(indices []uint32, values []float32) *qdrant.Vector {
+	s.held += vectorBoxBytes
 	b := s.vectors.next(vectorChunk)
 	b.sv.Indices = indices
 	b.sv.Values = values
@@ -183,8 +225,9 @@ func (s *slabs) sparseVector(indices []uint32, values []float32) *qdrant.Vector 
 
 // multiVector is qdrant.NewVectorMulti over rows of dim floats in data.
 func (s *slabs) multiVector(data []float32, dim int) *qdrant.Vector {
-	b := s.vectors.next(vectorChunk)
 	n := len(data) / dim
+	s.held += vectorBoxBytes + n*(denseBytes+8)
+	b := s.vectors.next(vectorChunk)
 	rows := make([]qdrant.DenseVector, n)
 	ptrs := make([]*qdrant.DenseVector, n)
 	for i := range rows {
@@ -200,6 +243,7 @@ func (s *slabs) multiVector(data []float32, dim int) *qdrant.Vector {
 // unnamed is qdrant.Vectors wrapping one unnamed vector (the shape of
 // NewVectorsDense and NewVectorsMulti).
 func (s *slabs) unnamed(v *qdrant.Vector) *qdrant.Vectors {
+	s.held += vectorsBoxBytes
 	b := s.vecs.next(vectorChunk)
 	b.one.Vector = v
 	b.vs.VectorsOptions = &b.one
@@ -208,6 +252,7 @@ func (s *slabs) unnamed(v *qdrant.Vector) *qdrant.Vectors {
 
 // named is qdrant.NewVectorsMap(m).
 func (s *slabs) named(m map[string]*qdrant.Vector) *qdrant.Vectors {
+	s.held += vectorsBoxBytes + mapBytes(len(m))
 	b := s.vecs.next(vectorChunk)
 	b.nv.Vectors = m
 	b.named.Vectors = &b.nv
@@ -217,6 +262,7 @@ func (s *slabs) named(m map[string]*qdrant.Vector) *qdrant.Vectors {
 
 // numID is qdrant.NewIDNum(n).
 func (s *slabs) numID(n uint64) *qdrant.PointId {
+	s.held += idBoxBytes
 	b := s.ids.next(idChunk)
 	b.num.Num = n
 	b.id.PointIdOptions = &b.num
@@ -227,5 +273,9 @@ func (s *slabs) numID(n uint64) *qdrant.PointId {
 func textID[T string | []byte](s *slabs, text T) *qdrant.PointId {
 	b := s.ids.next(idChunk)
 	setPointID(&b.id, text, &b.num, &b.uuid)
+	s.held += idBoxBytes
+	if b.id.GetUuid() != "" {
+		s.held += uuidTextBytes
+	}
 	return &b.id
 }

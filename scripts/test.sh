@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # test.sh — everything `make test` runs, in order:
 #   1. go vet on every package (and the e2e suite's Docker code: -tags docker);
-#   2. unit and integration tests with the race detector, every package but ./e2e/...;
-#   3. the end-to-end suite on a real Apache Kafka broker and a real S3 server
+#   2. deploy/check.sh: Prometheus rules, dashboard, config keys, and the Helm
+#      chart's tests (go test ./deploy/helm/, with helm from scripts/helm.sh);
+#   3. unit and integration tests with the race detector, every package but
+#      ./e2e/... and ./deploy/helm (step 2 ran it);
+#   4. the end-to-end suite on a real Apache Kafka broker and a real S3 server
 #      (scripts/e2e.sh with KAFKA=real; the broker's version line is printed).
 # Every step runs even when an earlier one failed; the output ends with go
 # test's own summary lines, and the exit status is non-zero on any failure.
@@ -19,18 +22,19 @@ failed=()
 
 step() { echo; echo "=== $* ==="; }
 
-step "tools (kcat, Java, Maven, promtool: installed when missing)"
+step "tools (kcat, Java, Maven, promtool, helm: installed when missing)"
 ./scripts/tools.sh
+./scripts/helm.sh install
 
 step "go vet"
 if ! "$GO" vet ./...; then failed+=("go vet"); fi
 if ! "$GO" vet -tags docker ./e2e/...; then failed+=("go vet -tags docker"); fi
 
-step "deploy checks (promtool rules and their tests, dashboard JSON, config keys)"
+step "deploy checks (promtool rules and their tests, dashboard JSON, config keys, Helm chart)"
 if ! ./deploy/check.sh; then failed+=("deploy checks"); fi
 
 step "unit and integration tests (race detector)"
-mapfile -t pkgs < <("$GO" list ./... | grep -v '/e2e\(/\|$\)')
+mapfile -t pkgs < <("$GO" list ./... | grep -v '/e2e\(/\|$\)' | grep -v '/deploy/helm$')
 set +e
 "$GO" test -race -count=1 -timeout "$UNIT_TIMEOUT" "${pkgs[@]}" 2>&1 | tee "$work/unit.out"
 unit_status=${PIPESTATUS[0]}

@@ -8,12 +8,15 @@ import (
 	"github.com/qdrant/go-client/qdrant"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/seed-a550a1ef/kafka-qdrant/internal/qdrantmem"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
 
 // BenchmarkWrite writes batches of 512 upserts of dim 128 (with a small
 // payload) to qdrantmem over loopback gRPC: merge, request build, one
-// UpdateBatch with wait=true. The server's own work is included.
+// UpdateBatch with wait=true (with fencing: 512 conditional operations and
+// the read-back Get). The server's own work is included; calls/batch
+// counts UpdateBatch and Get calls.
 func BenchmarkWrite(b *testing.B) {
 	for _, bc := range []struct {
 		name    string
@@ -36,6 +39,13 @@ func BenchmarkWrite(b *testing.B) {
 				}, Offset: int64(i)}
 			}
 			ctx := context.Background()
+			if err := m.w.Check(ctx, "bench", ops[0].Record); err != nil { // as the connector does
+				b.Fatal(err)
+			}
+			calls := func() int {
+				return m.srv.CallCount(qdrantmem.MethodUpdateBatch) + m.srv.CallCount(qdrantmem.MethodGet)
+			}
+			before := calls()
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
@@ -44,6 +54,7 @@ func BenchmarkWrite(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "records/s")
+			b.ReportMetric(float64(calls()-before)/float64(b.N), "calls/batch")
 		})
 	}
 }
@@ -83,6 +94,24 @@ func BenchmarkCheck(b *testing.B) {
 	for b.Loop() {
 		if err := w.Check(ctx, "c", r); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCut is what sizing a 512-op batch against max_request_bytes
+// adds to each Write (one size pass over every point; the batch fits).
+func BenchmarkCut(b *testing.B) {
+	w := NewWriter(&fakePoints{}, newFakeCollections(), WriterConfig{})
+	ops := make([]Op, 512)
+	batch := make([]int, len(ops))
+	for i := range ops {
+		ops[i] = Op{Record: upsertRec(uint64(i), 128), Offset: int64(i)}
+		batch[i] = i
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if parts := w.cut("c", ops, batch, limits{}); parts != nil {
+			b.Fatal("a 512-op batch was cut")
 		}
 	}
 }

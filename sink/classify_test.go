@@ -17,37 +17,37 @@ func TestClassifyCodes(t *testing.T) {
 		name   string
 		err    error
 		code   codes.Code
-		action action
+		action Action
 		label  string
 	}{
-		{"invalid argument rejects", status.Error(codes.InvalidArgument, "Wrong input: Vector dimension error"), codes.InvalidArgument, reject, "invalid_argument"},
-		{"not found rejects", status.Error(codes.NotFound, "Not found: Collection `x` doesn't exist!"), codes.NotFound, reject, "not_found"},
-		{"internal retries", status.Error(codes.Internal, "Service internal error"), codes.Internal, retryTransient, "internal"},
-		{"unavailable retries", status.Error(codes.Unavailable, "connection refused"), codes.Unavailable, retryTransient, "unavailable"},
-		{"deadline retries", status.Error(codes.DeadlineExceeded, "Timeout"), codes.DeadlineExceeded, retryTransient, "deadline_exceeded"},
-		{"resource exhausted retries", status.Error(codes.ResourceExhausted, "Rate limiting exceeded"), codes.ResourceExhausted, retryTransient, "resource_exhausted"},
-		{"aborted retries", status.Error(codes.Aborted, "aborted"), codes.Aborted, retryTransient, "aborted"},
-		{"unknown retries", status.Error(codes.Unknown, "?"), codes.Unknown, retryTransient, "unknown"},
-		{"canceled retries", status.Error(codes.Canceled, "canceled by proxy"), codes.Canceled, retryTransient, "canceled"},
-		{"write lock retries", status.Error(codes.FailedPrecondition, "Storage locked: write is forbidden"), codes.FailedPrecondition, retryTransient, "failed_precondition"},
-		{"unauthenticated needs operator", status.Error(codes.Unauthenticated, "Must provide an API key"), codes.Unauthenticated, retryOperator, "unauthenticated"},
-		{"permission denied needs operator", status.Error(codes.PermissionDenied, "Forbidden"), codes.PermissionDenied, retryOperator, "permission_denied"},
-		{"unimplemented needs operator", status.Error(codes.Unimplemented, "unknown method"), codes.Unimplemented, retryOperator, "unimplemented"},
-		{"data loss needs operator", status.Error(codes.DataLoss, "Checksum mismatch"), codes.DataLoss, retryOperator, "data_loss"},
-		{"already exists needs operator", status.Error(codes.AlreadyExists, "exists"), codes.AlreadyExists, retryOperator, "already_exists"},
-		{"out of range needs operator", status.Error(codes.OutOfRange, "range"), codes.OutOfRange, retryOperator, "out_of_range"},
-		{"plain error is unknown", errors.New("connection reset"), codes.Unknown, retryTransient, "unknown"},
-		{"wrapped status keeps its code", fmt.Errorf("upserting points: %w", status.Error(codes.InvalidArgument, "bad")), codes.InvalidArgument, reject, "invalid_argument"},
-		{"code outside the table is unknown", status.Error(codes.Code(42), "future"), codes.Unknown, retryTransient, "unknown"},
+		{"invalid argument rejects", status.Error(codes.InvalidArgument, "Wrong input: Vector dimension error"), codes.InvalidArgument, ActionReject, "invalid_argument"},
+		{"not found rejects", status.Error(codes.NotFound, "Not found: Collection `x` doesn't exist!"), codes.NotFound, ActionReject, "not_found"},
+		{"internal retries", status.Error(codes.Internal, "Service internal error"), codes.Internal, ActionRetry, "internal"},
+		{"unavailable retries", status.Error(codes.Unavailable, "connection refused"), codes.Unavailable, ActionRetry, "unavailable"},
+		{"deadline retries", status.Error(codes.DeadlineExceeded, "Timeout"), codes.DeadlineExceeded, ActionRetry, "deadline_exceeded"},
+		{"resource exhausted retries", status.Error(codes.ResourceExhausted, "Rate limiting exceeded"), codes.ResourceExhausted, ActionRetry, "resource_exhausted"},
+		{"aborted retries", status.Error(codes.Aborted, "aborted"), codes.Aborted, ActionRetry, "aborted"},
+		{"unknown retries", status.Error(codes.Unknown, "?"), codes.Unknown, ActionRetry, "unknown"},
+		{"canceled retries", status.Error(codes.Canceled, "canceled by proxy"), codes.Canceled, ActionRetry, "canceled"},
+		{"write lock retries", status.Error(codes.FailedPrecondition, "Storage locked: write is forbidden"), codes.FailedPrecondition, ActionRetry, "failed_precondition"},
+		{"unauthenticated needs operator", status.Error(codes.Unauthenticated, "Must provide an API key"), codes.Unauthenticated, ActionRetryOperator, "unauthenticated"},
+		{"permission denied needs operator", status.Error(codes.PermissionDenied, "Forbidden"), codes.PermissionDenied, ActionRetryOperator, "permission_denied"},
+		{"unimplemented needs operator", status.Error(codes.Unimplemented, "unknown method"), codes.Unimplemented, ActionRetryOperator, "unimplemented"},
+		{"data loss needs operator", status.Error(codes.DataLoss, "Checksum mismatch"), codes.DataLoss, ActionRetryOperator, "data_loss"},
+		{"already exists needs operator", status.Error(codes.AlreadyExists, "exists"), codes.AlreadyExists, ActionRetryOperator, "already_exists"},
+		{"out of range needs operator", status.Error(codes.OutOfRange, "range"), codes.OutOfRange, ActionRetryOperator, "out_of_range"},
+		{"plain error is unknown", errors.New("connection reset"), codes.Unknown, ActionRetry, "unknown"},
+		{"wrapped status keeps its code", fmt.Errorf("upserting points: %w", status.Error(codes.InvalidArgument, "bad")), codes.InvalidArgument, ActionReject, "invalid_argument"},
+		{"code outside the table is unknown", status.Error(codes.Code(42), "future"), codes.Unknown, ActionRetry, "unknown"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := classify(tt.err, nil)
-			if v.code != tt.code || v.rule.action != tt.action || v.rule.label != tt.label {
-				t.Fatalf("classify = code %v action %v label %q; want %v %v %q", v.code, v.rule.action, v.rule.label, tt.code, tt.action, tt.label)
+			v := Classify(tt.err, nil)
+			if v.Code != tt.code || v.Action != tt.action || v.Class != tt.label {
+				t.Fatalf("Classify = code %v action %v class %q; want %v %v %q", v.Code, v.Action, v.Class, tt.code, tt.action, tt.label)
 			}
-			if v.after != 0 {
-				t.Fatalf("after = %v, want 0 without a hint", v.after)
+			if v.RetryAfter != 0 {
+				t.Fatalf("RetryAfter = %v, want 0 without a hint", v.RetryAfter)
 			}
 		})
 	}
@@ -61,7 +61,7 @@ func TestCodeRulesCoverEveryCode(t *testing.T) {
 			t.Errorf("%v missing from codeRules", c)
 			continue
 		}
-		if r.reason == "" || r.label == "" {
+		if r.Reason == "" || r.Class == "" {
 			t.Errorf("%v: empty reason or label", c)
 		}
 	}
@@ -74,32 +74,32 @@ func TestClassifyRetryAfter(t *testing.T) {
 		err     error
 		trailer metadata.MD
 		after   time.Duration
-		action  action
+		action  Action
 		code    codes.Code
 	}{
-		{"go-client typed error", &qdrant.QdrantResourceExhaustedError{Reason: "rate", RetryAfterS: 7}, nil, 7 * time.Second, retryTransient, codes.ResourceExhausted},
-		{"go-client typed error wrapped", fmt.Errorf("upserting points: %w", &qdrant.QdrantResourceExhaustedError{RetryAfterS: 2}), nil, 2 * time.Second, retryTransient, codes.ResourceExhausted},
-		{"trailer seconds", rateLimited, metadata.Pairs("retry-after", "3"), 3 * time.Second, retryTransient, codes.ResourceExhausted},
-		{"trailer fractional seconds", rateLimited, metadata.Pairs("retry-after", "0.5"), 500 * time.Millisecond, retryTransient, codes.ResourceExhausted},
-		{"trailer go duration", rateLimited, metadata.Pairs("retry-after", "1500ms"), 1500 * time.Millisecond, retryTransient, codes.ResourceExhausted},
-		{"trailer garbage ignored", rateLimited, metadata.Pairs("retry-after", "soon"), 0, retryTransient, codes.ResourceExhausted},
-		{"trailer negative ignored", rateLimited, metadata.Pairs("retry-after", "-4"), 0, retryTransient, codes.ResourceExhausted},
-		{"huge hint capped", rateLimited, metadata.Pairs("retry-after", "86400"), maxRetryAfter, retryTransient, codes.ResourceExhausted},
-		{"hint on another code ignored", status.Error(codes.Unavailable, "x"), metadata.Pairs("retry-after", "3"), 0, retryTransient, codes.Unavailable},
-		{"go-client parse failure join", errors.Join(errors.New(`parse retry-after header "x"`), rateLimited), nil, 0, retryTransient, codes.ResourceExhausted},
-		{"insufficient storage needs operator", status.Error(codes.ResourceExhausted, "Insufficient storage"), metadata.Pairs("qdrant-insufficient-storage", "1"), 0, retryOperator, codes.ResourceExhausted},
+		{"go-client typed error", &qdrant.QdrantResourceExhaustedError{Reason: "rate", RetryAfterS: 7}, nil, 7 * time.Second, ActionRetry, codes.ResourceExhausted},
+		{"go-client typed error wrapped", fmt.Errorf("upserting points: %w", &qdrant.QdrantResourceExhaustedError{RetryAfterS: 2}), nil, 2 * time.Second, ActionRetry, codes.ResourceExhausted},
+		{"trailer seconds", rateLimited, metadata.Pairs("retry-after", "3"), 3 * time.Second, ActionRetry, codes.ResourceExhausted},
+		{"trailer fractional seconds", rateLimited, metadata.Pairs("retry-after", "0.5"), 500 * time.Millisecond, ActionRetry, codes.ResourceExhausted},
+		{"trailer go duration", rateLimited, metadata.Pairs("retry-after", "1500ms"), 1500 * time.Millisecond, ActionRetry, codes.ResourceExhausted},
+		{"trailer garbage ignored", rateLimited, metadata.Pairs("retry-after", "soon"), 0, ActionRetry, codes.ResourceExhausted},
+		{"trailer negative ignored", rateLimited, metadata.Pairs("retry-after", "-4"), 0, ActionRetry, codes.ResourceExhausted},
+		{"huge hint capped", rateLimited, metadata.Pairs("retry-after", "86400"), maxRetryAfter, ActionRetry, codes.ResourceExhausted},
+		{"hint on another code ignored", status.Error(codes.Unavailable, "x"), metadata.Pairs("retry-after", "3"), 0, ActionRetry, codes.Unavailable},
+		{"go-client parse failure join", errors.Join(errors.New(`parse retry-after header "x"`), rateLimited), nil, 0, ActionRetry, codes.ResourceExhausted},
+		{"insufficient storage needs operator", status.Error(codes.ResourceExhausted, "Insufficient storage"), metadata.Pairs("qdrant-insufficient-storage", "1"), 0, ActionRetryOperator, codes.ResourceExhausted},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := classify(tt.err, tt.trailer)
-			if v.code != tt.code {
-				t.Fatalf("code = %v, want %v", v.code, tt.code)
+			v := Classify(tt.err, tt.trailer)
+			if v.Code != tt.code {
+				t.Fatalf("code = %v, want %v", v.Code, tt.code)
 			}
-			if v.after != tt.after {
-				t.Fatalf("after = %v, want %v", v.after, tt.after)
+			if v.RetryAfter != tt.after {
+				t.Fatalf("RetryAfter = %v, want %v", v.RetryAfter, tt.after)
 			}
-			if v.rule.action != tt.action {
-				t.Fatalf("action = %v, want %v", v.rule.action, tt.action)
+			if v.Action != tt.action {
+				t.Fatalf("action = %v, want %v", v.Action, tt.action)
 			}
 		})
 	}
@@ -123,8 +123,8 @@ func TestStatusVerdict(t *testing.T) {
 			if ok != tt.ok {
 				t.Fatalf("ok = %v, want %v", ok, tt.ok)
 			}
-			if !ok && (v.code != tt.code || v.rule.action != retryTransient) {
-				t.Fatalf("verdict = %v %v, want %v retry", v.code, v.rule.action, tt.code)
+			if !ok && (v.Code != tt.code || v.Action != ActionRetry) {
+				t.Fatalf("verdict = %v %v, want %v retry", v.Code, v.Action, tt.code)
 			}
 		})
 	}

@@ -33,7 +33,8 @@ const (
 // NewClient builds a Qdrant client from the qdrant section of the config:
 // address (qdrant.grpc, "host:port"; an "https://" prefix turns TLS on,
 // "http://" is ignored; no port means 6334), API key (sent as the api-key
-// header through the go-client's own interceptor), TLS (qdrant.tls),
+// header through the go-client's own interceptor; NewClient logs nothing,
+// see PlaintextAPIKey), TLS (qdrant.tls),
 // keepalive pings and 256 MiB message limits. It does not connect: gRPC
 // connects lazily, so it succeeds while Qdrant is down, and it skips the
 // go-client's version probe (which blocks up to a minute on a down
@@ -56,7 +57,6 @@ func NewClient(cfg config.Qdrant) (*qdrant.Client, error) {
 	qc := &qdrant.Config{
 		Host:                   host,
 		Port:                   port,
-		APIKey:                 cfg.APIKey.Reveal(),
 		SkipCompatibilityCheck: true,
 		KeepAliveTime:          keepAliveSeconds,
 		KeepAliveTimeout:       keepAliveTimeoutSeconds,
@@ -64,6 +64,13 @@ func NewClient(cfg config.Qdrant) (*qdrant.Client, error) {
 			grpc.MaxCallRecvMsgSize(maxMessageBytes),
 			grpc.MaxCallSendMsgSize(maxMessageBytes),
 		)},
+	}
+	if key := cfg.APIKey.Reveal(); key != "" {
+		// Sent by the go-client's metadata interceptor as Config.APIKey
+		// would be, but without its "API key is being used without TLS"
+		// warning, which goes to slog.Default once per pooled connection on
+		// every NewClient. Callers warn once: see PlaintextAPIKey.
+		qc.Headers = map[string]string{apiKeyHeader: key}
 	}
 	if cfg.TLS.Enabled || useTLS {
 		tc, err := tlsConfig(cfg.TLS)
@@ -77,6 +84,21 @@ func NewClient(cfg config.Qdrant) (*qdrant.Client, error) {
 		return nil, fmt.Errorf("creating qdrant client for %s: %w", cfg.GRPC, err)
 	}
 	return c, nil
+}
+
+// apiKeyHeader is the metadata key Qdrant reads the API key from
+// (src/tonic/auth.rs).
+const apiKeyHeader = "api-key"
+
+// PlaintextAPIKey reports whether cfg sends an API key over a connection
+// without TLS, where anyone on the path can read it. NewClient does not log
+// it; the process warns once at start.
+func PlaintextAPIKey(cfg config.Qdrant) bool {
+	if cfg.APIKey.Reveal() == "" || cfg.TLS.Enabled {
+		return false
+	}
+	_, _, useTLS, err := parseGRPCAddr(cfg.GRPC)
+	return err == nil && !useTLS
 }
 
 // parseGRPCAddr splits qdrant.grpc into host and port.
@@ -157,4 +179,12 @@ type pooledPoints struct{ c *qdrant.Client }
 
 func (p pooledPoints) UpdateBatch(ctx context.Context, in *qdrant.UpdateBatchPoints, opts ...grpc.CallOption) (*qdrant.UpdateBatchResponse, error) {
 	return p.c.GetPointsClient().UpdateBatch(ctx, in, opts...)
+}
+
+func (p pooledPoints) Get(ctx context.Context, in *qdrant.GetPoints, opts ...grpc.CallOption) (*qdrant.GetResponse, error) {
+	return p.c.GetPointsClient().Get(ctx, in, opts...)
+}
+
+func (p pooledPoints) CreateFieldIndex(ctx context.Context, in *qdrant.CreateFieldIndexCollection, opts ...grpc.CallOption) (*qdrant.PointsOperationResponse, error) {
+	return p.c.GetPointsClient().CreateFieldIndex(ctx, in, opts...)
 }

@@ -1,9 +1,12 @@
 package sink
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"log"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -235,4 +238,53 @@ func writePEMRaw(t *testing.T, dir, name, content string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// Issue 7 item 8: the go-client's "API key is being used without TLS"
+// warning went to slog.Default (the standard log package unless the
+// process set a default) once per pooled connection, on every NewClient.
+// NewClient logs nothing; PlaintextAPIKey tells the caller to warn once.
+func TestNewClientDoesNotLogPlaintextKeyWarning(t *testing.T) {
+	var buf bytes.Buffer
+	prevOut, prevFlags := log.Writer(), log.Flags()
+	log.SetOutput(&buf)
+	prevDefault := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
+	t.Cleanup(func() {
+		log.SetOutput(prevOut)
+		log.SetFlags(prevFlags)
+		slog.SetDefault(prevDefault)
+	})
+	rs := startServer(t, unimplemented)
+	for range 2 {
+		c, err := NewClient(config.Qdrant{GRPC: rs.addr, APIKey: "s3cret"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = callUpdateBatch(t, c) // the key still travels
+		if got := (<-rs.md).Get("api-key"); len(got) != 1 || got[0] != "s3cret" {
+			t.Fatalf("api-key header %v, want [s3cret]", got)
+		}
+		c.Close()
+	}
+	if buf.Len() != 0 {
+		t.Fatalf("NewClient logged through the default loggers:\n%s", buf.String())
+	}
+}
+
+func TestPlaintextAPIKey(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  config.Qdrant
+		want bool
+	}{
+		{config.Qdrant{GRPC: "q:6334", APIKey: "k"}, true},
+		{config.Qdrant{GRPC: "http://q:6334", APIKey: "k"}, true},
+		{config.Qdrant{GRPC: "q:6334"}, false},
+		{config.Qdrant{GRPC: "https://q:6334", APIKey: "k"}, false},
+		{config.Qdrant{GRPC: "q:6334", APIKey: "k", TLS: config.TLS{Enabled: true}}, false},
+	} {
+		if got := PlaintextAPIKey(tc.cfg); got != tc.want {
+			t.Errorf("PlaintextAPIKey(%s, key %v, tls %v) = %v, want %v", tc.cfg.GRPC, tc.cfg.APIKey != "", tc.cfg.TLS.Enabled, got, tc.want)
+		}
+	}
 }

@@ -70,11 +70,11 @@ var wireCodecOption = grpc.ForceCodecV2(updateBatchCodec{})
 // withWireCodec wraps points so that every UpdateBatch is marshalled by
 // updateBatchCodec. Call options other than the codec pass through, in
 // order. Implementations that ignore call options (test fakes) are
-// unaffected.
+// unaffected. The other methods pass through untouched.
 func withWireCodec(points PointsAPI) PointsAPI { return wireCodecPoints{points} }
 
-type wireCodecPoints struct{ next PointsAPI }
+type wireCodecPoints struct{ PointsAPI }
 
 func (p wireCodecPoints) UpdateBatch(ctx context.Context, in *qdrant.UpdateBatchPoints, opts ...grpc.CallOption) (*qdrant.UpdateBatchResponse, error) {
-	return p.next.UpdateBatch(ctx, in, append(opts[:len(opts):len(opts)], wireCodecOption)...)
+	return p.PointsAPI.UpdateBatch(ctx, in, append(opts[:len(opts):len(opts)], wireCodecOption)...)
 }

@@ -21,7 +21,10 @@ import (
 )
 
 // optsPoints records the call options of each UpdateBatch.
-type optsPoints struct{ opts [][]grpc.CallOption }
+type optsPoints struct {
+	fakePoints
+	opts [][]grpc.CallOption
+}
 
 func (p *optsPoints) UpdateBatch(_ context.Context, req *qdrant.UpdateBatchPoints, opts ...grpc.CallOption) (*qdrant.UpdateBatchResponse, error) {
 	p.opts = append(p.opts, opts)

@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -63,7 +64,7 @@ func (w *Writer) Check(ctx context.Context, collection string, r *schemas.Record
 }
 
 // collectionSchema is what the writer knows of one collection. It is
-// immutable once cached.
+// immutable once cached, but for offsetIndex.
 type collectionSchema struct {
 	missing   bool
 	fetchedAt time.Time // when the fetch that produced it started
@@ -71,6 +72,32 @@ type collectionSchema struct {
 	dense map[string]denseParams
 	// sparse holds the sparse vector names.
 	sparse map[string]struct{}
+	// strict holds the strict-mode limits the writer cuts requests to;
+	// zero when strict mode is off.
+	strict strictLimits
+	// offsetIndex tracks the payload index on OffsetKey that fenced
+	// deletes need under strict mode: indexAbsent, indexTried (one
+	// CreateFieldIndex per fetched config) or indexPresent.
+	offsetIndex atomic.Uint32
+}
+
+// States of collectionSchema.offsetIndex.
+const (
+	indexAbsent uint32 = iota
+	indexTried
+	indexPresent
+)
+
+// strictLimits are the limits of a collection's enabled strict mode
+// (CollectionInfo.config.strict_mode_config) that shape requests.
+type strictLimits struct {
+	// upsertPoints is upsert_max_batchsize: points per upsert operation;
+	// Qdrant checks each operation of an UpdateBatch on its own.
+	upsertPoints uint64
+	// timeoutSecs is max_timeout, when hasTimeout: the largest timeout a
+	// request may carry.
+	timeoutSecs uint64
+	hasTimeout  bool
 }
 
 type denseParams struct {
@@ -91,6 +118,18 @@ func schemaOf(info *qdrant.CollectionInfo, fetchedAt time.Time) *collectionSchem
 	}
 	for name := range params.GetSparseVectorsConfig().GetMap() {
 		s.sparse[name] = struct{}{}
+	}
+	if sm := info.GetConfig().GetStrictModeConfig(); sm.GetEnabled() {
+		s.strict.upsertPoints = sm.GetUpsertMaxBatchsize()
+		if sm.MaxTimeout != nil {
+			s.strict.timeoutSecs, s.strict.hasTimeout = uint64(sm.GetMaxTimeout()), true
+		}
+	}
+	switch info.GetPayloadSchema()[OffsetKey].GetDataType() {
+	case qdrant.PayloadSchemaType_Integer, qdrant.PayloadSchemaType_Float:
+		// Either serves the range of the fence filter (schema_capabilities,
+		// lib/collection/src/problems/unindexed_field.rs).
+		s.offsetIndex.Store(indexPresent)
 	}
 	return s
 }
@@ -127,6 +166,13 @@ func (c *collectionCache) get(ctx context.Context, name string) (*collectionSche
 // (0: fetched from now on), fetching it if the cached one is older.
 func (c *collectionCache) refreshed(ctx context.Context, name string, maxAge time.Duration) (*collectionSchema, error) {
 	return c.load(ctx, name, c.w.clk.now().Add(-maxAge))
+}
+
+// peek returns the cached schema of name, or nil; it never fetches.
+func (c *collectionCache) peek(name string) *collectionSchema {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.entries[name]
 }
 
 // invalidate drops the cached schema of name; the next get fetches it.
@@ -216,12 +262,12 @@ func (c *collectionCache) fetch(ctx context.Context, name string, started time.T
 		if err == nil {
 			return schemaOf(resp.GetResult(), started), nil
 		}
-		v := classify(err, trailer)
-		if v.code == codes.NotFound || v.code == codes.InvalidArgument {
+		v := Classify(err, trailer)
+		if v.Code == codes.NotFound || v.Code == codes.InvalidArgument {
 			return &collectionSchema{missing: true, fetchedAt: started}, nil
 		}
-		w.m.retry(v.rule.label)
-		d := b.Next(v.after)
+		w.m.retry(v.Class)
+		d := b.Next(v.RetryAfter)
 		w.logRetry(ctx, "GetCollectionInfo", name, v, b.Retries(), d)
 		b.Sleep(d)
 	}

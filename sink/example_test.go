@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/qdrant/go-client/qdrant"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/qdrantmem"
@@ -69,4 +71,24 @@ func ExampleWriter_Write() {
 	// Output:
 	// offset 1 to DLQ: validate: Wrong input: Vector dimension error: expected dim: 3, got 2
 	// applied 2 ops, rejected 0, collection holds 1 point(s)
+}
+
+// Classify turns a failed Qdrant call into what to do about it: the same
+// InvalidArgument code means a bad point or a collection-wide strict-mode
+// limit, told apart by Qdrant's text.
+func ExampleClassify() {
+	for _, err := range []error{
+		status.Error(codes.InvalidArgument, "Wrong input: Vector dimension error: expected dim: 4, got 3"),
+		status.Error(codes.InvalidArgument, `Bad request: Limit exceeded 30 > 10 for "upsert limit". Help: Reduce the "upsert limit" parameter to or below 10.`),
+		status.Error(codes.Unavailable, "connection refused"),
+		status.Error(codes.ResourceExhausted, "grpc: received message larger than max (70000 vs. 65536)"),
+	} {
+		v := sink.Classify(err, nil)
+		fmt.Println(v.Action, v.Class, v.Action.Retryable(), v.LimitName, v.Limit)
+	}
+	// Output:
+	// reject invalid_argument false  0
+	// retry_collection strict_mode true upsert limit 10
+	// retry unavailable true  0
+	// split request_too_large false  0
 }

@@ -75,10 +75,31 @@ func (f *fakeClock) slept() []time.Duration {
 }
 
 // fakePoints is a PointsAPI whose behaviour is a function of the request.
+// Get and CreateFieldIndex answer Unimplemented unless getFn / indexFn
+// are set.
 type fakePoints struct {
-	mu    sync.Mutex
-	fn    func(ctx context.Context, req *qdrant.UpdateBatchPoints, call int, trailer *metadata.MD) (*qdrant.UpdateBatchResponse, error)
-	calls []*qdrant.UpdateBatchPoints
+	mu      sync.Mutex
+	fn      func(ctx context.Context, req *qdrant.UpdateBatchPoints, call int, trailer *metadata.MD) (*qdrant.UpdateBatchResponse, error)
+	getFn   func(req *qdrant.GetPoints) (*qdrant.GetResponse, error)
+	indexFn func(req *qdrant.CreateFieldIndexCollection) error
+	calls   []*qdrant.UpdateBatchPoints
+}
+
+func (f *fakePoints) Get(_ context.Context, req *qdrant.GetPoints, _ ...grpc.CallOption) (*qdrant.GetResponse, error) {
+	if f.getFn == nil {
+		return nil, status.Error(codes.Unimplemented, "fakePoints: Get")
+	}
+	return f.getFn(req)
+}
+
+func (f *fakePoints) CreateFieldIndex(_ context.Context, req *qdrant.CreateFieldIndexCollection, _ ...grpc.CallOption) (*qdrant.PointsOperationResponse, error) {
+	if f.indexFn == nil {
+		return nil, status.Error(codes.Unimplemented, "fakePoints: CreateFieldIndex")
+	}
+	if err := f.indexFn(req); err != nil {
+		return nil, err
+	}
+	return &qdrant.PointsOperationResponse{Result: &qdrant.UpdateResult{Status: qdrant.UpdateStatus_Completed}}, nil
 }
 
 func (f *fakePoints) UpdateBatch(ctx context.Context, req *qdrant.UpdateBatchPoints, opts ...grpc.CallOption) (*qdrant.UpdateBatchResponse, error) {
@@ -335,6 +356,12 @@ func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
 }
 func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return l }
 func (l *logRecorder) WithGroup(string) slog.Handler      { return l }
+
+func (l *logRecorder) snapshot() []slog.Record {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]slog.Record(nil), l.records...)
+}
 
 func (l *logRecorder) levels() map[slog.Level]int {
 	l.mu.Lock()

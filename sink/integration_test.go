@@ -149,13 +149,17 @@ func TestIntegrationBisectionIsolatesQdrantRejects(t *testing.T) {
 	if len(rejected) != 2 || rejected[0].Op.Ref != 3 || rejected[1].Op.Ref != 40 {
 		t.Fatalf("rejected %v, want refs 3 and 40", rejected)
 	}
+	// The re-check against the collection's config names them at once.
 	for _, r := range rejected {
-		if r.Err.Class != schemas.ClassQdrantRejected || !strings.Contains(r.Err.Error(), "dimension") {
-			t.Fatalf("rejection %q (%s), want qdrant_rejected about the dimension", r.Err.Error(), r.Err.Class)
+		if r.Err.Class != schemas.ClassValidate || !strings.Contains(r.Err.Error(), "expected dim: 4, got 5") {
+			t.Fatalf("rejection %q (%s), want validate about the dimension", r.Err.Error(), r.Err.Class)
 		}
 	}
 	if n := len(m.points(t, "c")); n != 62 {
 		t.Fatalf("%d points, want 62", n)
+	}
+	if n := m.srv.CallCount(qdrantmem.MethodUpdateBatch); n != 2 {
+		t.Fatalf("%d UpdateBatch calls, want 2 (refused, then the 62 that fit)", n)
 	}
 }
 
@@ -184,6 +188,9 @@ func TestIntegrationRetriesInjectedFailures(t *testing.T) {
 func TestIntegrationOutageThenRecovery(t *testing.T) {
 	m := startMem(t, WriterConfig{})
 	m.create(t, "c", 4)
+	if err := m.w.Check(context.Background(), "c", upsertRec(1, 4)); err != nil { // as the connector does
+		t.Fatal(err)
+	}
 	m.srv.SetUnavailable(true)
 	done := make(chan error, 1)
 	go func() {
@@ -336,7 +343,8 @@ func TestIntegrationWrongAPIKeyRetriesWithErrorLog(t *testing.T) {
 		}
 		done <- err
 	}()
-	waitFor(t, "3 attempts", func() bool { return m.srv.CallCount(qdrantmem.MethodUpdateBatch) >= 3 })
+	// The config fetch Write starts with is refused first, and retried.
+	waitFor(t, "3 attempts", func() bool { return m.srv.CallCount(qdrantmem.MethodCollectionsGet) >= 3 })
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Write = %v, want context.Canceled", err)

@@ -57,18 +57,19 @@ func (g *group) winner() int { return g.ops[len(g.ops)-1] }
 // merge groups ops by point id. Groups come in the order of their current
 // winner's position in ops, so requests and bisection are deterministic.
 // invalid lists the ops that cannot be sent at all (no record, no id, no
-// known operation); they are rejected as ClassValidate by the caller.
+// known operation, or with fenced set an offset fencing cannot store); they
+// are rejected as ClassValidate by the caller.
 //
 // It allocates O(1) times for a batch without repeated ids: single-op
 // groups share one backing array (capacity-limited, so a second op on an
 // id copies out instead of overwriting a neighbour).
-func merge(ops []Op) (groups []group, invalid []int) {
+func merge(ops []Op, fenced bool) (groups []group, invalid []int) {
 	byKey := make(map[pointKey]int, len(ops))
 	groups = make([]group, 0, len(ops))
 	backing := make([]int, len(ops))
 	for i := range ops {
 		r := ops[i].Record
-		if r == nil || (r.Op != schemas.OpUpsert && r.Op != schemas.OpDelete) {
+		if r == nil || (r.Op != schemas.OpUpsert && r.Op != schemas.OpDelete) || (fenced && !fenceable(ops[i].Offset)) {
 			invalid = append(invalid, i)
 			continue
 		}

@@ -47,7 +47,7 @@ func TestMerge(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			groups, invalid := merge(tt.ops)
+			groups, invalid := merge(tt.ops, false)
 			var got [][]int
 			for _, g := range groups {
 				got = append(got, g.ops)

@@ -8,11 +8,16 @@ import (
 
 // metrics are the writer's Prometheus collectors. No label carries a
 // record, point id or collection: the only label is the retry class, a
-// fixed set (the gRPC code names).
+// fixed set (the gRPC code names and strict_mode, from codeRules and
+// messageRules). kafka_qdrant_retries_total is shared with the connector
+// (class kafka_produce): its Help must stay identical to
+// connector/metrics.go's, or registering the second fails.
 type metrics struct {
 	upserted prometheus.Counter
 	deleted  prometheus.Counter
 	rejected prometheus.Counter
+	fenced   prometheus.Counter
+	splits   prometheus.Counter
 	batch    prometheus.Histogram
 	duration prometheus.Histogram
 	retries  *prometheus.CounterVec
@@ -31,6 +36,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		rejected: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "kafka_qdrant_records_rejected_total",
 			Help: "Records the writer handed back as rejected (isolated by bisection, unknown collection, unsendable).",
+		}),
+		fenced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kafka_qdrant_fenced_writes_total",
+			Help: "Fenced upserts and deletes Qdrant confirmed that did not take because the point holds a newer offset or epoch (read back after the call). Not counted as upserted or deleted.",
+		}),
+		splits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kafka_qdrant_request_splits_total",
+			Help: "UpdateBatch requests halved because a gRPC or proxy limit refused them as too large (lower qdrant.max_request_bytes below that limit).",
 		}),
 		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "kafka_qdrant_batch_records",
@@ -51,6 +64,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.upserted = register(reg, m.upserted)
 		m.deleted = register(reg, m.deleted)
 		m.rejected = register(reg, m.rejected)
+		m.fenced = register(reg, m.fenced)
+		m.splits = register(reg, m.splits)
 		m.batch = register(reg, m.batch)
 		m.duration = register(reg, m.duration)
 		m.retries = register(reg, m.retries)

@@ -19,13 +19,20 @@ func sizePointStruct(m *qdrant.PointStruct) int {
 	if m == nil {
 		return 0
 	}
-	n := len(unkPointStruct.of(m))
-	if m.Id != nil {
-		n += sizeLen(1, sizePointID(m.Id))
+	return len(unkPointStruct.of(m)) + sizePointParts(m.Id, m.Vectors, m.Payload)
+}
+
+// sizePointParts is the size of a PointStruct with these fields and no
+// unknown fields, without building one (the writer sizes its points before
+// it builds the request).
+func sizePointParts(id *qdrant.PointId, vectors *qdrant.Vectors, payload map[string]*qdrant.Value) int {
+	n := 0
+	if id != nil {
+		n += sizeLen(1, sizePointID(id))
 	}
-	n += sizePayload(m.Payload)
-	if m.Vectors != nil {
-		n += sizeLen(1, sizeVectors(m.Vectors))
+	n += sizePayload(payload)
+	if vectors != nil {
+		n += sizeLen(1, sizeVectors(vectors))
 	}
 	return n
 }

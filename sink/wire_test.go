@@ -80,7 +80,7 @@ func writerRequest(t *testing.T, fencing bool) *qdrant.UpdateBatchPoints {
 			Vectors: qdrant.NewVectorsDense(vec(3)), Payload: qdrant.NewValueMap(map[string]any{"title": "doc"})}, Offset: 8},
 		{Record: deleteRec(2), Offset: 9},
 	}
-	req, _ := w.buildRequest("movies", ops, []int{0, 1, 2})
+	req, _ := w.buildRequest("movies", ops, []int{0, 1, 2}, w.limitsFor(&collectionSchema{}, strictLimits{}))
 	return req
 }
 

@@ -316,7 +316,7 @@ func TestWriteRetriesUntilContextEnds(t *testing.T) {
 			if sleeps[len(sleeps)-1] != 10*time.Second-1 {
 				t.Fatalf("last sleep %v, want the 10s cap", sleeps[len(sleeps)-1])
 			}
-			label := codeRules[code].label
+			label := codeRules[code].Class
 			if got := tw.metric(t, "kafka_qdrant_retries_total", map[string]string{"class": label}); got != 50 {
 				t.Fatalf("retries{class=%s} = %v, want 50", label, got)
 			}
@@ -458,9 +458,20 @@ func TestWriteUnsendableOpsRejectedAsValidate(t *testing.T) {
 // not modified.
 func TestWriteFencingRequest(t *testing.T) {
 	var got *qdrant.UpdateBatchPoints
+	var index *qdrant.CreateFieldIndexCollection
+	var readBack *qdrant.GetPoints
 	fp := &fakePoints{fn: func(_ context.Context, req *qdrant.UpdateBatchPoints, _ int, _ *metadata.MD) (*qdrant.UpdateBatchResponse, error) {
 		got = req
 		return completed(req), nil
+	}, getFn: func(req *qdrant.GetPoints) (*qdrant.GetResponse, error) {
+		readBack = req
+		return &qdrant.GetResponse{Result: []*qdrant.RetrievedPoint{
+			{Id: qdrant.NewIDNum(1), Payload: map[string]*qdrant.Value{OffsetKey: qdrant.NewValueInt(41)}},
+			{Id: qdrant.NewIDNum(2), Payload: map[string]*qdrant.Value{OffsetKey: qdrant.NewValueInt(42)}},
+		}}, nil
+	}, indexFn: func(req *qdrant.CreateFieldIndexCollection) error {
+		index = req
+		return nil
 	}}
 	tw := newTestWriter(t, fp, newFakeCollections(), func(c *WriterConfig) { c.Fencing = true })
 	r1 := upsertRec(1, 4)
@@ -492,6 +503,16 @@ func TestWriteFencingRequest(t *testing.T) {
 		t.Fatalf("delete selector %v, want has_id 3", sel)
 	}
 	assertFence(t, sel, 43)
+	if index.GetFieldName() != OffsetKey || index.GetFieldType() != qdrant.FieldType_FieldTypeInteger || !index.GetWait() {
+		t.Fatalf("CreateFieldIndex %v, want an integer index on %s with wait", index, OffsetKey)
+	}
+	if len(readBack.GetIds()) != 3 || !slices.Equal(readBack.GetWithPayload().GetInclude().GetFields(), []string{OffsetKey}) ||
+		readBack.GetWithVectors().GetEnable() {
+		t.Fatalf("read-back %v, want the 3 ids with only %s", readBack, OffsetKey)
+	}
+	if n := tw.metric(t, "kafka_qdrant_fenced_writes_total", nil); n != 0 {
+		t.Fatalf("fenced_writes_total = %v, want 0", n)
+	}
 }
 
 func assertFence(t *testing.T, f *qdrant.Filter, off int64) {

@@ -18,6 +18,7 @@ import (
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/app"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/devenv"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/logging"
+	"github.com/seed-a550a1ef/kafka-qdrant/internal/qdrantmem"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/validate"
 )
 
@@ -35,9 +36,11 @@ Usage:
   kafka-qdrant run [--config FILE] [--set key=value ...]   run one replica
   kafka-qdrant dev [flags]                                 everything embedded, no infrastructure
   kafka-qdrant dev kafka --addr 127.0.0.1:9092 [--data-dir DIR]   only the embedded Kafka broker
-  kafka-qdrant dev qdrant --grpc 127.0.0.1:6334 [--rest 127.0.0.1:6333]   only the in-memory Qdrant
+  kafka-qdrant dev qdrant --grpc 127.0.0.1:6334 [--rest 127.0.0.1:6333] [--api-key KEY]   only the in-memory Qdrant
   kafka-qdrant ctl [--config FILE] [--set k=v] <command> [flags]   send a control command, follow its status
-  kafka-qdrant validate [--config FILE] [--set key=value ...]   check config and reach Kafka and Qdrant
+  kafka-qdrant validate [--offline] [--config FILE] [--set key=value ...]
+                                   check the config, then reach Kafka, Qdrant and the backup store
+                                   with its credentials (--offline: dial nothing)
   kafka-qdrant version
 
 Exit codes: 0 ok, 1 runtime failure, 2 bad usage or invalid config.
@@ -76,10 +79,14 @@ type setFlags []string
 func (s *setFlags) String() string     { return fmt.Sprint(*s) }
 func (s *setFlags) Set(v string) error { *s = append(*s, v); return nil }
 
-// loadConfig parses --config/--set and loads the layered config.
-func loadConfig(name string, args []string, stderr io.Writer) (config.Config, *flag.FlagSet, int) {
+// loadConfig parses --config/--set (and the flags extra adds) and loads the
+// layered config.
+func loadConfig(name string, args []string, stderr io.Writer, extra ...func(*flag.FlagSet)) (config.Config, *flag.FlagSet, int) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	for _, f := range extra {
+		f(fs)
+	}
 	path := fs.String("config", "", "YAML config file")
 	var sets setFlags
 	fs.Var(&sets, "set", "override a key: --set kafka.brokers=a:9092 (repeatable)")
@@ -181,6 +188,7 @@ func cmdDevServer(which string, args []string, stdout, stderr io.Writer) int {
 	dataDir := fs.String("data-dir", "", "kafka: data directory (empty: in memory)")
 	grpcAddr := fs.String("grpc", "127.0.0.1:6334", "qdrant: gRPC listen address")
 	restAddr := fs.String("rest", "", "qdrant: REST listen address (empty: none)")
+	apiKey := fs.String("api-key", "", "qdrant: require this API key, as Qdrant's service.api_key does (empty: none)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -196,7 +204,7 @@ func cmdDevServer(which string, args []string, stdout, stderr io.Writer) int {
 		defer c.Close()
 		fmt.Fprintf(stdout, "ready %s\n", c.ListenAddrs()[0])
 	case "qdrant":
-		s, g, r, err := devenv.StartQdrant(*grpcAddr, *restAddr)
+		s, g, r, err := devenv.StartQdrant(*grpcAddr, *restAddr, qdrantmem.WithAPIKey(*apiKey))
 		if err != nil {
 			fmt.Fprintf(stderr, "kafka-qdrant dev qdrant: %v\n", err)
 			return exitRuntime
@@ -209,9 +217,19 @@ func cmdDevServer(which string, args []string, stdout, stderr io.Writer) int {
 }
 
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
-	cfg, _, code := loadConfig("validate", args, stderr)
+	var offline bool
+	cfg, _, code := loadConfig("validate", args, stderr, func(fs *flag.FlagSet) {
+		fs.BoolVar(&offline, "offline", false, "check the config without dialing Kafka, Qdrant or the backup store")
+	})
 	if code != exitOK {
 		return code
+	}
+	if offline {
+		if err := validate.Offline(cfg, stdout); err != nil {
+			fmt.Fprintf(stderr, "kafka-qdrant validate: %v\n", err)
+			return exitUsage
+		}
+		return exitOK
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -33,6 +33,11 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{"run with unknown key names it", []string{"run", "--config", typo}, exitUsage, "", "kafka.brokrs"},
 		{"run with bad --set", []string{"run", "--set", "batch.linger=soon"}, exitUsage, "", "batch.linger"},
 		{"validate with missing file", []string{"validate", "--config", filepath.Join(dir, "nope.yaml")}, exitUsage, "", "nope.yaml"},
+		{"validate --offline dials nothing", []string{"validate", "--offline", "--set", "kafka.brokers=127.0.0.1:1", "--set", "qdrant.grpc=127.0.0.1:1"},
+			exitOK, "ok   config", ""},
+		{"validate --offline names a bad key", []string{"validate", "--offline", "--config", badYAML}, exitUsage, "", "batch.max_records"},
+		{"validate --offline checks TLS files", []string{"validate", "--offline", "--set", "kafka.tls.enabled=true", "--set", "kafka.tls.ca_file=" + filepath.Join(dir, "nope.pem")},
+			exitUsage, "", "kafka.tls.ca_file"},
 		{"run with bad flag", []string{"run", "--bogus"}, exitUsage, "", "bogus"},
 		{"dev with bad partitions", []string{"dev", "--partitions", "0"}, exitUsage, "", "--partitions"},
 	}

@@ -1,7 +1,8 @@
 // Package app wires one replica together from a validated config: the
 // Qdrant client and writer, the data connector, the control plane and the
-// observability server. cmd/kafka-qdrant and the dev environment call Run;
-// nothing else lives here.
+// observability server, whose /readyz joins the connector's state and the
+// credential checks of readiness.go. cmd/kafka-qdrant and the dev
+// environment call Run; nothing else lives here.
 package app
 
 import (
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -20,6 +22,7 @@ import (
 	"github.com/seed-a550a1ef/kafka-qdrant/control"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/httpserver"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/kafkaclient"
+	"github.com/seed-a550a1ef/kafka-qdrant/internal/readiness"
 	"github.com/seed-a550a1ef/kafka-qdrant/sink"
 )
 
@@ -37,8 +40,11 @@ type Options struct {
 }
 
 // Run runs one replica until ctx ends, then drains within
-// shutdown.timeout. When hard ends (second signal) in-flight work is
-// abandoned at once. It returns nil after a clean drain.
+// shutdown.timeout: the connector's flush, its last commit and the control
+// plane's stop all end by that deadline (the control runner must return
+// from Run within it once its context ends; Run does not wait for it any
+// longer). When hard ends (second signal) in-flight work is abandoned at
+// once. It returns nil after a clean drain.
 func Run(ctx, hard context.Context, o Options) error {
 	cfg := o.Config
 	log := o.Logger
@@ -49,14 +55,32 @@ func Run(ctx, hard context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("qdrant client: %w", err)
 	}
+	if sink.PlaintextAPIKey(cfg.Qdrant) {
+		log.Warn("qdrant.api_key is sent without TLS and can be read on the network path; set qdrant.tls.enabled or an https:// qdrant.grpc address")
+	}
 	defer qc.Close()
-	writer := sink.NewWriter(sink.PooledPoints(qc), qc.GetCollectionsClient(), sink.WriterConfig{
-		Retry:      cfg.Qdrant.Retry,
-		Timeout:    cfg.Qdrant.Timeout,
-		Logger:     log.With("component", "sink"),
-		Registerer: reg,
-		Fencing:    cfg.Qdrant.Fencing,
-	})
+	wcfg := sink.WriterConfig{
+		Retry:           cfg.Qdrant.Retry,
+		Timeout:         cfg.Qdrant.Timeout,
+		MaxRequestBytes: int(cfg.Qdrant.MaxRequestBytes),
+		Logger:          log.With("component", "sink"),
+		Registerer:      reg,
+		Fencing:         cfg.Qdrant.Fencing,
+		FencingEpoch:    cfg.Qdrant.FencingEpoch,
+	}
+	if cfg.Qdrant.Fencing {
+		// An older Qdrant ignores update_filter: refuse to start rather than
+		// fence nothing. Waits (retrying) while Qdrant is unreachable.
+		version, err := sink.CheckServer(ctx, qc.GetQdrantClient(), wcfg)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		log.Info("qdrant supports fencing", "version", version, "fencing_epoch", cfg.Qdrant.FencingEpoch)
+	}
+	writer := sink.NewWriter(sink.PooledPoints(qc), qc.GetCollectionsClient(), wcfg)
 
 	kopts, err := kafkaclient.Options(cfg.Kafka)
 	if err != nil {
@@ -92,7 +116,13 @@ func Run(ctx, hard context.Context, o Options) error {
 		}
 	}
 
-	hs, err := httpserver.New(cfg.HTTP.Listen, reg, log, conn.Ready)
+	checks, closeChecks, err := credentialChecks(cfg, qc, kopts)
+	if err != nil {
+		return err
+	}
+	defer closeChecks()
+	prober := readiness.New(readinessInterval, readinessTimeout, log.With("component", "readiness"), checks...)
+	hs, err := httpserver.New(cfg.HTTP.Listen, reg, log, conn.Ready, prober.Ready)
 	if err != nil {
 		return err
 	}
@@ -102,13 +132,14 @@ func Run(ctx, hard context.Context, o Options) error {
 	httpCtx, stopHTTP := context.WithCancel(context.Background())
 	defer stopHTTP()
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		if err := hs.Run(httpCtx); err != nil {
 			log.Error("http server", "err", err)
 		}
 	}()
+	go func() { defer wg.Done(); prober.Run(httpCtx) }()
 
 	go func() {
 		select {
@@ -137,16 +168,26 @@ func Run(ctx, hard context.Context, o Options) error {
 			stopRun()
 		}()
 	}
+	// The whole shutdown is bounded by shutdown.timeout from the moment
+	// the replica starts stopping: the connector bounds its own drain
+	// (DrainTimeout), and the control runner gets what is left of the
+	// same deadline; past it, Run returns without waiting any longer.
+	stopBy := make(chan time.Time, 1)
+	context.AfterFunc(runCtx, func() { stopBy <- time.Now().Add(cfg.Shutdown.Timeout) })
 	runErr := conn.Run(runCtx)
 	stopRun()
 	stopHTTP()
 	stopped := make(chan struct{})
 	go func() { wg.Wait(); close(stopped) }()
+	deadline := time.NewTimer(time.Until(<-stopBy))
+	defer deadline.Stop()
 	select {
 	case <-stopped:
 	case <-hard.Done():
 		// The control plane may still be handing over; a second signal
 		// does not wait for it.
+	case <-deadline.C:
+		return errors.Join(runErr, fmt.Errorf("shutdown.timeout (%s) passed before the control plane stopped; exiting without it", cfg.Shutdown.Timeout))
 	}
 	if hard.Err() != nil {
 		return errAborted

@@ -58,7 +58,12 @@ func TestRunWiresEverything(t *testing.T) {
 			ExtraKafkaOpts: []kgo.Opt{kgo.MetadataMinAge(50 * time.Millisecond)},
 			OnListening:    func(a string) { addrC <- a }})
 	}()
-	httpAddr := <-addrC
+	var httpAddr string
+	select {
+	case httpAddr = <-addrC:
+	case err := <-done:
+		t.Fatalf("Run = %v before listening", err)
+	}
 
 	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers...))
 	if err != nil {
@@ -148,5 +153,110 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestReadyzSaysWhyCredentialsAreRejected: a replica whose API key Qdrant
+// rejects, or whose SASL password Kafka rejects, is not ready and /readyz
+// says why. Before, a replica with a wrong Qdrant key was ready as soon as
+// it joined the group (the version call needs no key, and with no records
+// nothing failed).
+func TestReadyzSaysWhyCredentialsAreRejected(t *testing.T) {
+	tests := []struct {
+		name     string
+		kafka    []kfake.Opt
+		mutate   func(*config.Config)
+		joins    bool   // the replica still joins the group (Kafka accepted it)
+		wantBody string // a reason /readyz must give
+	}{
+		{"wrong qdrant.api_key", nil, func(c *config.Config) { c.Qdrant.APIKey = "wrong" }, true,
+			"qdrant: qdrant rejected the API key (qdrant.api_key): Invalid API key or JWT"},
+		{"no qdrant.api_key", nil, func(c *config.Config) { c.Qdrant.APIKey = "" }, true,
+			"qdrant: qdrant requires an API key and qdrant.api_key is empty"},
+		{"wrong kafka.sasl.password",
+			[]kfake.Opt{kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", "kq", "right")},
+			func(c *config.Config) {
+				c.Kafka.SASL = config.SASL{Mechanism: "SCRAM-SHA-512", Username: "kq", Password: "wrong"}
+			}, false,
+			`SASL SCRAM-SHA-512 authentication as "kq" failed`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			kc, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(2, "vectors"), kfake.AllowAutoTopicCreation()}, tc.kafka...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer kc.Close()
+			ts := qdrantmem.NewTestServer(t, qdrantmem.WithAPIKey("right"))
+
+			cfg := config.Default()
+			cfg.Kafka.Brokers = kc.ListenAddrs()
+			cfg.Kafka.SessionTimeout = 6 * time.Second
+			cfg.Kafka.DialTimeout = 2 * time.Second
+			cfg.Qdrant.GRPC = ts.GRPC
+			cfg.Qdrant.REST = ts.REST
+			cfg.Qdrant.APIKey = "right"
+			cfg.Control.Enabled = false
+			cfg.HTTP.Listen = "127.0.0.1:0"
+			cfg.Shutdown.Timeout = 5 * time.Second
+			tc.mutate(&cfg)
+			if err := cfg.Validate(); err != nil {
+				t.Fatal(err)
+			}
+
+			ctx, cancel := context.WithCancel(context.Background())
+			addrC := make(chan string, 1)
+			done := make(chan error, 1)
+			go func() {
+				done <- Run(ctx, context.Background(), Options{Config: cfg, Logger: slog.New(slog.DiscardHandler),
+					ExtraKafkaOpts: []kgo.Opt{kgo.MetadataMinAge(50 * time.Millisecond)},
+					OnListening:    func(a string) { addrC <- a }})
+			}()
+			url := "http://" + <-addrC + "/readyz"
+			// Wait until the reason shows and, when Kafka accepts the
+			// replica, until it joined: then the reason is the only one.
+			waitFor(t, "/readyz to give the reason", func() bool {
+				b := body(t, url)
+				return strings.Contains(b, tc.wantBody) && (!tc.joins || !strings.Contains(b, "not yet assigned"))
+			})
+			if code := get(t, url); code != http.StatusServiceUnavailable {
+				t.Errorf("/readyz = %d, want 503", code)
+			}
+			if b := body(t, url); strings.Contains(b, "right") || strings.Contains(b, "wrong") {
+				t.Errorf("/readyz shows a secret: %s", b)
+			}
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("Run = %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("Run did not return after cancel")
+			}
+		})
+	}
+}
+
+// Issue 7 item 4: with qdrant.fencing, a Qdrant older than 1.15.4 (which
+// ignores update_filter on upserts) stops the replica at start with an
+// error naming the key, before anything is consumed.
+func TestRunRefusesFencingOnOldQdrant(t *testing.T) {
+	ts := qdrantmem.NewTestServer(t, qdrantmem.WithVersion("1.15.3"))
+	cfg := config.Default()
+	cfg.Kafka.Brokers = []string{"127.0.0.1:1"} // never reached
+	cfg.Kafka.Topics = []string{"vectors"}
+	cfg.Qdrant.GRPC = ts.GRPC
+	cfg.Qdrant.REST = ts.REST
+	cfg.Qdrant.Fencing = true
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := Run(ctx, context.Background(), Options{Config: cfg, Logger: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), "qdrant.fencing") || !strings.Contains(err.Error(), "1.15.3") {
+		t.Fatalf("Run = %v, want the refusal of Qdrant 1.15.3 for qdrant.fencing", err)
 	}
 }

@@ -86,8 +86,8 @@ func createTopics(brokers []string, topics map[string]int32) error {
 
 // StartQdrant starts the in-memory Qdrant API server: gRPC on grpcAddr and
 // REST on restAddr (either may use port 0). It returns the bound addresses.
-func StartQdrant(grpcAddr, restAddr string) (*qdrantmem.Server, string, string, error) {
-	s := qdrantmem.New()
+func StartQdrant(grpcAddr, restAddr string, opts ...qdrantmem.Option) (*qdrantmem.Server, string, string, error) {
+	s := qdrantmem.New(opts...)
 	g, err := s.Start(grpcAddr)
 	if err != nil {
 		return nil, "", "", fmt.Errorf("in-memory qdrant grpc: %w", err)

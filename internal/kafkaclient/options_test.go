@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"net"
 	"reflect"
 	"strings"
@@ -171,6 +172,9 @@ func TestPingSASL(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Ping error %v, want one containing %q", err, tt.wantErr)
 			}
+			if got, want := errors.Is(err, ErrAuth), tt.wantErr == wantAuthFailed; got != want {
+				t.Errorf("errors.Is(%v, ErrAuth) = %v, want %v", err, got, want)
+			}
 			if tt.sasl.Password != "" && strings.Contains(err.Error(), tt.sasl.Password.Reveal()) {
 				t.Errorf("error shows the password: %v", err)
 			}
@@ -200,19 +204,22 @@ func TestPingTLS(t *testing.T) {
 		tls     config.TLS
 		sasl    config.SASL
 		wantErr string
+		// wantAuth: the error wraps ErrAuth (a certificate or SASL
+		// failure, not the network).
+		wantAuth bool
 	}{
 		{name: "CA verifies broker", brokers: plainTLS, tls: config.TLS{Enabled: true, CAFile: ca.file}},
 		{name: "wrong CA", brokers: plainTLS, tls: config.TLS{Enabled: true, CAFile: other.file},
-			wantErr: "certificate signed by unknown authority"},
+			wantErr: "certificate signed by unknown authority", wantAuth: true},
 		{name: "plaintext client against TLS broker", brokers: plainTLS, wantErr: "reaching kafka brokers"},
 		{name: "mutual TLS without client certificate", brokers: mutualTLS, tls: config.TLS{Enabled: true, CAFile: ca.file},
-			wantErr: "reaching kafka brokers"},
+			wantErr: "reaching kafka brokers", wantAuth: true},
 		{name: "mutual TLS", brokers: mutualTLS,
 			tls: config.TLS{Enabled: true, CAFile: ca.file, CertFile: clientCert, KeyFile: clientKey}},
 		{name: "SASL over TLS", brokers: saslSSL, tls: config.TLS{Enabled: true, CAFile: ca.file},
 			sasl: config.SASL{Mechanism: "SCRAM-SHA-512", Username: "u", Password: "p"}},
 		{name: "SASL over TLS wrong password", brokers: saslSSL, tls: config.TLS{Enabled: true, CAFile: ca.file},
-			sasl: config.SASL{Mechanism: "SCRAM-SHA-512", Username: "u", Password: "x"}, wantErr: wantAuthFailed},
+			sasl: config.SASL{Mechanism: "SCRAM-SHA-512", Username: "u", Password: "x"}, wantErr: wantAuthFailed, wantAuth: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -228,6 +235,9 @@ func TestPingTLS(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Ping error %v, want one containing %q", err, tt.wantErr)
 			}
+			if errors.Is(err, ErrAuth) != tt.wantAuth {
+				t.Errorf("errors.Is(%v, ErrAuth) = %v, want %v", err, !tt.wantAuth, tt.wantAuth)
+			}
 		})
 	}
 }
@@ -242,5 +252,8 @@ func TestPingUnreachable(t *testing.T) {
 	err = ping(t, kafkaConfig(addr))
 	if err == nil || !strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("Ping error %v, want connection refused naming %s", err, addr)
+	}
+	if errors.Is(err, ErrAuth) {
+		t.Errorf("an unreachable broker is reported as an authentication failure: %v", err)
 	}
 }

@@ -38,6 +38,8 @@ type collection struct {
 	quantization *qdrant.QuantizationConfig
 	strictMode   *qdrant.StrictModeConfig
 	metadata     map[string]*qdrant.Value
+	// payloadIndex holds the payload indexes by key (payload_index.go).
+	payloadIndex map[string]*qdrant.FieldType
 
 	points map[pointKey]*point
 	// sorted caches the keys in id order; nil when stale.

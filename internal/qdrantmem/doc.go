@@ -4,8 +4,9 @@
 // behaves like Qdrant v1.18.3 wherever the connector depends on it: status
 // codes, error texts, validation order, id order, conditional upserts and
 // the collection status during index builds. It adds fault injection
-// (FailNext, SetLatency, Hang, SetUnavailable), call counting and a copy of
-// the stored points (Points) for assertions.
+// (FailNext, SetLatency, Hang, SetUnavailable), call counting, a copy of
+// the stored points (Points) for assertions, and WithVersion to play
+// another server version.
 //
 // Error texts and codes are taken from Qdrant's source at tag v1.18.3; each
 // constructor cites its origin (errors.go, validation.go,
@@ -37,11 +38,22 @@
 //     check (unknown vector name, sparse/dense and multi/dense mix-ups).
 //     A named vector may be omitted from a point, as in Qdrant.
 //   - UpdateBatch: Qdrant does NOT validate the whole batch before applying
-//     it. update_batch (src/tonic/api/update_common.rs) converts, validates
-//     and applies one operation at a time; only strict-mode checks (not
-//     modelled here) run for all operations first. The first failing
-//     operation ends the call with its error and the operations before it
-//     stay applied. This server does the same.
+//     it. update_batch (src/tonic/api/update_common.rs) converts, validates,
+//     checks strict mode for and applies one operation at a time. The first
+//     failing operation ends the call with its error and the operations
+//     before it stay applied. This server does the same.
+//   - Strict mode (strict.go), when enabled, per operation and in Qdrant's
+//     order, with its "Bad request: ... Help: ..." texts (InvalidArgument):
+//     upsert_max_batchsize (points of one upsert operation), max_points_count,
+//     unindexed_filtering_update and filter_max_conditions for delete by
+//     filter (update_filter of an upsert is never checked), max_timeout
+//     (the request's timeout), max_payload_index_count on CreateFieldIndex.
+//     UpdateCollection merges a strict_mode_config diff into the stored one.
+//   - Payload indexes (payload_index.go): CreateFieldIndex (a field type is
+//     required) and DeleteFieldIndex; they show in payload_schema and
+//     satisfy strict mode as Qdrant's index capabilities do.
+//   - Request size: no limit on gRPC messages, as Qdrant sets
+//     max_decoding_message_size(usize::MAX) (src/tonic/mod.rs).
 //   - update_filter and update_mode: existing points that do not match the
 //     filter are left alone (a point without the filtered key does not
 //     match), absent points are inserted; the filter sees the state before
@@ -79,11 +91,13 @@
 //     SimulateRestart until a write or collection update triggers the
 //     optimizers, red while SetOptimizerError holds; HoldUpdateQueue
 //     fills update_queue.length. Simplified: one appendable "segment" per
-//     collection whose share of every vector name is the same, no payload
-//     indexes (so no payload_m graphs), no merge or vacuum optimizers,
-//     segments_count does not change.
-//   - Not modelled: shards and replicas, strict mode (stored and echoed
-//     only), payload indexes (payload_schema is empty), quantization (echoed),
+//     collection whose share of every vector name is the same, payload_m
+//     graphs are never built (indexed_vectors_count of an m=0 vector is
+//     0), no merge or vacuum optimizers, segments_count does not change.
+//   - Not modelled: shards and replicas, the strict-mode limits not listed
+//     above (stored and echoed only: rate limits, storage sizes, memory and
+//     disk, search limits), index params (only plain field types; filters
+//     do not use indexes), quantization (echoed),
 //     snapshots, order_by, sparse and multi-vector search, prefetch/fusion
 //     and the other query variants, set/overwrite/delete payload and vector
 //     updates, geo, datetime and values_count conditions. They answer

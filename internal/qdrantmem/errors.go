@@ -27,6 +27,8 @@ const (
 	kindInvalidArgument
 	// kindUnimplemented marks a request this in-memory server does not model.
 	kindUnimplemented
+	// kindBadRequest is StorageError::BadRequest, displayed "Bad request: {description}".
+	kindBadRequest
 )
 
 // apiError is an error as Qdrant reports it: a kind (which fixes the gRPC code
@@ -72,6 +74,12 @@ func (e *apiError) httpStatus() int {
 // badInput is StorageError::BadInput / CollectionError::BadInput.
 func badInput(format string, args ...any) *apiError {
 	return &apiError{kind: kindBadInput, msg: "Wrong input: " + fmt.Sprintf(format, args...)}
+}
+
+// badRequest is StorageError::BadRequest (lib/storage/src/content_manager/errors.rs),
+// which CollectionError::BadRequest and ::StrictMode become.
+func badRequest(format string, args ...any) *apiError {
+	return &apiError{kind: kindBadRequest, msg: "Bad request: " + fmt.Sprintf(format, args...)}
 }
 
 // invalidArgument is a bare tonic Status::invalid_argument.

@@ -246,7 +246,14 @@ func (cs *collectionsService) Update(ctx context.Context, req *qdrant.UpdateColl
 			}
 		}
 		if sm := req.GetStrictModeConfig(); sm != nil {
-			next.strictMode = proto.Clone(sm).(*qdrant.StrictModeConfig)
+			// update_strict_mode_config (lib/collection/src/collection/
+			// collection_ops.rs) merges the diff over the current config.
+			merged := &qdrant.StrictModeConfig{}
+			if c.strictMode != nil {
+				merged = proto.Clone(c.strictMode).(*qdrant.StrictModeConfig)
+			}
+			proto.Merge(merged, sm)
+			next.strictMode = merged
 		}
 		if md := req.GetMetadata(); len(md) > 0 {
 			merged := cloneValues(c.metadata)
@@ -496,7 +503,7 @@ func (s *Server) collectionInfo(c *collection) *qdrant.CollectionInfo {
 			},
 			Metadata: metadata,
 		},
-		PayloadSchema:       map[string]*qdrant.PayloadSchemaInfo{},
+		PayloadSchema:       c.payloadSchema(),
 		PointsCount:         proto.Uint64(uint64(len(c.points))),
 		IndexedVectorsCount: proto.Uint64(indexed),
 		UpdateQueue:         &qdrant.UpdateQueueInfo{Length: c.idx.updateQueue},

@@ -35,6 +35,7 @@ func (ps *pointsService) Upsert(ctx context.Context, req *qdrant.UpsertPoints) (
 			updateFilter: req.GetUpdateFilter(),
 			updateMode:   req.UpdateMode,
 			wait:         req.GetWait(),
+			timeout:      req.Timeout,
 		})
 		if err != nil {
 			return nil, err
@@ -57,7 +58,7 @@ func (ps *pointsService) Delete(ctx context.Context, req *qdrant.DeletePoints) (
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		res, err := s.delete(deleteOp{collection: req.GetCollectionName(), selector: req.GetPoints(), wait: req.GetWait()})
+		res, err := s.delete(deleteOp{collection: req.GetCollectionName(), selector: req.GetPoints(), wait: req.GetWait(), timeout: req.Timeout})
 		if err != nil {
 			return nil, err
 		}
@@ -67,10 +68,10 @@ func (ps *pointsService) Delete(ctx context.Context, req *qdrant.DeletePoints) (
 
 // UpdateBatch applies its operations in order, as update_batch does
 // (src/tonic/api/update_common.rs, v1.18.3): each operation is converted,
-// validated and applied before the next one is looked at, and the first
-// failure ends the call with that operation's error; the operations before
-// it stay applied. Only collection_name and a non-empty operations list are
-// validated up front.
+// validated, checked against strict mode and applied before the next one is
+// looked at, and the first failure ends the call with that operation's
+// error; the operations before it stay applied. Only collection_name and a
+// non-empty operations list are validated up front.
 func (ps *pointsService) UpdateBatch(ctx context.Context, req *qdrant.UpdateBatchPoints) (*qdrant.UpdateBatchResponse, error) {
 	s := ps.s
 	return handle(s, ctx, MethodUpdateBatch, func(start time.Time) (*qdrant.UpdateBatchResponse, error) {
@@ -84,7 +85,7 @@ func (ps *pointsService) UpdateBatch(ctx context.Context, req *qdrant.UpdateBatc
 		defer s.mu.Unlock()
 		results := make([]*qdrant.UpdateResult, 0, len(req.GetOperations()))
 		for _, op := range req.GetOperations() {
-			res, err := s.batchOp(req.GetCollectionName(), req.GetWait(), op)
+			res, err := s.batchOp(req.GetCollectionName(), req.GetWait(), req.Timeout, op)
 			if err != nil {
 				return nil, err
 			}
@@ -94,7 +95,7 @@ func (ps *pointsService) UpdateBatch(ctx context.Context, req *qdrant.UpdateBatc
 	})
 }
 
-func (s *Server) batchOp(collection string, wait bool, op *qdrant.PointsUpdateOperation) (*qdrant.UpdateResult, *apiError) {
+func (s *Server) batchOp(collection string, wait bool, timeout *uint64, op *qdrant.PointsUpdateOperation) (*qdrant.UpdateResult, *apiError) {
 	switch o := op.GetOperation().(type) {
 	case nil:
 		return nil, invalidArgument("Operation is missing")
@@ -105,11 +106,12 @@ func (s *Server) batchOp(collection string, wait bool, op *qdrant.PointsUpdateOp
 			updateFilter: o.Upsert.GetUpdateFilter(),
 			updateMode:   o.Upsert.UpdateMode,
 			wait:         wait,
+			timeout:      timeout,
 		})
 	case *qdrant.PointsUpdateOperation_DeletePoints_:
-		return s.delete(deleteOp{collection: collection, selector: o.DeletePoints.GetPoints(), wait: wait})
+		return s.delete(deleteOp{collection: collection, selector: o.DeletePoints.GetPoints(), wait: wait, timeout: timeout})
 	case *qdrant.PointsUpdateOperation_DeleteDeprecated:
-		return s.delete(deleteOp{collection: collection, selector: o.DeleteDeprecated, wait: wait})
+		return s.delete(deleteOp{collection: collection, selector: o.DeleteDeprecated, wait: wait, timeout: timeout})
 	default:
 		return nil, unsupported("UpdateBatch operation %T is not supported", o)
 	}

@@ -27,6 +27,8 @@ const (
 	MethodSearch                = qdrant.Points_Search_FullMethodName
 	MethodQuery                 = qdrant.Points_Query_FullMethodName
 	MethodUpdateBatch           = qdrant.Points_UpdateBatch_FullMethodName
+	MethodCreateFieldIndex      = qdrant.Points_CreateFieldIndex_FullMethodName
+	MethodDeleteFieldIndex      = qdrant.Points_DeleteFieldIndex_FullMethodName
 )
 
 // handle runs the fault and auth pipeline, then h. Handlers return *apiError

@@ -86,6 +86,13 @@ func WithOptimizerRecreateDelay(d time.Duration) Option {
 	return func(o *options) { o.recreateDelay = max(d, 0) }
 }
 
+// WithVersion sets the version HealthCheck and GET / report (default
+// Version), to play an older or newer Qdrant. It changes nothing else: the
+// server still behaves like v1.18.3.
+func WithVersion(v string) Option {
+	return func(o *options) { o.version = v }
+}
+
 // WithCPUs sets the CPU count the server pretends to have. Like Qdrant, a
 // collection created with optimizers_config.default_segment_number = 0 (the
 // default) gets clamp(cpus/2, 2, 8) segments. The default is runtime.NumCPU().

@@ -12,6 +12,7 @@ type upsertOp struct {
 	updateFilter *qdrant.Filter
 	updateMode   *qdrant.UpdateMode
 	wait         bool
+	timeout      *uint64 // the request's timeout in seconds, for strict mode
 }
 
 // deleteOp is one delete: the Delete RPC or a delete of UpdateBatch.
@@ -19,6 +20,7 @@ type deleteOp struct {
 	collection string
 	selector   *qdrant.PointsSelector
 	wait       bool
+	timeout    *uint64
 }
 
 // result is the UpdateResult of an applied operation. Qdrant numbers
@@ -34,8 +36,10 @@ func (c *collection) result(wait bool) *qdrant.UpdateResult {
 	return r
 }
 
-// upsert runs layers 2 to 6 of points_validate.go and applies op. The
-// caller holds s.mu for writing and has run layer 1 where it applies.
+// upsert runs layers 2 to 6 of points_validate.go, with strict mode
+// (strict.go) between the collection lookup and the dimension check as in
+// do_upsert_points (src/common/update.rs), and applies op. The caller holds
+// s.mu for writing and has run layer 1 where it applies.
 func (s *Server) upsert(op upsertOp) (*qdrant.UpdateResult, *apiError) {
 	points, err := convertPoints(op.points)
 	if err != nil {
@@ -52,6 +56,9 @@ func (s *Server) upsert(op upsertOp) (*qdrant.UpdateResult, *apiError) {
 	}
 	c, err := s.resolve(op.collection)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.checkStrictUpsert(len(points), op.timeout); err != nil {
 		return nil, err
 	}
 	if err := c.checkDims(points); err != nil {
@@ -159,8 +166,9 @@ func parseSelector(sel *qdrant.PointsSelector) ([]pointKey, *filter, *apiError) 
 }
 
 // delete applies op (delete_points / delete_points_by_filter,
-// lib/shard/src/update.rs). Missing ids are ignored. The caller holds s.mu
-// for writing.
+// lib/shard/src/update.rs) after strict mode (do_delete_points,
+// src/common/update.rs). Missing ids are ignored. The caller holds s.mu for
+// writing.
 func (s *Server) delete(op deleteOp) (*qdrant.UpdateResult, *apiError) {
 	if op.selector == nil {
 		return nil, invalidArgument("PointSelector is missing")
@@ -171,6 +179,9 @@ func (s *Server) delete(op deleteOp) (*qdrant.UpdateResult, *apiError) {
 	}
 	c, err := s.resolve(op.collection)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.checkStrictDelete(op.selector, op.timeout); err != nil {
 		return nil, err
 	}
 	now := s.opts.clock.Now()

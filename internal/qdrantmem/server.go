@@ -3,6 +3,7 @@ package qdrantmem
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -74,8 +75,12 @@ func (s *Server) Start(addr string) (string, error) {
 		// grpc-go's default (one per 5 min) would drop clients that ping
 		// idle connections every 20 s.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
-		// Qdrant's default service.max_request_size_mb is 32.
-		grpc.MaxRecvMsgSize(32<<20),
+		// Qdrant's gRPC services take any size:
+		// max_decoding_message_size(usize::MAX) in src/tonic/mod.rs
+		// (service.max_request_size_mb bounds REST only). Tests that model
+		// a limit in front of Qdrant (a proxy, a gRPC gateway) Register the
+		// services on their own grpc.Server with grpc.MaxRecvMsgSize.
+		grpc.MaxRecvMsgSize(math.MaxInt),
 	)
 	s.Register(g)
 	s.grpcSrv = g

@@ -1,6 +1,3 @@
-// Package validate is `kafka-qdrant validate`: with a config that already
-// passed Config.Validate, reach Kafka, Qdrant and the backup store and say
-// what was found.
 package validate
 
 import (
@@ -9,108 +6,98 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
-	"os"
+	"net/http"
 	"strings"
-
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/kafkaclient"
 	"github.com/seed-a550a1ef/kafka-qdrant/sink"
 )
 
-// Check reaches every dependency and prints one line per check to out. It
-// returns an error naming every failed check.
+// reporter prints one line per check and collects the failures.
+type reporter struct {
+	out  io.Writer
+	errs []error
+}
+
+func (r *reporter) ok(what, format string, args ...any) {
+	fmt.Fprintf(r.out, "ok   %-11s %s\n", what, fmt.Sprintf(format, args...))
+}
+
+func (r *reporter) fail(what string, err error) {
+	fmt.Fprintf(r.out, "FAIL %-11s %v\n", what, err)
+	r.errs = append(r.errs, fmt.Errorf("%s: %w", what, err))
+}
+
+// result reports detail when err is nil, else the failure.
+func (r *reporter) result(what, detail string, err error) {
+	if err != nil {
+		r.fail(what, err)
+		return
+	}
+	r.ok(what, "%s", detail)
+}
+
+func (r *reporter) err() error { return errors.Join(r.errs...) }
+
+// Check reaches every dependency and prints one line per check to out (see
+// the package doc). It returns an error naming every failed check.
 func Check(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger) error {
-	var errs []error
-	report := func(what string, err error, detail string) {
-		if err != nil {
-			fmt.Fprintf(out, "FAIL %-8s %v\n", what, err)
-			errs = append(errs, fmt.Errorf("%s: %w", what, err))
-			return
-		}
-		fmt.Fprintf(out, "ok   %-8s %s\n", what, detail)
+	r := &reporter{out: out}
+	topics, reached := checkKafka(ctx, cfg, r)
+	if !reached && cfg.Kafka.TopicRegex == "" {
+		topics = cfg.Kafka.Topics
 	}
-
-	detail, err := checkKafka(ctx, cfg)
-	report("kafka", err, detail)
-	detail, err = checkQdrant(ctx, cfg)
-	report("qdrant", err, detail)
+	checkQdrant(ctx, cfg, topics, r)
 	if cfg.Backup.Store != "" {
-		detail, err = checkBackupStore(cfg.Backup)
-		report("backup", err, detail)
+		detail, err := checkBackupStore(ctx, cfg.Backup, &http.Client{})
+		r.result("backup", detail, err)
 	}
-	return errors.Join(errs...)
+	if err := r.err(); err != nil {
+		log.Debug("validate failed", "err", err)
+		return err
+	}
+	return nil
 }
 
-func checkKafka(ctx context.Context, cfg config.Config) (string, error) {
-	opts, err := kafkaclient.Options(cfg.Kafka)
-	if err != nil {
-		return "", err
+// Offline checks what can be checked without dialing anything, for a config
+// that passed Config.Validate: the Kafka client options (TLS files, SASL)
+// and the Qdrant client (address, TLS) build as a replica builds them.
+func Offline(cfg config.Config, out io.Writer) error {
+	r := &reporter{out: out}
+	r.ok("config", "valid")
+	if _, err := kafkaclient.Options(cfg.Kafka); err != nil {
+		r.fail("kafka", err)
+	} else {
+		r.ok("kafka", "%s%s (not dialled)", strings.Join(cfg.Kafka.Brokers, ","), describeKafkaAuth(cfg.Kafka))
 	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return "", err
-	}
-	defer cl.Close()
-	if err := kafkaclient.Ping(ctx, cl); err != nil {
-		return "", err
-	}
-	adm := kadm.NewClient(cl)
-	topics, err := adm.ListTopics(ctx)
-	if err != nil {
-		return "", fmt.Errorf("listing topics: %w", err)
-	}
-	var missing []string
-	for _, t := range cfg.Kafka.Topics {
-		if !topics.Has(t) {
-			missing = append(missing, t)
-		}
-	}
-	if cfg.Kafka.DLQTopic != "" && !topics.Has(cfg.Kafka.DLQTopic) {
-		missing = append(missing, cfg.Kafka.DLQTopic+" (kafka.dlq_topic)")
-	}
-	if len(missing) > 0 {
-		return "", fmt.Errorf("topics not found: %s", strings.Join(missing, ", "))
-	}
-	return fmt.Sprintf("%s reachable, topics present", strings.Join(cfg.Kafka.Brokers, ",")), nil
-}
-
-func checkQdrant(ctx context.Context, cfg config.Config) (string, error) {
 	qc, err := sink.NewClient(cfg.Qdrant)
 	if err != nil {
-		return "", err
+		r.fail("qdrant", err)
+	} else {
+		qc.Close()
+		key := ""
+		if cfg.Qdrant.APIKey != "" {
+			key = ", API key set"
+		}
+		r.ok("qdrant", "%s%s (not dialled)", cfg.Qdrant.GRPC, key)
 	}
-	defer qc.Close()
-	h, err := qc.HealthCheck(ctx)
-	if err != nil {
-		return "", fmt.Errorf("health check %s: %w", cfg.Qdrant.GRPC, err)
+	if cfg.Backup.Store != "" {
+		r.ok("backup", "%s (not reached)", cfg.Backup.Store)
 	}
-	return fmt.Sprintf("%s reachable, version %s", cfg.Qdrant.GRPC, h.GetVersion()), nil
+	return r.err()
 }
 
-func checkBackupStore(b config.Backup) (string, error) {
-	u, err := url.Parse(b.Store)
-	if err != nil {
-		return "", fmt.Errorf("backup.store: %w", err)
+func describeKafkaAuth(k config.Kafka) string {
+	var parts []string
+	if k.TLS.Enabled {
+		parts = append(parts, "TLS")
 	}
-	switch u.Scheme {
-	case "file":
-		st, err := os.Stat(u.Path)
-		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Sprintf("%s does not exist yet; it will be created", u.Path), nil
-		}
-		if err != nil {
-			return "", err
-		}
-		if !st.IsDir() {
-			return "", fmt.Errorf("backup.store: %s is not a directory", u.Path)
-		}
-		return u.Path + " is a directory", nil
-	case "s3":
-		return "s3 store configured (reachability is checked by the backup commands)", nil
+	if k.SASL.Mechanism != "" {
+		parts = append(parts, fmt.Sprintf("SASL %s as %q", strings.ToUpper(k.SASL.Mechanism), k.SASL.Username))
 	}
-	return "", fmt.Errorf("backup.store: unsupported scheme %q", u.Scheme)
+	if len(parts) == 0 {
+		return ""
+	}
+	return ", " + strings.Join(parts, ", ")
 }

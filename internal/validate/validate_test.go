@@ -4,52 +4,190 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"math"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/qdrant/go-client/qdrant"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/qdrantmem"
 )
 
-func TestCheck(t *testing.T) {
-	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "vectors", "vectors.dlq"))
+const apiKey = "the-right-key"
+
+// env is a kfake cluster with SASL and ACLs, and an in-memory Qdrant that
+// requires apiKey and holds the collection "vectors" (dim 4) and the
+// sparse-only "sparse".
+type env struct {
+	brokers []string
+	qdrant  *qdrantmem.TestServer
+}
+
+// Users of the cluster: "kq" may do everything the replica needs; each
+// other user lacks one permission.
+const password = "pw"
+
+func newEnv(t *testing.T) env {
+	t.Helper()
+	lit := kmsg.ACLResourcePatternTypeLiteral
+	pre := kmsg.ACLResourcePatternTypePrefixed
+	topicACL := func(name string, op kmsg.ACLOperation) kfake.ACL {
+		return kfake.ACL{Resource: kmsg.ACLResourceTypeTopic, Name: name, Pattern: lit, Operation: op, Allow: true}
+	}
+	groups := kfake.ACL{Resource: kmsg.ACLResourceTypeGroup, Name: "kafka-qdrant", Pattern: pre, Operation: kmsg.ACLOperationRead, Allow: true}
+	create := kfake.ACL{Resource: kmsg.ACLResourceTypeCluster, Name: "kafka-cluster", Pattern: lit, Operation: kmsg.ACLOperationCreate, Allow: true}
+	data := []kfake.ACL{topicACL("vectors", kmsg.ACLOperationDescribe), topicACL("vectors", kmsg.ACLOperationRead)}
+	dlq := []kfake.ACL{topicACL("vectors.dlq", kmsg.ACLOperationDescribe), topicACL("vectors.dlq", kmsg.ACLOperationWrite)}
+	var ctl []kfake.ACL // the control and status topics: kafka-qdrant.*
+	for _, op := range []kmsg.ACLOperation{kmsg.ACLOperationDescribe, kmsg.ACLOperationRead, kmsg.ACLOperationWrite} {
+		ctl = append(ctl, kfake.ACL{Resource: kmsg.ACLResourceTypeTopic, Name: "kafka-qdrant.", Pattern: pre, Operation: op, Allow: true})
+	}
+	all := func(acls ...[]kfake.ACL) []kfake.ACL {
+		var out []kfake.ACL
+		for _, a := range acls {
+			out = append(out, a...)
+		}
+		return out
+	}
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "vectors", "vectors.dlq", "other"),
+		kfake.EnableSASL(), kfake.EnableACLs(),
+		kfake.User("SCRAM-SHA-512", "kq", password, all(data, dlq, ctl, []kfake.ACL{groups, create})...),
+		kfake.User("SCRAM-SHA-512", "no-read", password, all([]kfake.ACL{topicACL("vectors", kmsg.ACLOperationDescribe)}, dlq, ctl, []kfake.ACL{groups, create})...),
+		kfake.User("SCRAM-SHA-512", "no-dlq-write", password, all(data, []kfake.ACL{topicACL("vectors.dlq", kmsg.ACLOperationDescribe), groups, create}, ctl)...),
+		kfake.User("SCRAM-SHA-512", "no-create", password, all(data, dlq, ctl, []kfake.ACL{groups})...),
+		kfake.User("SCRAM-SHA-512", "no-group", password, all(data, dlq, ctl, []kfake.ACL{create})...),
+	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer kc.Close()
-	qaddr := qdrantmem.NewTestServer(t).GRPC
-	closed := closedAddr(t)
+	t.Cleanup(kc.Close)
 
-	base := func() config.Config {
-		c := config.Default()
-		c.Kafka.Brokers = kc.ListenAddrs()
-		c.Kafka.DLQTopic = "vectors.dlq"
-		c.Kafka.DialTimeout = 2 * time.Second
-		c.Qdrant.GRPC = qaddr
-		c.Qdrant.Timeout = 2 * time.Second
-		c.Backup.Store = "file://" + t.TempDir()
-		return c
+	ts := qdrantmem.NewTestServer(t, qdrantmem.WithAPIKey(apiKey))
+	qc, err := qdrant.NewClient(&qdrant.Config{Host: "127.0.0.1", Port: port(t, ts.GRPC), APIKey: apiKey, SkipCompatibilityCheck: true})
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer qc.Close()
+	if err := qc.CreateCollection(context.Background(), &qdrant.CreateCollection{CollectionName: "vectors",
+		VectorsConfig: qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: 4, Distance: qdrant.Distance_Cosine})}); err != nil {
+		t.Fatal(err)
+	}
+	if err := qc.CreateCollection(context.Background(), &qdrant.CreateCollection{CollectionName: "sparse",
+		SparseVectorsConfig: qdrant.NewSparseVectorsConfig(map[string]*qdrant.SparseVectorParams{"s": {}})}); err != nil {
+		t.Fatal(err)
+	}
+	return env{brokers: kc.ListenAddrs(), qdrant: ts}
+}
+
+func port(t *testing.T, addr string) int {
+	t.Helper()
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func (e env) config(t *testing.T) config.Config {
+	c := config.Default()
+	c.Kafka.Brokers = e.brokers
+	c.Kafka.DLQTopic = "vectors.dlq"
+	c.Kafka.DialTimeout = 2 * time.Second
+	c.Kafka.SASL = config.SASL{Mechanism: "SCRAM-SHA-512", Username: "kq", Password: password}
+	c.Qdrant.GRPC = e.qdrant.GRPC
+	c.Qdrant.REST = e.qdrant.REST
+	c.Qdrant.APIKey = apiKey
+	c.Qdrant.Timeout = 2 * time.Second
+	c.Backup.Store = "file://" + t.TempDir()
+	return c
+}
+
+func TestCheck(t *testing.T) {
+	e := newEnv(t)
+	closed := closedAddr(t)
 	tests := []struct {
 		name    string
 		mutate  func(*config.Config)
-		wantErr []string // substrings; none: success
+		wantErr []string // substrings of the error; none: success
 		wantOut []string
 	}{
-		{"all reachable", func(*config.Config) {}, nil, []string{"ok   kafka", "ok   qdrant", "version " + qdrantmem.Version, "ok   backup"}},
-		{"missing topics", func(c *config.Config) { c.Kafka.Topics = []string{"nope"}; c.Kafka.DLQTopic = "nodlq" },
-			[]string{"kafka", "nope", "nodlq (kafka.dlq_topic)"}, []string{"FAIL kafka"}},
+		{"all reachable", func(*config.Config) {}, nil, []string{
+			"ok   kafka", `SASL SCRAM-SHA-512 as "kq"`,
+			"ok   topics      vectors (2 partitions) readable",
+			"ok   dlq         vectors.dlq writable",
+			"ok   control     kafka-qdrant.control does not exist yet; the replicas will create it",
+			"ok   groups      kafka-qdrant, kafka-qdrant.control may be joined",
+			"ok   qdrant", "version " + qdrantmem.Version, "API key accepted",
+			"ok   rest", "ok   collections vectors (for topic vectors: 4-dim Cosine)",
+			"collections named by records (collection_name) are not known in advance",
+			"ok   backup",
+		}},
+
+		// Kafka.
+		{"missing topic", func(c *config.Config) { c.Kafka.Topics = []string{"nope"} },
+			[]string{"topics: nope: not found, or not permitted to describe it"}, []string{"FAIL topics"}},
+		{"wrong SASL password", func(c *config.Config) { c.Kafka.SASL.Password = "wrong" },
+			[]string{"kafka:", `SASL SCRAM-SHA-512 authentication as "kq" failed`}, []string{"FAIL kafka"}},
+		{"no READ on the data topic", func(c *config.Config) { c.Kafka.SASL.Username = "no-read" },
+			[]string{"vectors: not permitted to read it (ACL READ on the topic)"}, []string{"FAIL topics"}},
+		{"no WRITE on the DLQ", func(c *config.Config) { c.Kafka.SASL.Username = "no-dlq-write" },
+			[]string{"vectors.dlq: not permitted to write it (ACL WRITE on the topic)"}, []string{"FAIL dlq"}},
+		{"control topics missing and not creatable", func(c *config.Config) { c.Kafka.SASL.Username = "no-create" },
+			[]string{"kafka-qdrant.control: does not exist and this principal may not create it", "kafka-qdrant.status: does not exist"},
+			[]string{"FAIL control"}},
+		{"no READ on the groups", func(c *config.Config) { c.Kafka.SASL.Username = "no-group" },
+			[]string{"not permitted to use them (ACL READ on the groups)"}, []string{"FAIL groups"}},
+		{"control disabled: its topics are not checked", func(c *config.Config) {
+			c.Kafka.SASL.Username = "no-create"
+			c.Control.Enabled = false
+		}, nil, []string{"ok   groups      kafka-qdrant may be joined"}},
+		{"topic_regex lists its matches", func(c *config.Config) {
+			c.Kafka.Topics, c.Kafka.TopicRegex = nil, "^vec.*s$"
+		}, nil, []string{"ok   topics      vectors (2 partitions) readable (matching kafka.topic_regex", "topics created later are not covered"}},
+		{"topic_regex matching nothing", func(c *config.Config) {
+			c.Kafka.Topics, c.Kafka.TopicRegex = nil, "^nothing"
+		}, []string{`kafka.topic_regex "^nothing" matches no topic`}, nil},
+
+		// Qdrant.
+		{"wrong API key", func(c *config.Config) { c.Qdrant.APIKey = "wrong" },
+			[]string{"qdrant rejected the API key (qdrant.api_key): Invalid API key or JWT"}, []string{"FAIL qdrant"}},
+		{"no API key", func(c *config.Config) { c.Qdrant.APIKey = "" },
+			[]string{"qdrant requires an API key and qdrant.api_key is empty"}, nil},
 		{"qdrant unreachable", func(c *config.Config) { c.Qdrant.GRPC = closed }, []string{"qdrant", closed}, []string{"FAIL qdrant"}},
+		{"REST unreachable", func(c *config.Config) { c.Qdrant.REST = "http://" + closed },
+			[]string{"rest: qdrant.rest http://" + closed}, []string{"FAIL rest"}},
+		{"routed collection missing", func(c *config.Config) { c.Routing.Topics = map[string]string{"vectors": "movies"} },
+			[]string{"collection movies (for topic vectors) does not exist"}, []string{"FAIL collections"}},
+		{"routing.collection", func(c *config.Config) {
+			c.Routing.Collection = "sparse"
+			c.Routing.AllowRecordOverride = false
+		}, nil, []string{"ok   collections sparse (for topic vectors: 1 sparse vectors)\n"}},
+
+		// Backup store.
 		{"backup store is a file", func(c *config.Config) { c.Backup.Store = "file:///etc/hostname" }, []string{"not a directory"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := base()
+			cfg := e.config(t)
 			tc.mutate(&cfg)
+			if err := cfg.Validate(); err != nil {
+				t.Fatal(err)
+			}
 			var out bytes.Buffer
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
@@ -59,15 +197,107 @@ func TestCheck(t *testing.T) {
 			}
 			for _, w := range tc.wantErr {
 				if err == nil || !strings.Contains(err.Error(), w) {
-					t.Errorf("Check error %v does not mention %q", err, w)
+					t.Errorf("Check error %v does not mention %q\n%s", err, w, out.String())
 				}
 			}
 			for _, w := range tc.wantOut {
 				if !strings.Contains(out.String(), w) {
-					t.Errorf("output %q lacks %q", out.String(), w)
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+			for _, secret := range []string{apiKey, password} {
+				if strings.Contains(out.String(), secret) || err != nil && strings.Contains(err.Error(), secret) {
+					t.Errorf("output or error shows a secret:\n%s\n%v", out.String(), err)
 				}
 			}
 		})
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	tests := []struct {
+		name    string
+		routing config.Routing
+		topics  []string
+		want    []route
+	}{
+		{"collection = topic", config.Routing{}, []string{"b", "a"},
+			[]route{{"a", []string{"a"}}, {"b", []string{"b"}}}},
+		{"routing.topics first, then routing.collection", config.Routing{Collection: "all", Topics: map[string]string{"a": "x"}},
+			[]string{"a", "b", "c"}, []route{{"all", []string{"b", "c"}}, {"x", []string{"a"}}}},
+		{"no topics", config.Routing{Collection: "all"}, nil, []route{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := routes(tc.routing, tc.topics); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("routes = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDirStore(t *testing.T) {
+	dir := t.TempDir()
+	if detail, err := checkDirStore(dir); err != nil || !strings.Contains(detail, "writable directory") {
+		t.Errorf("existing dir: %q, %v", detail, err)
+	}
+	missing := filepath.Join(dir, "a", "b")
+	detail, err := checkDirStore(missing)
+	if err != nil || !strings.Contains(detail, "does not exist yet; "+dir+" is writable") {
+		t.Errorf("missing dir: %q, %v", detail, err)
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Errorf("the check created %s", missing)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("the check left files behind: %v", entries)
+	}
+}
+
+func TestS3Store(t *testing.T) {
+	var gotPath, gotMethod string
+	status := http.StatusForbidden
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotPath, gotMethod = r.URL.Path, r.Method
+		w.WriteHeader(status)
+	}))
+	defer srv.Close()
+	b := config.Backup{Store: "s3://backups/prod", S3: config.S3{Endpoint: srv.URL, PathStyle: true}}
+	ctx := context.Background()
+
+	detail, err := checkBackupStore(ctx, b, srv.Client())
+	if err != nil || !strings.Contains(detail, "bucket backups answers at "+srv.URL) {
+		t.Errorf("private bucket: %q, %v", detail, err)
+	}
+	if gotMethod != http.MethodHead || gotPath != "/backups" {
+		t.Errorf("request %s %s, want HEAD /backups (path style)", gotMethod, gotPath)
+	}
+	status = http.StatusNotFound
+	if _, err := checkBackupStore(ctx, b, srv.Client()); err == nil || !strings.Contains(err.Error(), "bucket backups not found") {
+		t.Errorf("missing bucket: %v", err)
+	}
+	b.S3.Endpoint = "http://" + closedAddr(t)
+	if _, err := checkBackupStore(ctx, b, srv.Client()); err == nil || !strings.Contains(err.Error(), b.S3.Endpoint) {
+		t.Errorf("unreachable endpoint: %v", err)
+	}
+}
+
+func TestOffline(t *testing.T) {
+	cfg := config.Default()
+	cfg.Kafka.Brokers = []string{closedAddr(t)}
+	cfg.Qdrant.GRPC = closedAddr(t)
+	cfg.Qdrant.APIKey = apiKey
+	var out bytes.Buffer
+	if err := Offline(cfg, &out); err != nil {
+		t.Fatalf("Offline = %v\n%s", err, out.String())
+	}
+	for _, w := range []string{"ok   config", "ok   kafka", "(not dialled)", "API key set"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("output lacks %q:\n%s", w, out.String())
+		}
+	}
+	if strings.Contains(out.String(), apiKey) {
+		t.Errorf("output shows the API key:\n%s", out.String())
 	}
 }
 
@@ -80,4 +310,31 @@ func closedAddr(t *testing.T) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
+}
+
+func TestMay(t *testing.T) {
+	bit := func(ops ...kmsg.ACLOperation) int32 {
+		var b int32
+		for _, op := range ops {
+			b |= 1 << int32(op)
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name           string
+		ops            int32
+		allowed, known bool
+	}{
+		{"not reported (MinInt32)", math.MinInt32, false, false},
+		{"zero from a server that does not fill it", 0, false, false},
+		{"describe and read", bit(kmsg.ACLOperationDescribe, kmsg.ACLOperationRead), true, true},
+		{"describe only", bit(kmsg.ACLOperationDescribe), false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			allowed, known := may(tc.ops, kmsg.ACLOperationRead)
+			if allowed != tc.allowed || known != tc.known {
+				t.Errorf("may(%b, READ) = %v, %v; want %v, %v", tc.ops, allowed, known, tc.allowed, tc.known)
+			}
+		})
+	}
 }

@@ -1,0 +1,32 @@
+// Package validate is `kafka-qdrant validate`: with a config that already
+// passed Config.Validate, check what a replica will need before it runs, and
+// say on one line per check what was found.
+//
+// Offline (validate --offline) dials nothing: it builds the Kafka and Qdrant
+// client settings (TLS files, SASL, addresses) as a replica does. Check
+// reaches every dependency with the configured credentials:
+//
+//	kafka        Ping (TLS handshake, SASL authentication)
+//	topics       the consumed topics exist and may be read (ACL READ);
+//	             kafka.topic_regex must match at least one topic now
+//	dlq          kafka.dlq_topic may be written, or created (validate_only)
+//	control      control.topic and control.status_topic may be read and
+//	             written, or created
+//	groups       kafka.group and its control group may be joined (READ)
+//	qdrant       health check, then a call that needs the API key
+//	             (QdrantCredentials: the version call needs none)
+//	rest         qdrant.rest answers with the key
+//	collections  every collection the topics route to exists with a vector
+//	             config (records naming their own collection are not known
+//	             in advance and not covered)
+//	backup       a file:// store is writable; an s3:// bucket answers
+//
+// Kafka's permissions come from the authorized operations the broker
+// reports (KIP-430); a broker that reports none is not second-guessed.
+// Nothing is created or written, except a probe file in a file:// store
+// that is removed at once.
+//
+// QdrantCredentials is also the Qdrant check of a replica's readiness
+// probe (internal/app), so validate and /readyz agree on what a rejected key
+// looks like.
+package validate
