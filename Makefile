@@ -33,6 +33,7 @@ e2e: build
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=$(COUNT) ./schemas/ ./sink/ ./internal/qdrantmem/
 	$(GO) test -run '^$$' -bench 'Pipeline' -benchtime=$(BENCHTIME) -benchmem -count=$(COUNT) ./connector/
+	$(GO) test -run '^$$' -bench 'StartupWithFinishedCommands' -benchtime=1x -count=$(COUNT) ./control/ctl/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

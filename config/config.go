@@ -142,6 +142,10 @@ type Control struct {
 	Enabled     bool   `koanf:"enabled"`
 	Topic       string `koanf:"topic"`
 	StatusTopic string `koanf:"status_topic"`
+	// StatusRetention is how long a finished command stays on the status
+	// topic; the replica owning the control partition then tombstones it.
+	// 0 keeps every command forever.
+	StatusRetention time.Duration `koanf:"status_retention"`
 }
 
 // Backup configures the backup store.
@@ -230,9 +234,10 @@ func Default() Config {
 			MaxDecodedBytes:  256 << 20,
 		},
 		Control: Control{
-			Enabled:     true,
-			Topic:       "kafka-qdrant.control",
-			StatusTopic: "kafka-qdrant.status",
+			Enabled:         true,
+			Topic:           "kafka-qdrant.control",
+			StatusTopic:     "kafka-qdrant.status",
+			StatusRetention: 7 * 24 * time.Hour,
 		},
 		HTTP:     HTTP{Listen: ":9464"},
 		Log:      Log{Level: "info", Format: "json"},

@@ -59,7 +59,7 @@ var goodChecks = map[string]func(t *testing.T, c Config){
 				MaxRecords: 1000, MaxBytes: 8 << 20, Linger: 50 * time.Millisecond, MaxInflightBytes: 1 << 30,
 				MaxDecodedBytes: 512 << 20,
 			},
-			Control: Control{Enabled: true, Topic: "kq.control", StatusTopic: "kq.status"},
+			Control: Control{Enabled: true, Topic: "kq.control", StatusTopic: "kq.status", StatusRetention: 72 * time.Hour},
 			Backup: Backup{
 				Store: "s3://backups/qdrant",
 				S3: S3{Endpoint: "http://minio:9000", Region: "us-east-1", PathStyle: true,

@@ -273,6 +273,9 @@ func (c Control) validate(l *errorList, k Kafka, match consumed) {
 	if c.Topic != "" && c.Topic == c.StatusTopic {
 		l.add("control.status_topic", "must differ from control.topic")
 	}
+	if c.StatusRetention < 0 {
+		l.add("control.status_retention", "must be >= 0 (0 keeps every command), got %s", c.StatusRetention)
+	}
 }
 
 func (b Backup) validate(l *errorList) {

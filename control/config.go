@@ -20,7 +20,9 @@ import (
 // required; every other zero field means its default.
 type RunnerConfig struct {
 	// Config is the replica's configuration: kafka.group (the control group
-	// is "<group>.control"), control.topic, control.status_topic,
+	// and the status producer's transactional id are "<group>.control"),
+	// kafka.session_timeout, control.topic, control.status_topic,
+	// control.status_retention,
 	// qdrant.rest, qdrant.api_key, qdrant.tls, qdrant.timeout,
 	// qdrant.retry and shutdown.timeout are used.
 	Config config.Config
@@ -58,6 +60,13 @@ type RunnerConfig struct {
 	// HandoverTimeout bounds how long a stopping or revoked runner waits
 	// for its commands to stop (default Config.Shutdown.Timeout, else 30s).
 	HandoverTimeout time.Duration
+	// StatusRetention is how long a finished command stays on the status
+	// topic before the owner tombstones it (default
+	// Config.Control.StatusRetention; negative: never).
+	StatusRetention time.Duration
+	// SweepInterval spaces the retention sweeps (default 1h; one also
+	// runs whenever a replica takes the control partition over).
+	SweepInterval time.Duration
 }
 
 func (c RunnerConfig) withDefaults() (RunnerConfig, error) {
@@ -94,6 +103,12 @@ func (c RunnerConfig) withDefaults() (RunnerConfig, error) {
 	}
 	if c.HandoverTimeout <= 0 {
 		c.HandoverTimeout = 30 * time.Second
+	}
+	if c.StatusRetention == 0 {
+		c.StatusRetention = c.Config.Control.StatusRetention
+	}
+	if c.SweepInterval <= 0 {
+		c.SweepInterval = time.Hour
 	}
 	if c.Optimizations == nil && c.Config.Qdrant.REST != "" {
 		hc := c.HTTPClient

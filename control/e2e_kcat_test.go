@@ -187,7 +187,7 @@ func TestE2EKcat(t *testing.T) {
 		`build-big|{"id":"build-big","type":"index_build","collection":"big"}`,
 	)
 	waitFor("build-big", "running with progress", func(s schemas.Status) bool {
-		return s.State == schemas.StateRunning && s.Progress != nil && s.Progress.Total > 0
+		return s.State == schemas.StateRunning && s.Progress != nil && len(s.Progress.Data) > 0
 	})
 	produce(`cancel-big|{"id":"cancel-big","type":"cancel","target":"build-big"}`)
 	if s := final("build-small"); s.State != schemas.StateSucceeded {

@@ -15,6 +15,9 @@ type metrics struct {
 	total    *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	running  prometheus.Gauge
+	owner    prometheus.Gauge
+	// tombstones counts finished commands removed by retention.
+	tombstones prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -32,8 +35,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "kafka_qdrant_commands_running",
 			Help: "Control commands running on this replica.",
 		}),
+		owner: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kafka_qdrant_control_owner",
+			Help: "1 while this replica owns the control partition (former owners fenced, status view caught up), else 0.",
+		}),
+		tombstones: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kafka_qdrant_status_tombstones_total",
+			Help: "Finished commands tombstoned on the status topic by control.status_retention.",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.total, m.duration, m.running} {
+	for _, c := range []prometheus.Collector{m.total, m.duration, m.running, m.owner, m.tombstones} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering control metrics: %w", err)
 		}

@@ -46,6 +46,10 @@ func TestDecodeCommand(t *testing.T) {
 			wantCode: ErrInvalidParameters, wantMsg: "params must be a JSON object, got an array", wantID: "a1"},
 		{name: "collection missing", value: `{"id":"a1","type":"index_build"}`, wantCode: ErrInvalidParameters, wantMsg: "index_build needs a collection", wantID: "a1"},
 		{name: "cancel without target", value: `{"id":"a1","type":"cancel"}`, wantCode: ErrInvalidParameters, wantMsg: "cancel needs a target", wantID: "a1"},
+		{name: "empty value, key not an id", key: strings.Repeat("k", 600<<10), value: ``, wantCode: ErrInvalidCommand, wantMsg: "empty"},
+		{name: "invalid JSON, key with spaces", key: "a key", value: `{`, wantCode: ErrInvalidCommand, wantMsg: "invalid JSON"},
+		{name: "huge key differs from id", key: strings.Repeat("k", 600<<10), value: `{"id":"a1","type":"cancel","target":"x"}`,
+			wantCode: ErrInvalidCommand, wantMsg: `record key "` + strings.Repeat("k", 60) + `" differs`, wantID: "a1"},
 		{name: "cancel of itself", value: `{"id":"a1","type":"cancel","target":"a1"}`, wantCode: ErrInvalidParameters, wantMsg: "targets itself", wantID: "a1"},
 	}
 	for _, tc := range tests {
@@ -69,7 +73,7 @@ func TestDecodeCommand(t *testing.T) {
 			if !errors.As(err, &ce) {
 				t.Fatalf("error %v is not a *CommandError", err)
 			}
-			if ce.Code != tc.wantCode || !strings.Contains(ce.Error(), tc.wantMsg) {
+			if ce.Code != tc.wantCode || !strings.Contains(ce.Error(), tc.wantMsg) || len(ce.Error()) > 1000 {
 				t.Fatalf("error = %s %q, want %s containing %q", ce.Code, ce.Error(), tc.wantCode, tc.wantMsg)
 			}
 			if got.ID != tc.wantID {

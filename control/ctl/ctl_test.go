@@ -188,3 +188,48 @@ func TestCtlAgainstRunner(t *testing.T) {
 		t.Fatalf("status without id = %d\n%s\nwant the list\n%s", code, out2, out)
 	}
 }
+
+// A command sent with --wait whose id belongs to an earlier command and
+// that the runner rejects (a typo in a field) is answered under a
+// generated kq-invalid-… id: ctl reports that, instead of the earlier
+// command's outcome.
+func TestCtlWaitReportsARejectionUnderAGeneratedID(t *testing.T) {
+	c := newCtlEnv(t)
+	if code, out, errOut := c.ctl(t, "index-defer", "movies", "--id", "d1", "--wait"); code != ExitOK {
+		t.Fatalf("index-defer = %d\n%s\n%s", code, out, errOut)
+	}
+	f := filepath.Join(t.TempDir(), "typo.json")
+	_ = os.WriteFile(f, []byte(`{"id":"d1","type":"index_defer","colection":"movies"}`), 0o600)
+	code, out, errOut := c.ctl(t, "send", f, "--wait")
+	if code != ExitFailed || !strings.Contains(errOut, "command d1 was rejected; its failed status is under the generated id kq-invalid-") ||
+		!strings.Contains(errOut, `unknown field "colection"`) || strings.Contains(out, "d1  succeeded") {
+		t.Fatalf("send --wait = %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+}
+
+// --wait ends with exit 1 (not 3, not never) once Kafka went away.
+func TestCtlWaitExitsWhenKafkaGoesAway(t *testing.T) {
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	opts := []kgo.Opt{kgo.SeedBrokers(kc.ListenAddrs()...), kgo.MetadataMinAge(20 * time.Millisecond)}
+	if err := control.EnsureTopics(t.Context(), opts, cfg.Control.Topic, cfg.Control.StatusTopic, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	env := Env{KafkaOpts: opts, Control: cfg.Control, Stdout: &out, Stderr: &errOut, KafkaDownAfter: time.Second}
+	done := make(chan int, 1)
+	go func() { done <- Run(t.Context(), []string{"status", "some-id", "--wait", "--timeout", "1h"}, env) }()
+	time.Sleep(500 * time.Millisecond) // let the wait start; the outcome does not depend on it
+	kc.Close()
+	select {
+	case code := <-done:
+		if code != ExitFailed || !strings.Contains(errOut.String(), "cannot read the status topic") {
+			t.Fatalf("exit %d, stderr %q", code, errOut.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("ctl status --wait still waits 20s after Kafka went away")
+	}
+}

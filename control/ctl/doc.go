@@ -10,8 +10,14 @@
 //	kafka-qdrant ctl list
 //
 // Exit codes: 0 succeeded (or sent, without --wait); 1 failed or
-// cancelled, or a runtime error (Kafka unreachable); 2 bad usage; 3 timed
-// out waiting (--wait --timeout) — the command itself may still finish.
+// cancelled, or a runtime error (Kafka unreachable: --wait gives up once
+// the status topic could not be read for 30s); 2 bad usage; 3 timed out
+// waiting (--wait --timeout) — the command itself may still finish.
+//
+// --wait after a send follows the command's own events (those after the
+// send; an earlier command with the same id does not answer it) and the
+// record's generated id (schemas.InvalidCommandID): a rejected record is
+// reported as such. Statuses are read at read_committed.
 //
 // Invariants: ctl never joins the control consumer group (it only produces
 // commands and reads statuses), so it can run anywhere, any number of

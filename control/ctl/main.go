@@ -30,6 +30,9 @@ type Env struct {
 	// Control names the topics.
 	Control        config.Control
 	Stdout, Stderr io.Writer
+	// KafkaDownAfter is how long --wait goes on while the status topic
+	// cannot be read before it gives up (exit 1); default 30s.
+	KafkaDownAfter time.Duration
 }
 
 // Main runs `kafka-qdrant ctl` with args (what follows "ctl") against the

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/control"
@@ -139,6 +140,20 @@ func sendCommand(ctx context.Context, name string, args []string, env Env) error
 	}
 	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	var after map[int32]int64
+	if req.wait {
+		// Where the status topic ends now: an event of this id before
+		// it answers an earlier command with the same id.
+		ends, err := kadm.NewClient(cl).ListEndOffsets(pctx, env.Control.StatusTopic)
+		if err == nil {
+			err = ends.Error()
+		}
+		if err != nil {
+			return fmt.Errorf("reading the end of %s: %w", env.Control.StatusTopic, err)
+		}
+		after = map[int32]int64{}
+		ends.Each(func(o kadm.ListedOffset) { after[o.Partition] = o.Offset })
+	}
 	rec := &kgo.Record{Topic: env.Control.Topic, Key: []byte(req.cmd.ID), Value: req.value}
 	if err := cl.ProduceSync(pctx, rec).FirstErr(); err != nil {
 		return fmt.Errorf("sending command %s to %s: %w", req.cmd.ID, env.Control.Topic, err)
@@ -152,7 +167,8 @@ func sendCommand(ctx context.Context, name string, args []string, env Env) error
 	if !req.wait {
 		return nil
 	}
-	return waitFinal(ctx, env, req.cmd.ID, req.limit, printer{w: env.Stdout, json: req.json})
+	s := &sent{partition: rec.Partition, offset: rec.Offset, key: rec.Key, value: rec.Value, after: after}
+	return waitFinal(ctx, env, req.cmd.ID, req.limit, printer{w: env.Stdout, json: req.json}, s)
 }
 
 func mustJSON(v any) []byte {

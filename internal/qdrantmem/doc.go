@@ -75,16 +75,25 @@
 //   - Several validation problems in one struct field (sparse values and
 //     indices both wrong) are listed values first; Qdrant's order follows a
 //     HashMap. A map of named vectors is checked in name order.
-//   - The indexing model (indexing.go) stands in for Qdrant's optimizers: one
-//     collection-wide unindexed "segment"; a build starts when its dense
-//     vector storage reaches indexing_threshold KB (bytes by datatype) with
-//     hnsw m > 0; indexed_vectors_count climbs at WithIndexingRate driven by
-//     the injected Clock; status is yellow while it climbs, green otherwise,
-//     grey after SimulateRestart until a write or collection update triggers
-//     the optimizers. Disabling indexing drops the index at once (Qdrant
-//     rebuilds segments); per-vector hnsw_config and sparse vectors do not
-//     trigger builds; segments_count does not change; optimizer_status is
-//     always ok.
+//   - The indexing model (indexing.go) stands in for Qdrant's optimizers,
+//     one optimization at a time: the appendable segment is optimized once
+//     a dense vector's storage reaches indexing_threshold KB (bytes by
+//     datatype; 0 indexes nothing more but keeps what is indexed); a change
+//     of the HNSW config that Qdrant rebuilds for (m, ef_construct, ...,
+//     per vector: a vector's own hnsw_config overrides the collection's)
+//     rebuilds every optimized segment, also towards m=0 (segments are
+//     converted without a main graph). Settings reach the optimizers
+//     after WithOptimizerRecreateDelay (default 0) and never before the
+//     optimization in flight finished. indexed_vectors_count counts the
+//     dense vectors with m > 0 and the sparse vectors of optimized
+//     segments only; progress runs at WithIndexingRate on the injected
+//     Clock; status is yellow while an optimization runs, grey after
+//     SimulateRestart until a write or collection update triggers the
+//     optimizers, red while SetOptimizerError holds; HoldUpdateQueue
+//     fills update_queue.length. Simplified: one appendable "segment" per
+//     collection whose share of every vector name is the same, payload_m
+//     graphs are never built (indexed_vectors_count of an m=0 vector is
+//     0), no merge or vacuum optimizers, segments_count does not change.
 //   - Not modelled: shards and replicas, the strict-mode limits not listed
 //     above (stored and echoed only: rate limits, storage sizes, memory and
 //     disk, search limits), index params (only plain field types; filters

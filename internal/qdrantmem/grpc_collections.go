@@ -267,16 +267,11 @@ func (cs *collectionsService) Update(ctx context.Context, req *qdrant.UpdateColl
 		}
 
 		now := s.opts.clock.Now()
-		wasEnabled := c.indexingEnabled()
-		oldHNSW := c.hnsw
-		c.rebase(now, s.opts.indexingRate)
+		c.changed(now, s.opts.indexingRate)
 		idx := c.idx
 		*c = next
 		c.idx = idx
-		if !c.indexingEnabled() || !wasEnabled || oldHNSW.requiresRebuild(c.hnsw) {
-			c.dropIndex()
-		}
-		c.settle(now, true)
+		c.settingsUpdated(now, s.opts.recreateDelay)
 		return opResponse(start, true), nil
 	})
 }
@@ -302,7 +297,9 @@ func updatedSchema(old vectorsSchema, diff *qdrant.VectorsConfigDiff, sparse *qd
 		ns := *spec
 		ns.params = proto.Clone(spec.params).(*qdrant.VectorParams)
 		if d.HnswConfig != nil {
-			ns.params.HnswConfig = proto.Clone(d.HnswConfig).(*qdrant.HnswConfigDiff)
+			// VectorParams' own hnsw_config is merged with the diff
+			// (CollectionParams::update_vectors_from_diff, lib/collection/src/config.rs).
+			ns.params.HnswConfig = mergeHNSWDiff(ns.params.HnswConfig, d.HnswConfig)
 		}
 		if d.QuantizationConfig != nil {
 			if d.QuantizationConfig.GetDisabled() != nil {
@@ -483,7 +480,7 @@ func (s *Server) collectionInfo(c *collection) *qdrant.CollectionInfo {
 	}
 	info := &qdrant.CollectionInfo{
 		Status:          st,
-		OptimizerStatus: &qdrant.OptimizerStatus{Ok: true},
+		OptimizerStatus: &qdrant.OptimizerStatus{Ok: c.idx.optimizerErr == "", Error: c.idx.optimizerErr},
 		SegmentsCount:   c.segmentsCount(s.opts.cpus),
 		Config: &qdrant.CollectionConfig{
 			Params: &qdrant.CollectionParams{
@@ -509,7 +506,7 @@ func (s *Server) collectionInfo(c *collection) *qdrant.CollectionInfo {
 		PayloadSchema:       c.payloadSchema(),
 		PointsCount:         proto.Uint64(uint64(len(c.points))),
 		IndexedVectorsCount: proto.Uint64(indexed),
-		UpdateQueue:         &qdrant.UpdateQueueInfo{},
+		UpdateQueue:         &qdrant.UpdateQueueInfo{Length: c.idx.updateQueue},
 	}
 	if c.quantization != nil {
 		info.Config.QuantizationConfig = proto.Clone(c.quantization).(*qdrant.QuantizationConfig)

@@ -26,6 +26,9 @@ type options struct {
 	indexingRate float64
 	cpus         int
 	version      string
+	// recreateDelay is how long after UpdateCollection the optimizers
+	// get the new settings.
+	recreateDelay time.Duration
 }
 
 // DefaultIndexingRate is the speed, in vectors per second, at which the
@@ -71,6 +74,16 @@ func WithClock(c Clock) Option {
 // A rate <= 0 makes builds complete instantly.
 func WithIndexingRate(vectorsPerSecond float64) Option {
 	return func(o *options) { o.indexingRate = vectorsPerSecond }
+}
+
+// WithOptimizerRecreateDelay sets how long (on the injected clock) after
+// UpdateCollection the optimizers get the new settings: Qdrant recreates
+// them in a background task that first waits for the optimization in
+// flight (recreate_optimizers_background), so a collection can still look
+// green and idle right after a settings change. The model always waits for
+// the optimization in flight; the default delay is 0.
+func WithOptimizerRecreateDelay(d time.Duration) Option {
+	return func(o *options) { o.recreateDelay = max(d, 0) }
 }
 
 // WithVersion sets the version HealthCheck and GET / report (default
