@@ -1,9 +1,8 @@
 // Package qdrantmem is an in-memory Qdrant server for tests and for
 // `kafka-qdrant dev`. It serves the gRPC services Qdrant, Collections,
 // Points and Snapshots (the go-client v1.18.3 generated interfaces) and a
-// REST subset, and
-// behaves like Qdrant v1.18.3 wherever the connector depends on it: status
-// codes, error texts, validation order, id order, conditional upserts and
+// REST subset, and behaves like Qdrant v1.18.3 wherever the connector
+// depends on it: status codes, error texts, validation order, id order, conditional upserts and
 // the collection status during index builds. It adds fault injection
 // (FailNext, SetLatency, Hang, SetUnavailable), call counting, a copy of
 // the stored points (Points) for assertions, and WithVersion to play
