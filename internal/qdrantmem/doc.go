@@ -2,11 +2,11 @@
 // `kafka-qdrant dev`. It serves the gRPC services Qdrant, Collections,
 // Points and Snapshots (the go-client v1.18.3 generated interfaces) and a
 // REST subset, and behaves like Qdrant v1.18.3 wherever the connector
-// depends on it: status codes, error texts, validation order, id order, conditional upserts and
-// the collection status during index builds. It adds fault injection
-// (FailNext, SetLatency, Hang, SetUnavailable), call counting, a copy of
-// the stored points (Points) for assertions, and WithVersion to play
-// another server version.
+// depends on it: status codes, error texts, validation order, id order,
+// conditional upserts and the collection status during index builds. It
+// adds fault injection (FailNext, SetLatency, Hang, SetUnavailable), call
+// counting, a copy of the stored points (Points) for assertions, and
+// WithVersion to play another server version.
 //
 // Error texts and codes are taken from Qdrant's source at tag v1.18.3; each
 // constructor cites its origin (errors.go, validation.go,
