@@ -39,7 +39,7 @@ func NewTestCluster(t testing.TB, size int, opts ...Option) *TestCluster {
 	}
 	host, portStr, _ := net.SplitHostPort(tc.GRPC[0])
 	port, _ := strconv.Atoi(portStr)
-	qc, err := qdrant.NewClient(&qdrant.Config{Host: host, Port: port, SkipCompatibilityCheck: true, PoolSize: 1, KeepAliveTime: -1})
+	qc, err := qdrant.NewClient(&qdrant.Config{Host: host, Port: port, APIKey: cl.opts.apiKey, SkipCompatibilityCheck: true, PoolSize: 1, KeepAliveTime: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
