@@ -185,6 +185,21 @@ func (c *SnapshotClient) Cluster(ctx context.Context, collection string) (Collec
 	return out, err
 }
 
+// CollectionInfo is what a backup records of GET /collections/{name}.
+type CollectionInfo struct {
+	// Config is Qdrant's configuration of the collection, as JSON.
+	Config      json.RawMessage `json:"config"`
+	PointsCount int64           `json:"points_count"`
+	Status      string          `json:"status"`
+}
+
+// CollectionInfo reads the collection's configuration and point count.
+func (c *SnapshotClient) CollectionInfo(ctx context.Context, collection string) (CollectionInfo, error) {
+	var info CollectionInfo
+	err := c.call(ctx, "reading collection "+collection, http.MethodGet, c.collectionURL(collection), nil, "", true, &info)
+	return info, err
+}
+
 // CreateSnapshot makes the node snapshot the shards of collection it
 // holds, waiting until the file is written.
 func (c *SnapshotClient) CreateSnapshot(ctx context.Context, collection string) (SnapshotDescription, error) {

@@ -246,3 +246,17 @@ func (s *s3Store) Probe(ctx context.Context) error {
 	}
 	return nil
 }
+
+// PresignGet implements Presigner.
+func (s *s3Store) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
+	if err := checkKey(key); err != nil {
+		return "", err
+	}
+	req, err := s3.NewPresignClient(s.client).PresignGetObject(ctx,
+		&s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.objectKey(key))},
+		s3.WithPresignExpires(ttl))
+	if err != nil {
+		return "", s.classify("presigning "+key, err)
+	}
+	return req.URL, nil
+}

@@ -110,3 +110,10 @@ func checkKey(key string) error {
 	}
 	return nil
 }
+
+// Presigner is a Store that can hand out a time-limited URL to read an
+// object without credentials (an s3:// store), for a Qdrant that fetches
+// snapshots itself.
+type Presigner interface {
+	PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error)
+}
