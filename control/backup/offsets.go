@@ -172,4 +172,3 @@ func committedOf(m *schemas.BackupOffsets) offsets {
 	}
 	return out
 }
-

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-
 	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
@@ -113,4 +112,3 @@ func (h *handlers) deleteBackup(ctx context.Context, s session, collection strin
 		return h.o.Store.Delete(ctx, keys...)
 	})
 }
-
