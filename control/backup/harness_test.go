@@ -119,7 +119,12 @@ type worldConfig struct {
 	storeURL string
 	dp       DataPath
 	qopts    []qdrantmem.Option
+	// aliased: the data path writes to alias "movies" of collection
+	// "movies_v1" instead of a collection "movies".
+	aliased bool
 }
+
+func withAlias() worldOpt { return func(c *worldConfig) { c.aliased = true } }
 
 func withS3Store() worldOpt {
 	return func(c *worldConfig) { c.storeURL = "s3" }
@@ -171,7 +176,14 @@ func newWorld(t *testing.T, opts ...worldOpt) *world {
 	t.Cleanup(w.kcl.Close)
 	w.adm = kadm.NewClient(w.kcl)
 	w.q = qdrantmem.NewTestServer(t, wc.qopts...)
-	w.createCollection(collection)
+	if wc.aliased {
+		w.createCollection(collection + "_v1")
+		if err := w.q.Client.CreateAlias(t.Context(), collection, collection+"_v1"); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		w.createCollection(collection)
+	}
 
 	w.cfg = config.Default()
 	w.cfg.Kafka.Group = group
@@ -449,4 +461,13 @@ func createBucket(t *testing.T, srv s3test.Server, bucket string) {
 	if _, err := c.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// offsetsAt is offset n of every partition of the data topic.
+func offsetsAt(w *world, n int64) kadm.Offsets {
+	o := kadm.Offsets{}
+	for p := range int32(2) {
+		o.Add(kadm.Offset{Topic: topic, Partition: p, At: n})
+	}
+	return o
 }

@@ -171,13 +171,13 @@ func (h *handlers) restore(ctx context.Context, cmd schemas.Command, s session) 
 		if err != nil {
 			return res, err
 		}
-		res.Replay = &ReplayResult{Records: st.Records, Skipped: st.Skipped, Rejected: st.Rejected, To: positions(stop)}
 		if p.Alias != "" {
 			if err := h.pauseAndSwitch(ctx, s, &st, rp, p); err != nil {
 				return res, err
 			}
-			res.Replay.To = positions(rp.pos)
+			stop = rp.pos
 		}
+		res.Replay = &ReplayResult{Records: st.Records, Skipped: st.Skipped, Rejected: st.Rejected, To: positions(stop)}
 	} else if rp != nil {
 		res.Replay = &ReplayResult{Records: st.Records, Skipped: st.Skipped, Rejected: st.Rejected, To: st.Positions}
 	}

@@ -30,6 +30,7 @@ type Scheduler struct {
 	interval    time.Duration
 	collections []string
 	send        func(ctx context.Context, cmd schemas.Command) error
+	started     time.Time
 }
 
 // NewScheduler returns the scheduler of o.Config.Backup.Schedule for the
@@ -64,6 +65,7 @@ func SlotCommands(collection string, slot time.Time) (backup, prune schemas.Comm
 // it succeeds or the slot passes.
 func (sc *Scheduler) Run(ctx context.Context) error {
 	o := sc.h.o
+	sc.started = o.Clock.Now()
 	sc.h.m.schedule.Set(sc.interval.Seconds())
 	send := sc.send
 	if send == nil {
@@ -116,7 +118,9 @@ func (sc *Scheduler) sendRetrying(ctx context.Context, send func(context.Context
 }
 
 // refreshLastSuccess sets the last-success gauge of every scheduled
-// collection from its newest complete manifest.
+// collection from its newest complete manifest; a collection without one
+// counts from the scheduler's start, so the alert fires when no backup
+// succeeds within twice the schedule of it.
 func (sc *Scheduler) refreshLastSuccess(ctx context.Context) {
 	if sc.h.o.Store == nil {
 		return
@@ -127,12 +131,14 @@ func (sc *Scheduler) refreshLastSuccess(ctx context.Context) {
 			sc.h.o.Log.Warn("scheduled backup: reading the store", "collection", c, "err", err)
 			continue
 		}
+		last := sc.started
 		for _, e := range entries {
 			if e.complete() {
-				sc.h.m.lastSuccess.WithLabelValues(c).Set(float64(e.manifest.Completed.Unix()))
+				last = e.manifest.Completed
 				break
 			}
 		}
+		sc.h.m.lastSuccess.WithLabelValues(c).Set(float64(last.Unix()))
 	}
 }
 
