@@ -142,4 +142,3 @@ func parseBackupSend(name string, args []string, stderr io.Writer) (sendRequest,
 	}
 	return req, nil
 }
-
