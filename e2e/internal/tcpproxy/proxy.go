@@ -18,7 +18,10 @@ type Proxy struct {
 	wg   sync.WaitGroup
 	mu   sync.Mutex
 	cut  bool
-	live map[net.Conn]struct{}
+	// stalled holds every byte until Resume; open is signalled on change.
+	stalled bool
+	open    *sync.Cond
+	live    map[net.Conn]struct{}
 	// refused counts connections closed on accept while cut.
 	refused int
 }
@@ -30,6 +33,7 @@ func Listen(target string) (*Proxy, error) {
 		return nil, fmt.Errorf("listening: %w", err)
 	}
 	p := &Proxy{Target: target, ln: ln, live: make(map[net.Conn]struct{})}
+	p.open = sync.NewCond(&p.mu)
 	p.wg.Add(1)
 	go p.accept()
 	return p, nil
@@ -46,6 +50,43 @@ func (p *Proxy) Cut() {
 	for c := range p.live {
 		c.Close()
 	}
+}
+
+// Stall stops forwarding bytes, both ways, without closing anything: a
+// request in flight hangs (a download stops mid-stream) until Resume.
+func (p *Proxy) Stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stalled = true
+}
+
+// Resume forwards the held bytes again.
+func (p *Proxy) Resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stalled = false
+	p.open.Broadcast()
+}
+
+// waitOpen blocks while the proxy is stalled.
+func (p *Proxy) waitOpen() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.stalled {
+		p.open.Wait()
+	}
+}
+
+// gated writes to a connection only while the proxy is not stalled, so
+// bytes read during a stall are held until Resume.
+type gated struct {
+	p *Proxy
+	c net.Conn
+}
+
+func (g gated) Write(b []byte) (int, error) {
+	g.p.waitOpen()
+	return g.c.Write(b)
 }
 
 // Restore forwards new connections again.
@@ -67,6 +108,8 @@ func (p *Proxy) Refused() int {
 func (p *Proxy) Close() error {
 	err := p.ln.Close()
 	p.mu.Lock()
+	p.stalled = false
+	p.open.Broadcast()
 	for c := range p.live {
 		c.Close()
 	}
@@ -129,7 +172,7 @@ func (p *Proxy) forward(client net.Conn) {
 	defer p.untrack(server)
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
+		_, _ = io.Copy(gated{p, dst}, src)
 		// Closing both ends stops the other direction too.
 		dst.Close()
 		src.Close()

@@ -114,3 +114,36 @@ func isReset(err error) bool {
 	var ne *net.OpError
 	return errors.As(err, &ne)
 }
+
+// TestStall: while stalled nothing is forwarded and nothing is closed;
+// after Resume the held bytes arrive on the same connection.
+func TestStall(t *testing.T) {
+	p, err := Listen(echoServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got, err := roundTrip(c, "before"); err != nil || got != "before" {
+		t.Fatalf("before the stall: %q %v", got, err)
+	}
+	p.Stall()
+	if _, err := io.WriteString(c, "held\n"); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	var ne net.Error
+	if _, err := bufio.NewReader(c).ReadString('\n'); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("read while stalled: %v, want a timeout", err)
+	}
+	p.Resume()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || line != "held\n" {
+		t.Fatalf("after Resume: %q %v", line, err)
+	}
+}
