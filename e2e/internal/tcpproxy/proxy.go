@@ -14,10 +14,10 @@ import (
 type Proxy struct {
 	Target string
 
-	ln   net.Listener
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	cut  bool
+	ln  net.Listener
+	wg  sync.WaitGroup
+	mu  sync.Mutex
+	cut bool
 	// stalled holds every byte until Resume; open is signalled on change.
 	stalled bool
 	open    *sync.Cond
