@@ -21,6 +21,10 @@ type Proxy struct {
 	// stalled holds every byte until Resume; open is signalled on change.
 	stalled bool
 	open    *sync.Cond
+	// stallAt, when > 0, stalls the first connection whose bytes toward
+	// its client pass it; stalledConn is that connection.
+	stallAt     int64
+	stalledConn net.Conn
 	live    map[net.Conn]struct{}
 	// refused counts connections closed on accept while cut.
 	refused int
@@ -60,19 +64,43 @@ func (p *Proxy) Stall() {
 	p.stalled = true
 }
 
+// StallAfter stalls the first connection that sends more than n bytes
+// from the target to its client (counted from now): that response gets so
+// far and hangs, while other connections go on.
+func (p *Proxy) StallAfter(n int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stallAt = n
+}
+
+// Stalled reports whether the proxy holds bytes now.
+func (p *Proxy) Stalled() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stalled || p.stalledConn != nil
+}
+
 // Resume forwards the held bytes again.
 func (p *Proxy) Resume() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.stalled = false
+	p.stallAt, p.stalledConn = 0, nil
 	p.open.Broadcast()
 }
 
-// waitOpen blocks while the proxy is stalled.
-func (p *Proxy) waitOpen() {
+// waitOpen blocks while the proxy, or the connection g belongs to, is
+// stalled; n bytes are about to be written.
+func (p *Proxy) waitOpen(g *gated, n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for p.stalled {
+	if g.toClient && p.stallAt > 0 && p.stalledConn == nil {
+		g.sent += int64(n)
+		if g.sent > p.stallAt {
+			p.stalledConn = g.c
+		}
+	}
+	for p.stalled || (p.stalledConn != nil && p.stalledConn == g.c) {
 		p.open.Wait()
 	}
 }
@@ -80,12 +108,14 @@ func (p *Proxy) waitOpen() {
 // gated writes to a connection only while the proxy is not stalled, so
 // bytes read during a stall are held until Resume.
 type gated struct {
-	p *Proxy
-	c net.Conn
+	p        *Proxy
+	c        net.Conn
+	toClient bool
+	sent     int64 // bytes toward the client since StallAfter, under p.mu
 }
 
-func (g gated) Write(b []byte) (int, error) {
-	g.p.waitOpen()
+func (g *gated) Write(b []byte) (int, error) {
+	g.p.waitOpen(g, len(b))
 	return g.c.Write(b)
 }
 
@@ -108,7 +138,7 @@ func (p *Proxy) Refused() int {
 func (p *Proxy) Close() error {
 	err := p.ln.Close()
 	p.mu.Lock()
-	p.stalled = false
+	p.stalled, p.stalledConn = false, nil
 	p.open.Broadcast()
 	for c := range p.live {
 		c.Close()
@@ -172,7 +202,7 @@ func (p *Proxy) forward(client net.Conn) {
 	defer p.untrack(server)
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
-		_, _ = io.Copy(gated{p, dst}, src)
+		_, _ = io.Copy(&gated{p: p, c: dst, toClient: dst == client}, src)
 		// Closing both ends stops the other direction too.
 		dst.Close()
 		src.Close()

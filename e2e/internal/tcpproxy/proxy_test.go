@@ -147,3 +147,72 @@ func TestStall(t *testing.T) {
 		t.Fatalf("after Resume: %q %v", line, err)
 	}
 }
+
+// TestStallAfter: a response passes up to the limit, then hangs.
+func TestStallAfter(t *testing.T) {
+	p, err := Listen(echoServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p.StallAfter(10)
+	if got, err := roundTrip(c, "short"); err != nil || got != "short" {
+		t.Fatalf("below the limit: %q %v", got, err)
+	}
+	if _, err := io.WriteString(c, "a longer line\n"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !p.Stalled() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if !p.Stalled() {
+		t.Fatal("not stalled after the limit")
+	}
+	p.Resume()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "a longer line\n" {
+		t.Fatalf("after Resume: %q %v", line, err)
+	}
+}
+
+// TestStallAfterHoldsOneConnection: the connection that passed the limit
+// hangs, another one goes on.
+func TestStallAfterHoldsOneConnection(t *testing.T) {
+	p, err := Listen(echoServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	slow, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	p.StallAfter(4)
+	if _, err := io.WriteString(slow, "long enough\n"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !p.Stalled() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	other, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if got, err := roundTrip(other, "other connection"); err != nil || got != "other connection" {
+		t.Fatalf("another connection while one is stalled: %q %v", got, err)
+	}
+	p.Resume()
+	_ = slow.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if line, err := bufio.NewReader(slow).ReadString('\n'); err != nil || line != "long enough\n" {
+		t.Fatalf("after Resume: %q %v", line, err)
+	}
+}
