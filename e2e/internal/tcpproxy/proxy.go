@@ -25,7 +25,7 @@ type Proxy struct {
 	// its client pass it; stalledConn is that connection.
 	stallAt     int64
 	stalledConn net.Conn
-	live    map[net.Conn]struct{}
+	live        map[net.Conn]struct{}
 	// refused counts connections closed on accept while cut.
 	refused int
 }
