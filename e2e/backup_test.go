@@ -139,7 +139,7 @@ func ctlOK(ctx context.Context, t *testing.T, s *harness.Scenario, args ...strin
 	return final
 }
 
-func result[T any](t *testing.T, st schemas.Status) T {
+func result[T any](t testing.TB, st schemas.Status) T {
 	t.Helper()
 	var v T
 	if err := json.Unmarshal(st.Result, &v); err != nil {
