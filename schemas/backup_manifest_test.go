@@ -112,3 +112,24 @@ func TestBackupManifestRoundTripAndRejects(t *testing.T) {
 		t.Fatalf("array: %v", err)
 	}
 }
+
+func FuzzDecodeBackupManifest(f *testing.F) {
+	b, _ := validManifest().Encode()
+	f.Add(b)
+	f.Add([]byte(`{"version":1}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := DecodeBackupManifest(data)
+		if err != nil {
+			return
+		}
+		// Whatever it accepts is valid and encodes back to an equal manifest.
+		out, err := m.Encode()
+		if err != nil {
+			t.Fatalf("accepted manifest does not encode: %v", err)
+		}
+		again, err := DecodeBackupManifest(out)
+		if err != nil || !reflect.DeepEqual(again.Snapshots, m.Snapshots) || again.BackupID != m.BackupID {
+			t.Fatalf("round trip: %v", err)
+		}
+	})
+}

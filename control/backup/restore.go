@@ -59,6 +59,9 @@ func (h *handlers) validateRestore(cmd schemas.Command) error {
 	if err != nil {
 		return err
 	}
+	if err := h.needStore(cmd); err != nil {
+		return err
+	}
 	if p.Alias != "" && p.Replay && h.o.DataPath == nil {
 		return job.Errorf(schemas.ErrUnsupported, false, "restore with replay and alias needs the data path to pause for the switch, which this build's data path does not offer")
 	}
