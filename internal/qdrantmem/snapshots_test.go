@@ -345,7 +345,7 @@ func TestSnapshotRecoverFromLocation(t *testing.T) {
 	if code != 401 {
 		t.Fatalf("create without key = %d %s", code, body)
 	}
-	code, body, _ = restCall(t, "POST", base+"/collections/c/snapshots", "", nil, hdr...)
+	_, body, _ = restCall(t, "POST", base+"/collections/c/snapshots", "", nil, hdr...)
 	var d descJSON
 	result(t, body, &d)
 	dir, err := e.s.SnapshotsDir()
@@ -362,7 +362,7 @@ func TestSnapshotRecoverFromLocation(t *testing.T) {
 	otherBase := "http://" + otherAddr
 	other.createDense(t, "c", 3, qdrant.Distance_Cosine)
 	other.upsert(t, "c", pt(42, []float32{1, 1, 1}, nil))
-	code, body, _ = restCall(t, "POST", otherBase+"/collections/c/snapshots", "", nil, "api-key", "other")
+	_, body, _ = restCall(t, "POST", otherBase+"/collections/c/snapshots", "", nil, "api-key", "other")
 	var od descJSON
 	result(t, body, &od)
 	remote := otherBase + "/collections/c/snapshots/" + od.Name
@@ -491,7 +491,7 @@ func TestFullSnapshot(t *testing.T) {
 	if n := e.count(t, "c2", nil); n != 3 {
 		t.Fatalf("c2 holds %d points", n)
 	}
-	code, body, _ = restCall(t, "GET", base+"/collections/c/snapshots", "", nil)
+	_, body, _ = restCall(t, "GET", base+"/collections/c/snapshots", "", nil)
 	var list []descJSON
 	result(t, body, &list)
 	if len(list) != 0 {
