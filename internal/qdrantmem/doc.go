@@ -83,8 +83,9 @@
 //     the same second replaces the first, as in Qdrant); wait=false
 //     answers 202 and runs in the background. Uploaded files stay in the
 //     collection's snapshots directory after the recovery, as in Qdrant.
-//     Recovery creates a missing collection from the snapshot's config,
-//     refuses a different vectors config or shard number, replaces the
+//     Recovery creates a missing collection from the snapshot's config
+//     and payload indexes, refuses a different vectors config or shard
+//     number, replaces the
 //     recovered shards' points and follows the priority (default
 //     snapshot, as `#[default] Snapshot` in snapshot_ops.rs; replica lets
 //     another active replica's data win, which leaves a collection the

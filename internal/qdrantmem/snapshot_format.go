@@ -24,6 +24,8 @@ import (
 //	frame := kind (1 byte) | length (uvarint) | payload (length bytes)
 //	meta   {"collection", "peer_id", "created"} (JSON), once, first
 //	config qdrant.CollectionConfig (protobuf), once
+//	index  payload indexes {"key": field type} (JSON), once (Qdrant's
+//	       payload index schema file, lib/shard/src/files.rs)
 //	shard  shard id (uvarint) | point count (uvarint); then that many points
 //	point  qdrant.RetrievedPoint (protobuf): id, payload, stored vectors
 //	end    total point count (uvarint), last; a file without it is truncated
@@ -39,6 +41,7 @@ const (
 	frameShard
 	framePoint
 	frameEnd
+	frameIndex
 )
 
 // maxFrameBytes bounds one frame, so a corrupt length cannot make the
@@ -83,7 +86,7 @@ func (sw *snapshotWriter) frame(kind byte, payload []byte) error {
 // writeSnapshot writes a whole snapshot: meta, config, the shards in order
 // and the end frame. Points are shared with the store (immutable) and only
 // read.
-func writeSnapshot(w io.Writer, meta snapshotMeta, cfg *qdrant.CollectionConfig, shards []snapshotShard) error {
+func writeSnapshot(w io.Writer, meta snapshotMeta, cfg *qdrant.CollectionConfig, index map[string]qdrant.FieldType, shards []snapshotShard) error {
 	sw := newSnapshotWriter(w)
 	if _, err := sw.w.WriteString(snapshotMagic); err != nil {
 		return err
@@ -100,6 +103,13 @@ func writeSnapshot(w io.Writer, meta snapshotMeta, cfg *qdrant.CollectionConfig,
 		return err
 	}
 	if err := sw.frame(frameConfig, cb); err != nil {
+		return err
+	}
+	ib, err := json.Marshal(index)
+	if err != nil {
+		return err
+	}
+	if err := sw.frame(frameIndex, ib); err != nil {
 		return err
 	}
 	for _, sh := range shards {
@@ -148,6 +158,7 @@ func storedVectorsOutput(p *point) *qdrant.VectorsOutput {
 type parsedSnapshot struct {
 	meta   snapshotMeta
 	config *qdrant.CollectionConfig
+	index  map[string]qdrant.FieldType
 	shards map[uint32][]*point
 }
 
@@ -197,6 +208,12 @@ func readSnapshot(r io.Reader) (*parsedSnapshot, error) {
 	ps.config = &qdrant.CollectionConfig{}
 	if kind != frameConfig || proto.Unmarshal(b, ps.config) != nil || ps.config.GetParams() == nil {
 		return nil, fmt.Errorf("%w: no config frame", errSnapshotFormat)
+	}
+	if kind, b, err = next(); err != nil {
+		return nil, err
+	}
+	if kind != frameIndex || json.Unmarshal(b, &ps.index) != nil {
+		return nil, fmt.Errorf("%w: no payload index frame", errSnapshotFormat)
 	}
 	var total uint64
 	for {

@@ -38,7 +38,7 @@ func parsePriority(s string) (snapshotPriority, bool) {
 //
 //  1. Read the snapshot (a malformed file is a ServiceError).
 //  2. Resolve the collection (aliases resolve); create it from the
-//     snapshot's configuration when it does not exist.
+//     snapshot's configuration and payload indexes when it does not exist.
 //  3. Refuse a collection whose vectors config or shard number differs
 //     from the snapshot's (BadInput). Sparse vectors are not compared, as
 //     in Qdrant.
@@ -75,6 +75,16 @@ func (n *node) recoverFromFile(name, path string, priority snapshotPriority) *ap
 	}
 	fresh.params.readFanOutFactor = snap.config.GetParams().ReadFanOutFactor
 	fresh.params.readFanOutDelayMs = snap.config.GetParams().ReadFanOutDelayMs
+	// A collection the recovery creates gets the snapshot's payload
+	// indexes (registered in consensus by recover.rs); an existing one
+	// keeps its own schema.
+	for k, t := range snap.index {
+		if fresh.payloadIndex == nil {
+			fresh.payloadIndex = map[string]*qdrant.FieldType{}
+		}
+		t := t
+		fresh.payloadIndex[k] = &t
+	}
 
 	s := n.s
 	s.mu.Lock()

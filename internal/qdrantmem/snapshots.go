@@ -287,6 +287,10 @@ func (n *node) createCollectionSnapshot(name string) (snapshotDescription, *apiE
 		return snapshotDescription{}, aerr
 	}
 	cfg := s.collectionInfo(c).GetConfig()
+	index := make(map[string]qdrant.FieldType, len(c.payloadIndex))
+	for k, t := range c.payloadIndex {
+		index[k] = *t
+	}
 	shards := s.localShards(c, n)
 	real := c.name
 	now := s.opts.clock.Now()
@@ -299,7 +303,7 @@ func (n *node) createCollectionSnapshot(name string) (snapshotDescription, *apiE
 	file := fmt.Sprintf("%s-%d-%s.snapshot", real, n.id, snapshotTime(now))
 	meta := snapshotMeta{Collection: real, PeerID: n.id, Created: now.UTC().Format(time.RFC3339)}
 	return storeSnapshot(dir, file, func(w io.Writer) error {
-		return writeSnapshot(w, meta, cfg, shards)
+		return writeSnapshot(w, meta, cfg, index, shards)
 	})
 }
 

@@ -225,6 +225,9 @@ func TestSnapshotRoundTrip(t *testing.T) {
 				"s": qdrant.NewVectorSparse([]uint32{1, 7}, []float32{0.5, float32(i)}),
 			})})
 	}
+	_, err := e.c.CreateFieldIndex(ctxT(t), &qdrant.CreateFieldIndexCollection{CollectionName: "src", FieldName: "i",
+		FieldType: qdrant.FieldType_FieldTypeInteger.Enum(), Wait: qdrant.PtrOf(true)})
+	mustOK(t, err)
 	d := createSnapshot(t, base, "src")
 	data := download(t, base, "src", d.Name)
 
@@ -250,6 +253,9 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	mustOK(t, err)
 	if diff := protoDiff(srcInfo.GetConfig(), dstInfo.GetConfig()); diff != "" {
 		t.Fatalf("config: %s", diff)
+	}
+	if got := dstInfo.GetPayloadSchema()["i"].GetDataType(); got != qdrant.PayloadSchemaType_Integer {
+		t.Fatalf("payload index of the restored collection: %v", dstInfo.GetPayloadSchema())
 	}
 
 	// The uploaded file stays in dst's snapshot directory, without checksum.
@@ -505,7 +511,7 @@ func FuzzReadSnapshot(f *testing.F) {
 	var buf bytes.Buffer
 	cfg := &qdrant.CollectionConfig{Params: &qdrant.CollectionParams{ShardNumber: 1, VectorsConfig: qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: 2})}}
 	p := &point{key: pointKey{num: 7}, vecs: []namedVec{{v: vec{kind: vecDense, dense: []float32{1, 2}}}}, payload: map[string]*qdrant.Value{"a": qdrant.NewValueInt(1)}}
-	if err := writeSnapshot(&buf, snapshotMeta{Collection: "c"}, cfg, []snapshotShard{{id: 0, points: []*point{p, p}}}); err != nil {
+	if err := writeSnapshot(&buf, snapshotMeta{Collection: "c"}, cfg, map[string]qdrant.FieldType{"a": qdrant.FieldType_FieldTypeInteger}, []snapshotShard{{id: 0, points: []*point{p, p}}}); err != nil {
 		f.Fatal(err)
 	}
 	f.Add(buf.Bytes())
@@ -521,7 +527,7 @@ func FuzzReadSnapshot(f *testing.F) {
 		for _, id := range sortedShardIDs(ps.shards) {
 			shards = append(shards, snapshotShard{id: id, points: ps.shards[id]})
 		}
-		if err := writeSnapshot(&out, ps.meta, ps.config, shards); err != nil {
+		if err := writeSnapshot(&out, ps.meta, ps.config, ps.index, shards); err != nil {
 			t.Fatal(err)
 		}
 		again, err := readSnapshot(&out)
