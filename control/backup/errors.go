@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/qdrant/go-client/qdrant"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -27,8 +26,9 @@ type failure struct {
 
 // classify maps an error to its failure. It is the one table of the
 // package: store sentinels and UnavailableError, Qdrant REST answers (by
-// sink's status table), Qdrant gRPC codes, and everything else (Kafka,
-// I/O) as unavailable and transient.
+// sink's HTTP status table), Qdrant gRPC answers (by sink.Classify, the
+// data path's table), and everything else (Kafka, I/O) as unavailable and
+// transient.
 func classify(err error) failure {
 	var je *job.Error
 	var se *store.UnavailableError
@@ -52,23 +52,23 @@ func classify(err error) failure {
 			return failure{code: schemas.ErrQdrant}
 		}
 	}
-	var qe *qdrant.QdrantError
-	if errors.As(err, &qe) {
-		err = qe.Unwrap()
-	}
-	if st, ok := status.FromError(err); ok && st.Code() != codes.Unknown {
-		switch st.Code() {
-		case codes.NotFound:
+	if _, isStatus := status.FromError(err); isStatus {
+		// Qdrant's gRPC answers, by the data path's own table.
+		v := sink.Classify(err, nil)
+		switch {
+		case v.Code == codes.NotFound:
 			return failure{code: schemas.ErrCollectionNotFound}
-		case codes.InvalidArgument, codes.AlreadyExists, codes.PermissionDenied, codes.Unauthenticated:
-			return failure{code: schemas.ErrQdrant}
-		default:
+		case v.Action == sink.ActionRetry:
 			return failure{code: schemas.ErrUnavailable, retryable: true, transient: true}
+		case v.Action.Retryable():
+			// Fixed only by an operator (API key, permission, disk):
+			// the command fails, a new one may succeed.
+			return failure{code: schemas.ErrQdrant, retryable: true}
+		default:
+			return failure{code: schemas.ErrQdrant}
 		}
 	}
-	if sink.RetryableREST(err) {
-		return failure{code: schemas.ErrUnavailable, retryable: true, transient: true}
-	}
+	// Kafka, the network, I/O: worth retrying.
 	return failure{code: schemas.ErrUnavailable, retryable: true, transient: true}
 }
 
