@@ -139,9 +139,44 @@ func (s *s3Store) Put(ctx context.Context, key string, r io.Reader, size int64, 
 		in.ContentLength = aws.Int64(size)
 	}
 	if _, err := s.up.UploadObject(ctx, in); err != nil {
+		s.abortLeftovers(key)
 		return Object{}, s.classify("writing "+key, err)
 	}
 	return Object{Key: key, Size: hr.n, SHA256: hr.sum(), Modified: time.Now()}, nil
+}
+
+// abortLeftovers aborts the multipart uploads of key after a failed Put.
+// The transfer manager aborts its upload once, but S3 may still be
+// processing a part whose request was cancelled, which can bring the
+// upload back ("it might be necessary to abort a given multipart upload
+// multiple times", AbortMultipartUpload in the S3 API reference): it
+// repeats until a round finds none, a few rounds at most.
+func (s *s3Store) abortLeftovers(key string) {
+	ctx, cancel := context.WithTimeout(context.Background(), failTimeout)
+	defer cancel()
+	full := s.objectKey(key)
+	for round := range 4 {
+		out, err := s.client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(s.bucket), Prefix: aws.String(full)})
+		if err != nil {
+			return
+		}
+		found := 0
+		for _, u := range out.Uploads {
+			if aws.ToString(u.Key) != full {
+				continue
+			}
+			found++
+			_, _ = s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(s.bucket), Key: u.Key, UploadId: u.UploadId})
+		}
+		if found == 0 && round > 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 func (s *s3Store) Create(ctx context.Context, key string, data []byte) error {
