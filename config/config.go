@@ -66,9 +66,13 @@ type Qdrant struct {
 	// GRPC is host:port of Qdrant's gRPC API (points and collections).
 	GRPC string `koanf:"grpc"`
 	// REST is the base URL of Qdrant's REST API (snapshots, optimizations).
-	REST   string `koanf:"rest"`
-	APIKey Secret `koanf:"api_key"`
-	TLS    TLS    `koanf:"tls"`
+	REST string `koanf:"rest"`
+	// Nodes are the REST URLs of every node of a Qdrant cluster: a backup
+	// snapshots each node holding shards of the collection, a restore
+	// uploads each snapshot to the node it came from. Empty: REST alone.
+	Nodes  []string `koanf:"nodes"`
+	APIKey Secret   `koanf:"api_key"`
+	TLS    TLS      `koanf:"tls"`
 	// Timeout bounds one gRPC call; a call that times out is retried.
 	Timeout time.Duration `koanf:"timeout"`
 	// Retry bounds the backoff between retries of retryable failures.
@@ -156,8 +160,12 @@ type Backup struct {
 	S3    S3     `koanf:"s3"`
 	// Schedule is the interval between scheduled backups, a Go duration
 	// such as "6h". Empty: no scheduled backups. Requires Store.
-	Schedule  string    `koanf:"schedule"`
-	Retention Retention `koanf:"retention"`
+	Schedule string `koanf:"schedule"`
+	// Collections are backed up by the schedule. Empty: the collections
+	// the routing names (routing.topics, routing.collection, else the
+	// names of kafka.topics).
+	Collections []string  `koanf:"collections"`
+	Retention   Retention `koanf:"retention"`
 }
 
 // S3 configures the S3 client of an s3:// backup store.

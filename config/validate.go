@@ -29,6 +29,9 @@ func (c Config) Validate() error {
 	c.Batch.validate(&l, c.Record)
 	c.Control.validate(&l, c.Kafka, topicMatch)
 	c.Backup.validate(&l)
+	if c.Backup.Schedule != "" && len(c.Backup.Collections) == 0 && c.Kafka.TopicRegex != "" {
+		l.add("backup.collections", "must list the collections to back up: backup.schedule is set and the collections of kafka.topic_regex are not known in advance")
+	}
 	validateListen(&l, "http.listen", c.HTTP.Listen)
 	validateOneOf(&l, "log.level", c.Log.Level, "debug", "info", "warn", "error")
 	validateOneOf(&l, "log.format", c.Log.Format, "json", "text")
@@ -161,6 +164,11 @@ func (q Qdrant) validate(l *errorList) {
 		l.add("qdrant.rest", "must be an http(s) URL, got %q", q.REST)
 	case q.TLS.Enabled && u.Scheme != "https":
 		l.add("qdrant.rest", "must be an https URL when qdrant.tls.enabled is true, got %q", q.REST)
+	}
+	for i, n := range q.Nodes {
+		if u, err := url.Parse(n); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			l.add(fmt.Sprintf("qdrant.nodes[%d]", i), "must be an http(s) URL, got %q", n)
+		}
 	}
 	q.TLS.validate(l, "qdrant.tls")
 	positive(l, "qdrant.timeout", q.Timeout)
@@ -302,6 +310,14 @@ func (b Backup) validate(l *errorList) {
 	}
 	if (b.S3.AccessKeyID == "") != (b.S3.SecretAccessKey == "") {
 		l.add("backup.s3.access_key_id and backup.s3.secret_access_key", "set both or neither (neither: the default AWS credential chain)")
+	}
+	for i, c := range b.Collections {
+		if err := checkCollection(c); err != nil {
+			l.add(fmt.Sprintf("backup.collections[%d]", i), "%v", err)
+		}
+	}
+	if len(b.Collections) > 0 && b.Schedule == "" {
+		l.add("backup.collections", "needs backup.schedule")
 	}
 	if b.Retention.KeepLast < 0 {
 		l.add("backup.retention.keep_last", "must be >= 0, got %d", b.Retention.KeepLast)

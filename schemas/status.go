@@ -75,6 +75,7 @@ func ErrorCodes() []string {
 		ErrInvalidCommand, ErrUnknownType, ErrUnsupported, ErrInvalidParameters,
 		ErrCollectionNotFound, ErrTimeout, ErrCancelled, ErrNotFound, ErrNotCancellable,
 		ErrUnavailable, ErrQdrant, ErrOptimizer, ErrInternal,
+		ErrBackupNotFound, ErrChecksumMismatch, ErrStoreUnavailable, ErrTargetExists, ErrReplayGap,
 	}
 }
 

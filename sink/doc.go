@@ -1,7 +1,25 @@
 // Package sink is the Qdrant side of kafka-qdrant's data path: it builds
 // the gRPC client (NewClient), checks the server (CheckServer) and applies
 // batches of decoded records to Qdrant collections (Writer). Its gRPC error
-// table (Classify) is the one the control plane uses too.
+// table (Classify) is the one the control plane uses too. It also holds
+// the REST client of Qdrant's snapshot API (SnapshotClient) that backups
+// and restores use.
+//
+// # Snapshots
+//
+// SnapshotClient talks to one node's REST API: create, list, delete,
+// download and upload collection snapshots, recover from a URL, and the
+// full-storage twins. Snapshot bodies stream both ways: a download is the
+// response body behind a stall timer (no byte for qdrant.timeout fails it,
+// retryably), an upload is the multipart header, the caller's reader and
+// the closing boundary chained with io.MultiReader (with a Content-Length
+// when the size is known), so a snapshot of any size passes through a few
+// kilobytes of buffers. Non-2xx answers become *RESTError carrying Qdrant's
+// message (JSON status.error or actix's plain text); whether one is worth
+// retrying is decided in one table, restStatusRules (snapshots_http.go),
+// and RetryableREST adds transport failures. The client never retries by
+// itself: an upload's reader can be read only once, and the caller knows
+// how long to keep trying.
 //
 // # Writer
 //
@@ -125,7 +143,8 @@
 // wire_gen.go, internal/wireschema describes what it covers),
 // classify.go (the gRPC code and message table), backoff.go,
 // collections.go (config cache: vectors, strict-mode limits, offset index;
-// Check), validate.go (vector checks), metrics.go.
+// Check), validate.go (vector checks), metrics.go, snapshots.go (SnapshotClient),
+// snapshots_http.go (RESTError, the HTTP status table, the stall timer).
 //
 // # Invariants
 //

@@ -4,6 +4,11 @@
 //
 //	kafka-qdrant ctl index-defer COLLECTION [--mode hnsw_m0|threshold0]
 //	kafka-qdrant ctl index-build COLLECTION [--m N] [--ef-construct N] [--indexing-threshold N] [--timeout D]
+//	kafka-qdrant ctl backup COLLECTION [--backup-id ID]
+//	kafka-qdrant ctl backup-storage [--backup-id ID]
+//	kafka-qdrant ctl backups [COLLECTION]
+//	kafka-qdrant ctl restore COLLECTION [--backup ID] [--into TARGET] [--alias NAME] [--replay] [--until TIME] [--overwrite] [--method M]
+//	kafka-qdrant ctl prune COLLECTION [--keep-last N] [--max-age D] [--dry-run]
 //	kafka-qdrant ctl cancel ID
 //	kafka-qdrant ctl send FILE|-
 //	kafka-qdrant ctl status [ID] [--wait]

@@ -53,6 +53,12 @@ Commands (sent to control.topic; outcome on control.status_topic):
   index-defer COLLECTION   prepare for bulk load [--mode hnsw_m0|threshold0]
   index-build COLLECTION   restore indexing and wait until green
                            [--m N] [--ef-construct N] [--indexing-threshold KB] [--timeout D]
+  backup COLLECTION        back the collection up to backup.store [--backup-id ID]
+  backup-storage           full-storage snapshot of a single-node Qdrant [--backup-id ID]
+  backups [COLLECTION]     list the backups (no COLLECTION: storage backups); waits
+  restore COLLECTION       restore a backup [--backup ID] [--into TARGET] [--alias NAME]
+                           [--replay] [--until RFC3339] [--overwrite] [--method upload|recover_url]
+  prune COLLECTION         delete backups beyond backup.retention [--keep-last N] [--max-age D] [--dry-run]
   cancel ID                cancel a running or queued command
   send FILE|-              send any command (a JSON object; "id" is generated when missing)
   status [ID]              the latest status of a command (--wait: until final); no ID: as list
@@ -80,6 +86,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 	switch args[0] {
 	case "index-defer", "index-build", "cancel", "send":
 		err = sendCommand(ctx, args[0], args[1:], env)
+	case "backup", "backup-storage", "backups", "restore", "prune":
+		err = sendBackupCommand(ctx, args[0], args[1:], env)
 	case "status":
 		err = statusCommand(ctx, args[1:], env)
 	case "list":

@@ -130,6 +130,11 @@ func sendCommand(ctx context.Context, name string, args []string, env Env) error
 	if err != nil {
 		return err
 	}
+	return deliver(ctx, env, req)
+}
+
+// deliver sends a parsed command and, with --wait, follows it to its end.
+func deliver(ctx context.Context, env Env, req sendRequest) error {
 	cl, err := kgo.NewClient(env.KafkaOpts...)
 	if err != nil {
 		return fmt.Errorf("creating Kafka client: %w", err)

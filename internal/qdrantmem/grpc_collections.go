@@ -131,7 +131,7 @@ func (cs *collectionsService) Create(ctx context.Context, req *qdrant.CreateColl
 			return nil, err
 		}
 		name := req.GetCollectionName()
-		schema, err := newVectorsSchema(req.GetVectorsConfig(), req.GetSparseVectorsConfig())
+		c, err := s.buildCollection(req)
 		if err != nil {
 			return nil, err
 		}
@@ -143,36 +143,6 @@ func (cs *collectionsService) Create(ctx context.Context, req *qdrant.CreateColl
 		if _, ok := s.aliases[name]; ok {
 			return nil, badInput("Can't create collection with name %s. Alias with the same name already exists", name)
 		}
-		c := newCollection(name, s.opts.clock.Now())
-		c.schema = schema
-		c.hnsw.apply(req.GetHnswConfig())
-		if err := c.optimizers.apply(req.GetOptimizersConfig()); err != nil {
-			return nil, err
-		}
-		c.wal.apply(req.GetWalConfig())
-		if req.ShardNumber != nil {
-			c.params.shardNumber = *req.ShardNumber
-		}
-		if req.ReplicationFactor != nil {
-			c.params.replicationFactor = *req.ReplicationFactor
-		}
-		if req.WriteConsistencyFactor != nil {
-			c.params.writeConsistencyFactor = *req.WriteConsistencyFactor
-		}
-		if req.OnDiskPayload != nil {
-			c.params.onDiskPayload = *req.OnDiskPayload
-		}
-		if req.ShardingMethod != nil {
-			m := *req.ShardingMethod
-			c.params.shardingMethod = &m
-		}
-		if q := req.GetQuantizationConfig(); q != nil {
-			c.quantization = proto.Clone(q).(*qdrant.QuantizationConfig)
-		}
-		if sm := req.GetStrictModeConfig(); sm != nil {
-			c.strictMode = proto.Clone(sm).(*qdrant.StrictModeConfig)
-		}
-		c.metadata = cloneValues(req.GetMetadata())
 		s.collections[name] = c
 		return opResponse(start, true), nil
 	})

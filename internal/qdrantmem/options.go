@@ -29,6 +29,9 @@ type options struct {
 	// recreateDelay is how long after UpdateCollection the optimizers
 	// get the new settings.
 	recreateDelay time.Duration
+	snapshotsDir  string
+	// noURLRecovery is service.enable_snapshot_url_recovery = false.
+	noURLRecovery bool
 }
 
 // DefaultIndexingRate is the speed, in vectors per second, at which the
@@ -102,4 +105,19 @@ func WithCPUs(n int) Option {
 			o.cpus = n
 		}
 	}
+}
+
+// WithSnapshotsDir keeps snapshots in dir (Qdrant's storage.snapshots_path):
+// collection snapshots in dir/<collection>, full snapshots in dir. A
+// recovery from a file:// location must name a file inside it. Default: a
+// temporary directory created on first use and removed by Stop.
+func WithSnapshotsDir(dir string) Option {
+	return func(o *options) { o.snapshotsDir = dir }
+}
+
+// WithSnapshotURLRecovery(false) refuses recoveries from http(s)://
+// locations with Forbidden, as service.enable_snapshot_url_recovery: false
+// does. Default true.
+func WithSnapshotURLRecovery(enabled bool) Option {
+	return func(o *options) { o.noURLRecovery = !enabled }
 }
