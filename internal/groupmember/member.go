@@ -81,6 +81,7 @@ type Member struct {
 	mu     sync.Mutex
 	cl     *kgo.Client // the client of the last assignment
 	joined bool
+	left   bool
 }
 
 // errAborted is a commit's error after Abort.
@@ -160,7 +161,7 @@ func (m *Member) Owned() map[string][]int32 { return m.tracker.owned(nil) }
 
 func (m *Member) onAssigned(_ context.Context, cl *kgo.Client, assigned map[string][]int32) {
 	m.mu.Lock()
-	m.cl, m.joined = cl, true
+	m.cl, m.joined, m.left = cl, true, false
 	m.mu.Unlock()
 	m.tracker.assign(assigned)
 	m.h.Assigned(assigned)
@@ -333,7 +334,7 @@ func (m *Member) Leave(ctx context.Context, cl *kgo.Client) error {
 	m.commitMu.Unlock()
 	m.mu.Lock()
 	if m.cl == cl {
-		m.joined = false
+		m.joined, m.left = false, true
 	}
 	m.mu.Unlock()
 	return err
@@ -351,7 +352,10 @@ func (m *Member) Context() context.Context { return m.hard }
 func (m *Member) Ready() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.joined {
+	switch {
+	case m.left:
+		return fmt.Errorf("left the consumer group %s", m.cfg.Group)
+	case !m.joined:
 		return fmt.Errorf("not yet assigned by the consumer group %s", m.cfg.Group)
 	}
 	return nil
