@@ -225,8 +225,8 @@ func (m *Member) Lose(parts map[string][]int32) {
 }
 
 // RunCommits commits the pending commit points every CommitInterval, and
-// when kicked, until ctx ends. A failed commit is logged and retried at
-// the next round.
+// when kicked, until ctx ends. Each commit is bounded by CommitTimeout and
+// ended by Abort; a failed one is logged and retried at the next round.
 func (m *Member) RunCommits(ctx context.Context) {
 	t := time.NewTicker(m.cfg.CommitInterval)
 	defer t.Stop()
@@ -238,9 +238,11 @@ func (m *Member) RunCommits(ctx context.Context) {
 		case <-m.kick:
 		}
 		cctx, cancel := context.WithTimeout(ctx, m.cfg.CommitTimeout)
+		stop := context.AfterFunc(m.hard, cancel) // Abort ends a commit in flight
 		if err := m.commitPending(cctx); err != nil && ctx.Err() == nil && !errors.Is(err, errAborted) {
 			m.log.Warn("committing offsets; retrying at the next interval", "group", m.cfg.Group, "err", err)
 		}
+		stop()
 		cancel()
 	}
 }
@@ -329,9 +331,9 @@ func (m *Member) count(result string) {
 func (m *Member) Leave(ctx context.Context, cl *kgo.Client) error {
 	cl.AllowRebalance()
 	err := cl.LeaveGroupContext(ctx)
-	m.commitMu.Lock()
+	// Not under commitMu: a periodic commit in flight may hold it until
+	// its own timeout, and what it commits was done before.
 	m.tracker.drop(nil)
-	m.commitMu.Unlock()
 	m.mu.Lock()
 	if m.cl == cl {
 		m.joined, m.left = false, true

@@ -383,3 +383,41 @@ func TestNewRequiresAHandler(t *testing.T) {
 		t.Fatal("New accepted a Config without Group")
 	}
 }
+
+// TestAbortEndsACommitInFlight: a broker that never answers a commit holds
+// a periodic commit (and the commit lock) until CommitTimeout; Abort ends
+// it at once, so a loss and leaving do not wait for it.
+func TestAbortEndsACommitInFlight(t *testing.T) {
+	w := newWorld(t)
+	m := w.join(nil)
+	m.cfg.CommitTimeout = time.Minute
+	never := make(chan struct{})
+	defer close(never)
+	inFlight := make(chan struct{}, 1)
+	w.cluster.ControlKey(int16(kmsg.OffsetCommit), func(kmsg.Request) (kmsg.Response, error, bool) {
+		w.cluster.KeepControl()
+		select {
+		case inFlight <- struct{}{}:
+		default:
+		}
+		w.cluster.SleepControl(func() { <-never })
+		return nil, nil, false
+	})
+	m.Take(topic, 0, eo(0), eo(10)).Done()
+	go m.RunCommits(t.Context())
+	m.Kick()
+	select {
+	case <-inFlight:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no commit sent within 10s of a kick")
+	}
+	start := time.Now()
+	m.Abort()
+	m.Lose(map[string][]int32{topic: {0}})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = m.Leave(ctx, m.cl)
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("loss and leave took %s after Abort with a commit in flight", took)
+	}
+}
