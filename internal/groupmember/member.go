@@ -105,7 +105,7 @@ func New(cfg Config, h Handler) (*Member, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	m := &Member{cfg: cfg, h: h, log: cfg.Logger, tracker: NewTracker(), kick: make(chan struct{}, 1)}
+	m := &Member{cfg: cfg, h: h, log: cfg.Logger, tracker: newTracker(), kick: make(chan struct{}, 1)}
 	m.hard, m.abort = context.WithCancel(context.Background())
 	if cfg.CommitsMetric != "" && cfg.Registerer != nil {
 		m.commits = prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -49,8 +49,8 @@ type Work struct {
 	done bool
 }
 
-// NewTracker returns a Tracker that owns nothing.
-func NewTracker() *Tracker { return &Tracker{parts: make(map[topicPartition]*partState)} }
+// newTracker returns a Tracker that owns nothing (a Member assigns it).
+func newTracker() *Tracker { return &Tracker{parts: make(map[topicPartition]*partState)} }
 
 // assign starts an ownership period for every partition of parts not
 // owned yet.

@@ -83,7 +83,7 @@ func TestTrackerCommitPoint(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tr := NewTracker()
+			tr := newTracker()
 			tr.assign(map[string][]int32{"t": {0}})
 			var works []*Work
 			for i, s := range tc.steps {
@@ -191,7 +191,7 @@ func TestTrackerOwnership(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tr := NewTracker()
+			tr := newTracker()
 			tr.assign(parts)
 			tc.run(t, tr)
 		})
@@ -209,7 +209,7 @@ func TestTrackerRefusesWorkOutOfOrder(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tr := NewTracker()
+			tr := newTracker()
 			tr.assign(map[string][]int32{"t": {0}})
 			tr.Take("t", 0, eo(3), eo(10))
 			defer func() {
@@ -228,7 +228,7 @@ func TestTrackerRefusesWorkOutOfOrder(t *testing.T) {
 // work that is not done, only moves forward, and ends at the end of the
 // last work.
 func TestTrackerConcurrentCompletion(t *testing.T) {
-	tr := NewTracker()
+	tr := newTracker()
 	tr.assign(map[string][]int32{"t": {0}})
 	type taken struct {
 		w         *Work
