@@ -316,3 +316,32 @@ func TestTrackerConcurrentCompletion(t *testing.T) {
 		t.Fatalf("final point %d with %d pieces of work left, want %d and none", s.point.Offset, len(s.work), off)
 	}
 }
+
+// BenchmarkTracker: the cost of one piece of work (a batch of the data
+// path, a record of the control plane): Take, then Done, with inflight
+// pieces in flight that finish in reverse order, and a Pending read
+// every 100 pieces (the commit loop).
+func BenchmarkTracker(b *testing.B) {
+	for _, inflight := range []int{1, 4} {
+		b.Run(fmt.Sprintf("inflight=%d", inflight), func(b *testing.B) {
+			tr := newTracker()
+			tr.assign(map[string][]int32{"t": {0}})
+			ws := make([]*Work, 0, inflight)
+			off := int64(0)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				ws = append(ws, tr.Take("t", 0, eo(off), eo(off+100)))
+				off += 100
+				if len(ws) == inflight {
+					for j := len(ws) - 1; j >= 0; j-- {
+						ws[j].Done()
+					}
+					ws = ws[:0]
+				}
+				if i%100 == 0 {
+					tr.committed(tr.Pending())
+				}
+			}
+		})
+	}
+}
