@@ -29,7 +29,9 @@
 //   - Commits are serialised with revokes and losses (commitMu): a periodic
 //     commit never straddles either, so nothing is committed for a
 //     partition after its revoke returned, and nothing at all for a lost
-//     one. Every commit checks each partition's answer and counts the
+//     one. A revoke or a loss preempts a periodic commit in flight rather
+//     than wait for a broker slow to answer it (what it did not commit is
+//     committed next round, if still owned). Every commit checks each partition's answer and counts the
 //     result (CommitsMetric); the coordinator refuses a commit from a
 //     stale generation.
 //   - Revoke commits then returns: before the callback returns, the

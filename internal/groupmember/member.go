@@ -74,6 +74,11 @@ type Member struct {
 	// Revoke and Lose calls).
 	protoMu sync.Mutex
 	kick    chan struct{}
+	// preempt ends the periodic commit in flight (nil when none): a
+	// revoke or a loss does not wait for a commit the broker is slow to
+	// answer; what it did not commit is committed next time, if owned.
+	preemptMu sync.Mutex
+	preempt   context.CancelCauseFunc
 
 	hard  context.Context
 	abort context.CancelFunc
@@ -86,6 +91,10 @@ type Member struct {
 
 // errAborted is a commit's error after Abort.
 var errAborted = errors.New("member aborted; not committing")
+
+// errPreempted ends a periodic commit in flight when a revoke or a loss
+// needs the commit lock.
+var errPreempted = errors.New("periodic commit preempted by a revoke or a loss")
 
 // New checks cfg and h and registers the commits metric. The member
 // joins nothing until a client built with its Options runs.
@@ -218,6 +227,7 @@ func (m *Member) Lose(parts map[string][]int32) {
 	if len(parts) == 0 {
 		return
 	}
+	m.preemptCommit()
 	m.commitMu.Lock()
 	m.tracker.drop(parts)
 	m.commitMu.Unlock()
@@ -237,13 +247,32 @@ func (m *Member) RunCommits(ctx context.Context) {
 		case <-t.C:
 		case <-m.kick:
 		}
-		cctx, cancel := context.WithTimeout(ctx, m.cfg.CommitTimeout)
+		pctx, preempt := context.WithCancelCause(ctx)
+		cctx, cancel := context.WithTimeout(pctx, m.cfg.CommitTimeout)
 		stop := context.AfterFunc(m.hard, cancel) // Abort ends a commit in flight
-		if err := m.commitPending(cctx); err != nil && ctx.Err() == nil && !errors.Is(err, errAborted) {
+		m.preemptMu.Lock()
+		m.preempt = preempt
+		m.preemptMu.Unlock()
+		err := m.commitPending(cctx)
+		m.preemptMu.Lock()
+		m.preempt = nil
+		m.preemptMu.Unlock()
+		if err != nil && ctx.Err() == nil && !errors.Is(err, errAborted) && !errors.Is(context.Cause(cctx), errPreempted) {
 			m.log.Warn("committing offsets; retrying at the next interval", "group", m.cfg.Group, "err", err)
 		}
 		stop()
 		cancel()
+		preempt(nil)
+	}
+}
+
+// preemptCommit ends the periodic commit in flight, if any, so that the
+// caller gets the commit lock at once.
+func (m *Member) preemptCommit() {
+	m.preemptMu.Lock()
+	defer m.preemptMu.Unlock()
+	if m.preempt != nil {
+		m.preempt(errPreempted)
 	}
 }
 
@@ -273,6 +302,7 @@ func (m *Member) commitPending(ctx context.Context) error {
 // commitRevoked commits the pending points of parts and disowns them,
 // atomically with respect to periodic commits.
 func (m *Member) commitRevoked(ctx context.Context, parts map[string][]int32) error {
+	m.preemptCommit()
 	m.commitMu.Lock()
 	defer m.commitMu.Unlock()
 	offs := m.tracker.disown(parts)
@@ -311,7 +341,9 @@ func (m *Member) commit(ctx context.Context, offs map[string]map[int32]kgo.Epoch
 		}
 	})
 	if rerr != nil {
-		m.count("error")
+		if !errors.Is(context.Cause(ctx), errPreempted) {
+			m.count("error")
+		}
 		return fmt.Errorf("committing offsets: %w", rerr)
 	}
 	m.count("ok")

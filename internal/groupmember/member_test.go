@@ -421,3 +421,49 @@ func TestAbortEndsACommitInFlight(t *testing.T) {
 		t.Fatalf("loss and leave took %s after Abort with a commit in flight", took)
 	}
 }
+
+// TestLoseDoesNotWaitForACommitInFlight: a periodic commit the broker does
+// not answer holds the commit lock until CommitTimeout; a loss preempts it
+// (the lost partitions must stop at once) instead of waiting, and the
+// preempted commit is not counted as a failure.
+func TestLoseDoesNotWaitForACommitInFlight(t *testing.T) {
+	w := newWorld(t)
+	m := w.join(nil)
+	m.cfg.CommitTimeout = time.Minute
+	never := make(chan struct{})
+	defer close(never)
+	inFlight := make(chan struct{}, 1)
+	w.cluster.ControlKey(int16(kmsg.OffsetCommit), func(kmsg.Request) (kmsg.Response, error, bool) {
+		w.cluster.KeepControl()
+		select {
+		case inFlight <- struct{}{}:
+		default:
+		}
+		w.cluster.SleepControl(func() { <-never })
+		return nil, nil, false
+	})
+	m.Take(topic, 0, eo(0), eo(10)).Done()
+	go m.RunCommits(t.Context())
+	m.Kick()
+	select {
+	case <-inFlight:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no commit sent within 10s of a kick")
+	}
+	lost := make(chan struct{})
+	go func() {
+		m.Lose(map[string][]int32{topic: {0, 1}})
+		close(lost)
+	}()
+	select {
+	case <-lost:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the loss waited more than 5s for a commit in flight")
+	}
+	if p := m.Pending(); len(p) != 0 {
+		t.Fatalf("pending %v after the loss", p)
+	}
+	if n := m.commits("error"); n != 0 {
+		t.Fatalf("the preempted commit was counted as %v failures", n)
+	}
+}
