@@ -17,14 +17,18 @@ import (
 // backup.schedule (slots are multiples of the interval since the zero
 // time, so every replica and every restart computes the same ones), a
 // backup command for each collection and a prune_backups right after it.
-// Their ids are derived from the collection and the slot (SlotCommands):
-// a command id runs at most once, so replicas that send the same slot, or
-// a restart within a slot, never double a backup. A slot that passed while
-// no scheduler ran is not caught up; the next slot backs up.
+// The replica owning the control partition runs it (control.OwnerTask:
+// Run starts with each ownership and stops when it ends). The commands'
+// ids are derived from the collection and the slot (SlotCommands): a
+// command id runs at most once, so a new owner that sends the slot its
+// predecessor sent, or a restart within a slot, never doubles a backup. A
+// slot that passed while no replica owned the control partition is not
+// caught up; the next slot backs up.
 //
-// It also keeps kafka_qdrant_backup_last_success_timestamp_seconds true to
-// the store (the newest complete manifest of each collection), so the
-// alert on missing backups holds across replicas and restarts.
+// On each slot it also sets kafka_qdrant_backup_last_success_timestamp_seconds
+// from the store (the newest complete manifest of each collection), so the
+// alert on missing backups (max over the replicas) holds across owners and
+// restarts.
 type Scheduler struct {
 	h           *handlers
 	interval    time.Duration
@@ -45,10 +49,12 @@ func NewScheduler(o Options, send func(ctx context.Context, cmd schemas.Command)
 	if err != nil || d <= 0 {
 		return nil, fmt.Errorf("backup.schedule: %q is not a positive duration", o.Config.Backup.Schedule)
 	}
-	sc := &Scheduler{h: &handlers{o: o, m: newMetrics(o.Registerer)}, interval: d, collections: o.Config.BackupCollections(), send: send}
+	sc := &Scheduler{h: &handlers{o: o, m: newMetrics(o.Registerer)}, interval: d, collections: o.Config.BackupCollections(), send: send,
+		started: o.Clock.Now()}
 	if len(sc.collections) == 0 {
 		return nil, errors.New("backup.schedule: no collection to back up (set backup.collections)")
 	}
+	sc.h.m.schedule.Set(d.Seconds())
 	return sc, nil
 }
 
@@ -61,12 +67,11 @@ func SlotCommands(collection string, slot time.Time) (backup, prune schemas.Comm
 	return backup, prune
 }
 
-// Run sends each slot's commands until ctx ends. Sending is retried until
-// it succeeds or the slot passes.
+// Run sends each slot's commands, starting with the current slot, until
+// ctx ends (then it returns nil). Sending is retried until it succeeds or
+// the slot passes.
 func (sc *Scheduler) Run(ctx context.Context) error {
 	o := sc.h.o
-	sc.started = o.Clock.Now()
-	sc.h.m.schedule.Set(sc.interval.Seconds())
 	send := sc.send
 	if send == nil {
 		p, err := newProducer(o)

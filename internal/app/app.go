@@ -113,6 +113,13 @@ func Run(ctx, hard context.Context, o Options) error {
 		if err != nil {
 			return err
 		}
+		var ownerTasks []control.OwnerTask
+		if scheduler != nil {
+			// Only the owner of the control partition sends the
+			// scheduled commands (their ids per slot make a second
+			// sender harmless, not useful).
+			ownerTasks = append(ownerTasks, control.OwnerTask{Name: "backup schedule", Run: scheduler.Run})
+		}
 		runner, err = control.NewRunner(control.RunnerConfig{
 			Config:     cfg,
 			KafkaOpts:  kopts,
@@ -120,6 +127,7 @@ func Run(ctx, hard context.Context, o Options) error {
 			Registerer: reg,
 			Logger:     log,
 			Handlers:   handlers,
+			OwnerTasks: ownerTasks,
 		})
 		if err != nil {
 			return err
@@ -176,15 +184,6 @@ func Run(ctx, hard context.Context, o Options) error {
 				log.Error("control plane stopped", "err", controlErr)
 			}
 			stopRun()
-		}()
-	}
-	if scheduler != nil {
-		// Every replica runs the schedule: a slot's commands carry ids
-		// derived from the slot, and the control plane runs an id once.
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = scheduler.Run(runCtx)
 		}()
 	}
 	// The whole shutdown is bounded by shutdown.timeout from the moment
