@@ -24,6 +24,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
+	"github.com/seed-a550a1ef/kafka-qdrant/connector"
 	"github.com/seed-a550a1ef/kafka-qdrant/control/backup/store"
 	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/qdrantmem"
@@ -127,7 +128,11 @@ type worldConfig struct {
 	// aliased: the data path writes to alias "movies" of collection
 	// "movies_v1" instead of a collection "movies".
 	aliased bool
+	// edit changes the replicas' configuration.
+	edit func(*config.Config)
 }
+
+func withConfig(edit func(*config.Config)) worldOpt { return func(c *worldConfig) { c.edit = edit } }
 
 func withAlias() worldOpt { return func(c *worldConfig) { c.aliased = true } }
 
@@ -196,6 +201,9 @@ func newWorld(t *testing.T, opts ...worldOpt) *world {
 	w.cfg.Qdrant.REST = w.q.REST
 	w.cfg.Qdrant.Timeout = 10 * time.Second
 	w.cfg.Routing.AllowRecordOverride = false
+	if wc.edit != nil {
+		wc.edit(&w.cfg)
+	}
 	switch wc.storeURL {
 	case "s3":
 		srv := s3test.Start(t)
@@ -280,7 +288,11 @@ func (w *world) apply(coll string) {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	dec := schemas.NewDecoder(schemas.DecoderConfig{})
+	dcfg, err := connector.DecoderConfig(w.cfg.Record, w.cfg.Routing)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	dec := schemas.NewDecoder(dcfg)
 	commit := kadm.Offsets{}
 	ends.Each(func(lo kadm.ListedOffset) {
 		from := int64(0)

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/seed-a550a1ef/kafka-qdrant/connector"
 	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 	"github.com/seed-a550a1ef/kafka-qdrant/sink"
@@ -64,10 +65,9 @@ func (h *handlers) newReplayer(ctx context.Context, s job.Reporter, st *restoreS
 	if h.o.Writer == nil {
 		return nil, job.Errorf(schemas.ErrUnsupported, false, "restore with replay needs the data path's writer, which this replica does not have")
 	}
-	dcfg := schemas.DecoderConfig{
-		IDField: h.o.Config.Record.IDField, VectorField: h.o.Config.Record.VectorField,
-		PayloadField: h.o.Config.Record.PayloadField, CollectionField: h.o.Config.Record.CollectionField,
-		AllowCollectionOverride: h.o.Config.Routing.AllowRecordOverride, MaxBytes: int(h.o.Config.Record.MaxBytes),
+	dcfg, err := connector.DecoderConfig(h.o.Config.Record, h.o.Config.Routing)
+	if err != nil {
+		return nil, job.Errorf(schemas.ErrInvalidParameters, false, "record: %w", err)
 	}
 	kv, err := newKafkaView(h.o.KafkaOpts, h.o.Config)
 	if err != nil {

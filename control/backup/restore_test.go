@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed-a550a1ef/kafka-qdrant/config"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
 
@@ -133,6 +134,40 @@ func TestRestoreCorruptObject(t *testing.T) {
 		if exists, _ := w.q.Client.CollectionExists(t.Context(), "corrupt"); exists {
 			t.Fatalf("%s: the failed restore left its target", name)
 		}
+	}
+}
+
+// TestRestoreReplayDecodesAsTheDataPath: the replay decodes records with
+// the data path's decoder configuration, record.delete_field and
+// record.key_id included.
+func TestRestoreReplayDecodesAsTheDataPath(t *testing.T) {
+	w := newWorld(t, withConfig(func(c *config.Config) {
+		c.Record.DeleteField = "gone"
+		c.Record.KeyID = "key"
+	}))
+	recs1 := versions(span(0, 10), 1)
+	w.produce(recs1...)
+	w.apply(collection)
+	if _, err := w.run(schemas.CommandBackup, "b-1", collection, "", &fakeSession{}); err != nil {
+		t.Fatal(err)
+	}
+	gone := rec{id: 3, value: []byte(`{"id": 3, "gone": true}`), partition: 1}
+	// key_id key: the record key (4) is the point id, not the value's id.
+	moved := rec{id: 4, value: []byte(`{"id": 999, "vector": [1, 1, 2, 3], "payload": {"version": 7}}`), partition: 0}
+	w.produce(gone, moved)
+	w.apply(collection)
+	res, err := w.run(schemas.CommandRestore, "r-1", collection, `{"target": "replayed", "replay": true}`, &fakeSession{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.(RestoreResult); r.Replay.Records != 2 || r.Replay.Rejected != 0 {
+		t.Fatalf("replay result %+v", r.Replay)
+	}
+	want := model(recs1...)
+	delete(want, "n:3")
+	want["n:4"] = 7
+	if d := diffPoints(want, w.points("replayed")); d != "" {
+		t.Fatalf("replayed collection:\n%s", d)
 	}
 }
 
