@@ -494,7 +494,7 @@ func TestBackupAndRestoreSurviveKill(t *testing.T) {
 		}
 		stalled(ctx, t, proxy)
 		// A standby joins, then the owner dies mid-transfer.
-		s.Start(ctx, "standby-"+step.name, nil)
+		standby := s.Start(ctx, "standby-"+step.name, nil)
 		if err := victim.Signal(sigKill); err != nil {
 			t.Fatal(err)
 		}
@@ -506,6 +506,9 @@ func TestBackupAndRestoreSurviveKill(t *testing.T) {
 		if n := len(finals(ctx, t, s, step.id)); n != 1 {
 			t.Fatalf("%s has %d final statuses, want 1", step.id, n)
 		}
+		// The standby owns the control partition now: it leaves, so the
+		// next step's victim (alone) owns it and runs the next command.
+		standby.Stop(30 * time.Second)
 	}
 	assertNoLeftovers(ctx, t, s)
 	got, err := harness.ReadPoints(ctx, s.Env.QdrantClient, s.Collection+"-r")
