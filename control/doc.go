@@ -76,7 +76,13 @@
 //     (a cancel's claimed target stays in flight until its final is
 //     recorded; progress of an ending execution is dropped).
 //   - Commands on the same collection run one at a time, in topic order;
-//     commands on different collections (and cancels) run concurrently.
+//     commands on different collections (and cancels) run concurrently. A
+//     command joins one queue per collection it touches (its own, and
+//     what its handler's Touches names: a restore's target and alias) and
+//     starts when it heads them all (queues.go).
+//   - Owner tasks (RunnerConfig.OwnerTasks: the backup schedule) run on
+//     the owner only: started when an ownership epoch is ready, cancelled
+//     when it ends, awaited by its handover.
 //   - Every malformed or unknown command gets a failed status under its id,
 //     or under schemas.InvalidCommandID of the record (the same on every
 //     replica) when it has no usable id; status events are clipped to fit a

@@ -54,5 +54,7 @@
 //     collection_not_found, qdrant_error, unavailable; transient failures
 //     are retried for Options.RetryFor first.
 //   - Commands of one collection run one at a time (the runner's
-//     per-collection queue); restore queues on its source collection.
+//     per-collection queues): a restore queues on its source collection,
+//     its target and its alias (handlerFunc.Touches), so it never overlaps
+//     a backup or restore of any of them.
 package backup

@@ -408,13 +408,7 @@ func (w *world) runCtx(ctx context.Context, typ schemas.CommandType, id, coll st
 	if params != "" {
 		cmd.Params = json.RawMessage(params)
 	}
-	hs := map[schemas.CommandType]handlerFunc{
-		schemas.CommandBackup:        {w.h.validateBackup, w.h.runBackup},
-		schemas.CommandBackupStorage: {w.h.validateBackupStorage, w.h.runBackupStorage},
-		schemas.CommandRestore:       {w.h.validateRestore, w.h.runRestore},
-		schemas.CommandListBackups:   {w.h.validateList, w.h.runList},
-		schemas.CommandPruneBackups:  {w.h.validatePrune, w.h.runPrune},
-	}
+	hs := w.h.table()
 	h := hs[typ]
 	if err := h.Validate(cmd); err != nil {
 		return nil, err
