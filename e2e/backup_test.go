@@ -484,7 +484,11 @@ func TestBackupAndRestoreSurviveKill(t *testing.T) {
 			loadPoints(ctx, t, s, h, 3000)
 		}
 		// The download (backup) or upload (restore) hangs mid-stream.
-		proxy.StallAfter(256 << 10)
+		if step.name == "backup" {
+			proxy.StallAfter(256 << 10)
+		} else {
+			proxy.StallRequestAfter(256 << 10)
+		}
 		args := []string{"backup", s.Collection, "--id", step.id}
 		if step.name == "restore" {
 			args = []string{"restore", s.Collection, "--backup", "b-kill", "--into", s.Collection + "-r", "--id", step.id}
