@@ -123,7 +123,6 @@ type worldOpt func(*worldConfig)
 
 type worldConfig struct {
 	storeURL string
-	dp       DataPath
 	qopts    []qdrantmem.Option
 	// aliased: the data path writes to alias "movies" of collection
 	// "movies_v1" instead of a collection "movies".
@@ -140,7 +139,6 @@ func withS3Store() worldOpt {
 	return func(c *worldConfig) { c.storeURL = "s3" }
 }
 
-func withDataPath(dp DataPath) worldOpt { return func(c *worldConfig) { c.dp = dp } }
 
 // testClock is a settable clock for manifests and retention.
 type testClock struct {
@@ -220,7 +218,7 @@ func newWorld(t *testing.T, opts ...worldOpt) *world {
 	}
 	w.writer = sink.NewWriter(sink.PooledPoints(w.q.Client), w.q.Client.GetCollectionsClient(), sink.WriterConfig{})
 	o, err := Options{
-		Config: w.cfg, Store: w.st, Qdrant: w.q.Client, KafkaOpts: w.kopts, Writer: w.writer, DataPath: wc.dp,
+		Config: w.cfg, Store: w.st, Qdrant: w.q.Client, KafkaOpts: w.kopts, Writer: w.writer,
 		Replica: "test", Clock: w.clock, Registerer: w.reg, Log: slog.New(slog.DiscardHandler),
 		RetryFor: 2 * time.Second, RetryInitial: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
 	}.withDefaults()

@@ -90,21 +90,6 @@ func Run(ctx, hard context.Context, o Options) error {
 		return err
 	}
 	kopts = append(kopts, o.ExtraKafkaOpts...)
-	conn, err := connector.New(connector.Config{
-		Kafka:        cfg.Kafka,
-		Routing:      cfg.Routing,
-		Record:       cfg.Record,
-		Batch:        cfg.Batch,
-		ClientOpts:   kopts,
-		Sink:         writer,
-		Logger:       log.With("component", "connector"),
-		Registerer:   reg,
-		DrainTimeout: cfg.Shutdown.Timeout,
-	})
-	if err != nil {
-		return err
-	}
-
 	var runner *control.Runner
 	var scheduler *backup.Scheduler
 	if cfg.Control.Enabled {
@@ -132,6 +117,28 @@ func Run(ctx, hard context.Context, o Options) error {
 		if err != nil {
 			return err
 		}
+	}
+
+	// Every replica's data path honours the data pauses of restores that
+	// switch an alias (control.Runner follows the status topic).
+	var pauses connector.PauseSource
+	if runner != nil {
+		pauses = runner
+	}
+	conn, err := connector.New(connector.Config{
+		Kafka:        cfg.Kafka,
+		Routing:      cfg.Routing,
+		Record:       cfg.Record,
+		Batch:        cfg.Batch,
+		ClientOpts:   kopts,
+		Sink:         writer,
+		Logger:       log.With("component", "connector"),
+		Registerer:   reg,
+		DrainTimeout: cfg.Shutdown.Timeout,
+		Pauses:       pauses,
+	})
+	if err != nil {
+		return err
 	}
 
 	checks, closeChecks, err := credentialChecks(cfg, qc, kopts)
