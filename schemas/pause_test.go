@@ -16,7 +16,7 @@ func TestPauseMetadata(t *testing.T) {
 		{m, "b2", true},
 		{m, "a", false},
 		{m, "", false},
-		{"a1", "a1", false},            // no prefix: kgo's default metadata is the member id
+		{"a1", "a1", false},              // no prefix: kgo's default metadata is the member id
 		{PauseMetadataPrefix, "", false}, // no id
 	} {
 		if got := PauseAcknowledged(tc.meta, tc.id); got != tc.want {

@@ -139,7 +139,6 @@ func withS3Store() worldOpt {
 	return func(c *worldConfig) { c.storeURL = "s3" }
 }
 
-
 // testClock is a settable clock for manifests and retention.
 type testClock struct {
 	mu  sync.Mutex
