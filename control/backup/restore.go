@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -149,6 +150,12 @@ func (h *handlers) restore(ctx context.Context, cmd schemas.Command, s job.Repor
 		}
 		defer rp.close()
 	}
+	var pauseTopics []string
+	if p.Alias != "" && !st.Switched {
+		if pauseTopics, err = h.aliasPause(ctx, cmd.Collection, p, rp); err != nil {
+			return res, err
+		}
+	}
 
 	for i := range m.Snapshots {
 		if st.Uploaded[i] {
@@ -170,8 +177,8 @@ func (h *handlers) restore(ctx context.Context, cmd schemas.Command, s job.Repor
 		if err != nil {
 			return res, err
 		}
-		if p.Alias != "" {
-			if err := h.pauseAndSwitch(ctx, s, &st, rp, p); err != nil {
+		if len(pauseTopics) > 0 {
+			if err := h.pauseAndSwitch(ctx, s, &st, rp, p, pauseTopics); err != nil {
 				return res, err
 			}
 			stop = rp.pos
@@ -335,9 +342,9 @@ func (h *handlers) replay(ctx context.Context, rp *replayer, p schemas.RestorePa
 // then exactly what the data path applied to the alias's old collection),
 // replays up to those offsets, switches the alias and lifts the pause; the
 // data path goes on from there into the target.
-func (h *handlers) pauseAndSwitch(ctx context.Context, s job.Reporter, st *restoreState, rp *replayer, p schemas.RestoreParams) (err error) {
+func (h *handlers) pauseAndSwitch(ctx context.Context, s job.Reporter, st *restoreState, rp *replayer, p schemas.RestoreParams, topics []string) (err error) {
 	start := h.o.Clock.Now()
-	dp := h.newPause(rp.collection, rp.topics, start)
+	dp := h.newPause(rp.collection, topics, start)
 	rp.pause = &dp
 	lifted := false
 	lift := func(ctx context.Context) error {
@@ -367,11 +374,11 @@ func (h *handlers) pauseAndSwitch(ctx context.Context, s job.Reporter, st *resto
 		}
 	}()
 
-	s.Progress(rp.progress(nil, "pausing the data path of "+strings.Join(rp.topics, ", ")+" to switch alias "+p.Alias))
+	s.Progress(rp.progress(nil, "pausing the data path of "+strings.Join(topics, ", ")+" to switch alias "+p.Alias))
 	if err := checkpoint(ctx, s, *st); err != nil {
 		return err
 	}
-	h.o.Log.Info("restore: data pause published", "collection", rp.collection, "topics", rp.topics, "pause_id", dp.ID, "until", dp.Until)
+	h.o.Log.Info("restore: data pause published", "collection", rp.collection, "topics", topics, "pause_id", dp.ID, "until", dp.Until)
 	pctx, cancel := context.WithTimeout(ctx, h.o.PauseTimeout)
 	defer cancel()
 	timedOut := func(what string, err error) error {
@@ -391,6 +398,47 @@ func (h *handlers) pauseAndSwitch(ctx context.Context, s job.Reporter, st *resto
 		return timedOut("the alias switch did not complete", err)
 	}
 	return lift(ctx)
+}
+
+// aliasPause decides how the alias switch goes: when the data path writes
+// to the alias (records of some topic may route to it), the switch needs a
+// replay to now of the same records and a data pause over the topics it
+// returns (the replay's and the alias's); else (an alias the data path
+// does not write) it switches after the restore, without pause.
+func (h *handlers) aliasPause(ctx context.Context, collection string, p schemas.RestoreParams, rp *replayer) ([]string, error) {
+	var kv *kafkaView
+	if rp != nil {
+		kv = rp.kv
+	} else {
+		var err error
+		if kv, err = newKafkaView(h.o.KafkaOpts, h.o.Config); err != nil {
+			return nil, fail(ctx, "connecting to Kafka", err)
+		}
+		defer kv.close()
+	}
+	var written []string
+	if err := h.o.retry(ctx, "listing the topics of alias "+p.Alias, func(ctx context.Context) (err error) {
+		written, err = kv.topicsFor(ctx, p.Alias)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if len(written) == 0 {
+		return nil, nil
+	}
+	switch {
+	case !p.Replay:
+		return nil, job.Errorf(schemas.ErrInvalidParameters, false,
+			"the data path writes to %q (records of %s): switching it to a restore that is not replayed would lose what came after the backup; restore with replay, or switch another alias",
+			p.Alias, strings.Join(written, ", "))
+	case p.Alias != collection && !h.o.Config.Routing.AllowRecordOverride:
+		return nil, job.Errorf(schemas.ErrInvalidParameters, false,
+			"the data path writes to %q (records of %s) but the replay applies the records of %q: restore the name the data path writes to (restore %s ... --alias %s)",
+			p.Alias, strings.Join(written, ", "), collection, p.Alias, p.Alias)
+	}
+	topics := append(slices.Clone(rp.topics), written...)
+	slices.Sort(topics)
+	return slices.Compact(topics), nil
 }
 
 // switchAlias points alias at target in one UpdateAliases call (delete and

@@ -375,3 +375,49 @@ func TestRestoreAliasSwitchNeedsThePause(t *testing.T) {
 		t.Fatalf("pause still in force after the failure: %+v", ps)
 	}
 }
+
+// TestRestoreAliasChecks: an alias the data path writes to switches only
+// after a replay to now of the same records; an alias it does not write
+// switches without a pause.
+func TestRestoreAliasChecks(t *testing.T) {
+	w := newWorld(t, withAlias())
+	w.produce(versions(span(0, 10), 1)...)
+	w.apply(collection + "_v1")
+	if _, err := w.run(schemas.CommandBackup, "b-1", collection, "", &fakeSession{}); err != nil {
+		t.Fatal(err)
+	}
+	for name, params := range map[string]string{
+		"no replay":   `{"target": "t1", "alias": "movies"}`,
+		"other alias": `{"target": "t3", "alias": "other", "replay": true}`,
+	} {
+		if name == "other alias" {
+			// The data path writes "other" (its own topic), not what
+			// the replay applies.
+			if err := w.q.Client.CreateAlias(t.Context(), "other", collection+"_v1"); err != nil {
+				t.Fatal(err)
+			}
+			w.h.o.Config.Routing.Topics = map[string]string{"other": "other"}
+			w.h.o.Config.Kafka.Topics = []string{topic, "other"}
+		}
+		_, err := w.run(schemas.CommandRestore, "r-"+name, collection, params, &fakeSession{})
+		if code(err) != schemas.ErrInvalidParameters || !strings.Contains(err.Error(), "the data path writes to") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// "readers" is an alias nobody writes to: no pause, no data path needed.
+	res, err := w.run(schemas.CommandRestore, "r-readers", collection, `{"target": "t4", "alias": "readers"}`, &fakeSession{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.(RestoreResult); r.Alias != "readers" || r.PauseSeconds != 0 {
+		t.Fatalf("result %+v", r)
+	}
+	aliases, _ := w.q.Client.ListAliases(t.Context())
+	found := false
+	for _, a := range aliases {
+		found = found || a.GetAliasName() == "readers" && a.GetCollectionName() == "t4"
+	}
+	if !found {
+		t.Fatalf("aliases %v", aliases)
+	}
+}
