@@ -93,8 +93,11 @@ func loadDirect(ctx context.Context, b *testing.B, s *harness.Scenario, n, dim i
 			for j := range v {
 				v[j] = float32((i*31+j*7)%1000)/997 + 0.001
 			}
-			pts = append(pts, &qdrant.PointStruct{Id: qdrant.NewIDNum(uint64(i)), Vectors: qdrant.NewVectorsDense(v),
-				Payload: qdrant.NewValueMap(map[string]any{"i": i})})
+			payload, err := qdrant.TryValueMap(map[string]any{"i": i})
+			if err != nil {
+				b.Fatal(err)
+			}
+			pts = append(pts, &qdrant.PointStruct{Id: qdrant.NewIDNum(uint64(i)), Vectors: qdrant.NewVectorsDense(v), Payload: payload})
 		}
 		if _, err := s.Env.QdrantClient.Upsert(ctx, &qdrant.UpsertPoints{CollectionName: s.Collection, Points: pts, Wait: qdrant.PtrOf(true)}); err != nil {
 			b.Fatal(err)

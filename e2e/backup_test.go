@@ -395,7 +395,8 @@ func corruptObject(ctx context.Context, t *testing.T, s *harness.Scenario, st st
 }
 
 // TestScheduledBackupsAndRetention runs a 20 s schedule with keep_last 2
-// over four slots: one backup per slot (ids per slot), two kept.
+// over four slots on two replicas: only the owner of the control partition
+// sends each slot's commands (once), one backup per slot, two kept.
 func TestScheduledBackupsAndRetention(t *testing.T) {
 	s := scenario(t, harness.ScenarioOptions{Partitions: 2})
 	ctx := testContext(t, 4*time.Minute)
@@ -405,8 +406,8 @@ func TestScheduledBackupsAndRetention(t *testing.T) {
 		c.Set("backup.retention.keep_last", 2)
 		return c
 	}
-	// Two replicas run the schedule: the ids per slot make each slot's
-	// backup run once.
+	// Two replicas are configured with the schedule; the owner of the
+	// control partition sends it.
 	s.Start(ctx, "r0", scheduled())
 	s.Start(ctx, "r1", scheduled())
 	loadPoints(ctx, t, s, newHistory(s), 200)
@@ -433,6 +434,21 @@ func TestScheduledBackupsAndRetention(t *testing.T) {
 	for _, id := range slots[:3] {
 		if ran[id] != 1 {
 			t.Errorf("scheduled backup %s: %d succeeded statuses, want 1 (ran: %v)", id, ran[id], ran)
+		}
+	}
+	sent := map[string]int{}
+	msgs, err := harness.KcatConsumeAll(ctx, s.Env.Kafka.Brokers, s.ControlTopic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if m.Key != nil {
+			sent[*m.Key]++
+		}
+	}
+	for _, id := range slots[:3] {
+		if sent[id] != 1 {
+			t.Errorf("scheduled backup %s was sent %d times, want once (by the owner only)", id, sent[id])
 		}
 	}
 	entries, err := st.List(ctx, "collections/"+s.Collection+"/")
