@@ -442,7 +442,12 @@ func (h *handlers) aliasPause(ctx context.Context, collection string, p schemas.
 }
 
 // switchAlias points alias at target in one UpdateAliases call (delete and
-// create apply together), remembering what it named before.
+// create apply together), remembering what it named before. In a cluster,
+// Qdrant answers an alias change that creates an alias only once every
+// peer applied it (lib/storage/src/dispatcher.rs, submit_collection_meta_op:
+// do_sync_nodes for ChangeAliases with CreateAlias), so when it returns no
+// node resolves the alias to the old collection any more: the data path
+// may resume.
 func (h *handlers) switchAlias(ctx context.Context, s job.Reporter, st *restoreState, alias, target string) error {
 	if err := s.Owner().Check(ctx); err != nil {
 		return err
