@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -46,19 +47,20 @@ const (
 // Every commit of a partition held and idle carries the metadata
 // (commitContext); a released partition's commits carry none.
 //
-// Locks: holds runs under partition.mu and takes mu; nothing holds mu
-// while taking partition.mu or Connector.mu.
+// Locks: holds runs under partition.mu and reads state atomically; step
+// replaces state before it takes partition.mu to see whether a held
+// partition is idle, so a worker that took a batch without seeing the
+// hold was busy when step looked. Nothing holds mu while taking
+// partition.mu or Connector.mu.
 type dataPauses struct {
 	c   *Connector
 	src PauseSource
 
+	// state is what holds reads, replaced whole by each step (lock-free
+	// on the workers' path).
+	state atomic.Pointer[holdState]
+
 	mu sync.Mutex
-	// topics are the topics held, each with the ids of its pauses
-	// (sorted).
-	topics map[string][]string
-	// synced are the partitions assigned before a SyncStatus that
-	// completed, whose pauses were read since.
-	synced map[*partition]bool
 	// held are the partitions held at the last step, true for those a
 	// pause held (not only the wait for the status view).
 	held map[*partition]bool
@@ -76,9 +78,10 @@ func newDataPauses(c *Connector) *dataPauses {
 		return nil
 	}
 	d := &dataPauses{
-		c: c, src: c.cfg.Pauses, topics: map[string][]string{}, synced: map[*partition]bool{},
+		c: c, src: c.cfg.Pauses,
 		held: map[*partition]bool{}, drained: map[tp]string{}, acked: map[tp]string{},
 	}
+	d.state.Store(&holdState{})
 	c.pauser.forgotten = d.forget
 	return d
 }
@@ -90,9 +93,18 @@ func (d *dataPauses) holds(p *partition) bool {
 	if d == nil {
 		return false
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return !d.synced[p] || len(d.topics[p.key.topic]) > 0
+	st := d.state.Load()
+	return !st.synced[p] || len(st.topics[p.key.topic]) > 0
+}
+
+// holdState is what holds the partitions.
+type holdState struct {
+	// topics are the topics held, each with the ids of its pauses
+	// (sorted).
+	topics map[string][]string
+	// synced are the partitions assigned before a SyncStatus that
+	// completed, whose pauses were read since.
+	synced map[*partition]bool
 }
 
 // idle reports whether p is not processing a batch. Once p is held and
@@ -131,14 +143,13 @@ func (d *dataPauses) step(ctx context.Context) {
 	}
 	c.mu.Unlock()
 
-	d.mu.Lock()
+	prev := d.state.Load()
 	var fresh []*partition
 	for _, p := range parts {
-		if !d.synced[p] {
+		if !prev.synced[p] {
 			fresh = append(fresh, p)
 		}
 	}
-	d.mu.Unlock()
 	if len(fresh) > 0 && !d.sync(ctx) {
 		fresh = nil
 	}
@@ -165,22 +176,24 @@ func (d *dataPauses) step(ctx context.Context) {
 	}
 	var changes []change
 	var idleCandidates []*partition
-	d.mu.Lock()
-	d.topics = topics
 	live := make(map[*partition]bool, len(parts))
 	for _, p := range parts {
 		live[p] = true
 	}
-	justSynced := make(map[*partition]bool, len(fresh))
-	for _, p := range fresh {
-		d.synced[p] = true
-		justSynced[p] = true
-	}
-	for p := range d.synced {
-		if !live[p] {
-			delete(d.synced, p)
+	synced := make(map[*partition]bool, len(parts))
+	for p := range prev.synced {
+		if live[p] {
+			synced[p] = true
 		}
 	}
+	justSynced := make(map[*partition]bool, len(fresh))
+	for _, p := range fresh {
+		synced[p] = true
+		justSynced[p] = true
+	}
+	d.state.Store(&holdState{topics: topics, synced: synced})
+
+	d.mu.Lock()
 	for p := range d.held {
 		if !live[p] {
 			delete(d.held, p)
@@ -189,7 +202,7 @@ func (d *dataPauses) step(ctx context.Context) {
 	for _, p := range parts {
 		ids := topics[p.key.topic]
 		paused := len(ids) > 0
-		held := paused || !d.synced[p]
+		held := paused || !synced[p]
 		wasPaused, wasHeld := d.held[p]
 		switch {
 		case held:
@@ -205,7 +218,7 @@ func (d *dataPauses) step(ctx context.Context) {
 		default:
 			changes = append(changes, change{p: p})
 		}
-		if paused && d.synced[p] && d.acked[p.key] != schemas.PauseMetadata(ids) {
+		if paused && synced[p] && d.acked[p.key] != schemas.PauseMetadata(ids) {
 			idleCandidates = append(idleCandidates, p)
 		}
 	}
