@@ -67,7 +67,6 @@
 //     error (produceActions): MESSAGE_TOO_LARGE makes it go alone, then
 //     cut smaller, until the topic takes it. Other produce errors are
 //     retried without end.
-//
 //   - Data pauses (datapause.go, Config.Pauses: a restore switching an
 //     alias): a partition of a paused topic takes no new batch and is not
 //     fetched; once its batch in flight ended, its applied offset is
