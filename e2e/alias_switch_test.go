@@ -25,11 +25,11 @@ func TestRestoreAliasSwitchWhileProducing(t *testing.T) {
 	if err := q.CreateAlias(ctx, alias, s.Collection); err != nil {
 		t.Fatal(err)
 	}
+	s.DropAtEnd(target)
 	t.Cleanup(func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		_ = q.DeleteAlias(cctx, alias)
-		_ = q.DeleteCollection(cctx, target)
 	})
 	cfg := func() harness.ReplicaConfig {
 		c := s.Config()

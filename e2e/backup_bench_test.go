@@ -42,6 +42,7 @@ func BenchmarkBackupRestore(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		s := env.NewScenario(b, harness.ScenarioOptions{Partitions: 2, Dim: dim})
+		s.DropAtEnd(s.Collection + "-restored")
 		loadDirect(ctx, b, s, n, dim)
 		r := s.Start(ctx, "bench", nil)
 		time.Sleep(2 * time.Second) // settle after start-up

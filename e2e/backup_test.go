@@ -160,6 +160,7 @@ func TestBackupWhileProducing(t *testing.T) {
 	s.Start(ctx, "r0", nil)
 	h := newHistory(s)
 	h.produce(ctx, t, s, 300, 1500, 0)
+	s.DropAtEnd(s.Collection+"-r1", s.Collection+"-r2")
 	s.WaitCommittedAtEnd(ctx, time.Minute)
 
 	done := make(chan struct{})
@@ -220,6 +221,7 @@ func TestRestoreReplayAndUntil(t *testing.T) {
 	s.Start(ctx, "r0", nil)
 	h := newHistory(s)
 	h.produce(ctx, t, s, 200, 400, 0)
+	s.DropAtEnd(s.Collection+"-now", s.Collection+"-pit")
 	s.WaitCommittedAtEnd(ctx, time.Minute)
 	ctlOK(ctx, t, s, "backup", s.Collection, "--id", "b1", "--wait")
 	h.produce(ctx, t, s, 200, 300, 1)
@@ -360,6 +362,7 @@ func TestRestoreCorruptObject(t *testing.T) {
 	ctx := testContext(t, 3*time.Minute)
 	s.Start(ctx, "r0", nil)
 	loadPoints(ctx, t, s, newHistory(s), 500)
+	s.DropAtEnd(s.Collection + "-bad")
 	final := ctlOK(ctx, t, s, "backup", s.Collection, "--id", "b-corrupt", "--wait")
 	st := s.BackupStore(ctx)
 	m := readManifest(ctx, t, st, s.Collection, result[backup.BackupResult](t, final).BackupID)
@@ -494,6 +497,7 @@ func TestBackupAndRestoreSurviveKill(t *testing.T) {
 	s := scenario(t, harness.ScenarioOptions{Partitions: 2, Dim: 64})
 	ctx := testContext(t, 5*time.Minute)
 	h := newHistory(s)
+	s.DropAtEnd(s.Collection + "-r")
 	for _, step := range []struct{ name, id string }{{"backup", "b-kill"}, {"restore", "r-kill"}} {
 		victim, proxy := slowQdrantREST(ctx, t, s, "victim-"+step.name)
 		if step.name == "backup" {
