@@ -41,6 +41,7 @@ func validCollectionName(name string) error {
 	return nil
 }
 
+// decoderConfig is DecoderConfig under the name the connector uses.
 func decoderConfig(rec config.Record, routing config.Routing) (schemas.DecoderConfig, error) {
 	return DecoderConfig(rec, routing)
 }
