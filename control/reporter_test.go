@@ -60,11 +60,11 @@ func TestCheckpointSurvivesHandover(t *testing.T) {
 	e := newEnv(t)
 	var stepA, stepB *stepper
 	mk := func(s **stepper) func(*RunnerConfig) {
-		*s = &stepper{saved: make(chan struct{}, 1)}
+		// view is set before the runner starts: it may run job-1 at once.
+		*s = &stepper{saved: make(chan struct{}, 1), view: func(id string) (schemas.Status, bool) { return latestOf(e, id) }}
 		return func(c *RunnerConfig) { c.Handlers = map[schemas.CommandType]job.Handler{schemas.CommandBackup: *s} }
 	}
 	a := e.startRunner("kq-a", mk(&stepA))
-	stepA.view = func(id string) (schemas.Status, bool) { return latestOf(e, id) }
 	e.sendCmd(schemas.Command{ID: "job-1", Type: schemas.CommandBackup, Collection: "movies"})
 	<-stepA.saved
 	if err := a.stop(t); err != nil {
@@ -77,7 +77,6 @@ func TestCheckpointSurvivesHandover(t *testing.T) {
 		t.Fatalf("the interrupted event carries checkpoint %s, want step 1:\n%s", last.Checkpoint, dump(evs))
 	}
 	e.startRunner("kq-b", mk(&stepB))
-	stepB.view = func(id string) (schemas.Status, bool) { return latestOf(e, id) }
 	<-stepB.saved
 	stepA.mu.Lock()
 	stepB.mu.Lock()
