@@ -1,7 +1,9 @@
 package control
 
 import (
+	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -9,15 +11,38 @@ import (
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
 
-// kcatSigned is the README's way to send a signed command with kcat: the
-// signature computed by openssl over the value exactly as sent.
-const kcatSigned = `cmd='{"id":"'"$ID"'","type":"index_defer","collection":"'"$COLL"'","issued_at":"'"${ISSUED:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}"'"}'
-sig=$(printf '%s' "$cmd" | openssl dgst -sha256 -hmac "$SECRET" | awk '{print $NF}')
-printf '%s\n' "$cmd" | kcat -P -b "$BROKERS" -t "$TOPIC" -k "$ID" -H kq.auth.key="$KEY" -H kq.auth.signature="$sig"
-printf '%s\n' "$cmd" >"$OUT.value"; printf '%s' "$sig" >"$OUT.sig"`
+// readmeKcat returns the README's three lines that sign and send a
+// command with openssl and kcat, made to send an index_defer of $ID on
+// $COLL with key $KEY to $BROKERS/$TOPIC (issued at $ISSUED when set), and
+// to keep the value and signature in $OUT.value and $OUT.sig: the test
+// runs what users copy.
+func readmeKcat(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, `cmd='{"id":"build-7"`) })
+	if i < 0 || i+2 >= len(lines) || !strings.Contains(lines[i+2], "kcat -P") {
+		t.Fatal("README.md has no kcat signing example starting with cmd='{\"id\":\"build-7\"")
+	}
+	script := strings.Join(lines[i:i+3], "\n")
+	for old, repl := range map[string]string{
+		`"build-7"`: `"'"$ID"'"`, "-k build-7": `-k "$ID"`, `"index_build"`: `"index_defer"`, `"movies"`: `"'"$COLL"'"`,
+		"$(date -u +%FT%TZ)": `"${ISSUED:-$(date -u +%FT%TZ)}"`, "$KQ_CI_SECRET": "$SECRET", "kq.auth.key=ci": `kq.auth.key="$KEY"`,
+		"localhost:9092": `"$BROKERS"`, "kafka-qdrant.control": `"$TOPIC"`,
+	} {
+		if !strings.Contains(script, old) {
+			t.Fatalf("README's kcat example lacks %q:\n%s", old, script)
+		}
+		script = strings.ReplaceAll(script, old, repl)
+	}
+	return script + "\nprintf '%s' \"$cmd\" >\"$OUT.value\"; printf '%s' \"$sig\" >\"$OUT.sig\""
+}
 
 // TestE2EAuthKcat: commands signed with kcat and openssl on the real
-// broker. The runner's clock is an hour ahead, so every window check
+// broker, as the README shows. The runner's clock is an hour ahead, so every window check
 // passes only because it uses the broker's append time (the control topic
 // is LogAppendTime): a command waiting in the topic is judged by when it
 // arrived. A signed command replayed under a new id, an unsigned one and
@@ -37,9 +62,10 @@ func TestE2EAuthKcat(t *testing.T) {
 	e.startRunner("kq-a", func(c *RunnerConfig) { c.Clock = offsetClock{time.Hour} })
 
 	dir := t.TempDir()
+	script := readmeKcat(t)
 	send := func(id, key, secret, issued string) (value, sig string) {
 		t.Helper()
-		cmd := exec.Command("bash", "-c", kcatSigned)
+		cmd := exec.Command("bash", "-c", script)
 		cmd.Env = append(cmd.Environ(), "ID="+id, "COLL="+movies, "KEY="+key, "SECRET="+secret, "ISSUED="+issued,
 			"BROKERS="+strings.Join(e.brokers, ","), "TOPIC="+e.ctlTopic, "OUT="+dir+"/"+id)
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -47,7 +73,7 @@ func TestE2EAuthKcat(t *testing.T) {
 		}
 		v, _ := exec.Command("cat", dir+"/"+id+".value").Output()
 		s, _ := exec.Command("cat", dir+"/"+id+".sig").Output()
-		return strings.TrimSuffix(string(v), "\n"), string(s)
+		return string(v), string(s)
 	}
 	raw := func(key string, value string, headers ...string) {
 		t.Helper()
