@@ -198,6 +198,8 @@ func FuzzDecodeCommand(f *testing.F) {
 	f.Add([]byte(nil), []byte(`{"id":"a1","type":"cancel","target":"b"}`))
 	f.Add([]byte("x"), []byte(`{"id":`))
 	f.Add([]byte(nil), []byte(`null`))
+	f.Add([]byte(nil), []byte(`{"id":"a1","type":"cancel","target":"b","issued_at":"2026-11-29T06:00:00Z"}`))
+	f.Add([]byte(nil), []byte(`{"id":"a1","type":"cancel","target":"b","issued_at":"2026-13-29T06:00:00Z"}`))
 	f.Fuzz(func(t *testing.T, key, value []byte) {
 		c, err := DecodeCommand(key, value)
 		if err != nil {

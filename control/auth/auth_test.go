@@ -17,8 +17,7 @@ const (
 	ciSecret  = "ci-secret-0123456789abcdef01234567890"
 )
 
-func testVerifier(t *testing.T) *Verifier {
-	t.Helper()
+func testVerifier(t testing.TB) *Verifier {
 	v, err := New(config.ControlAuth{
 		Keys:     map[string]config.Secret{"ops": opsSecret, "ci": ciSecret, "ro": "ro-secret-0123456789abcdef0123456789"},
 		Commands: map[string]string{"ops": "*", "ci": "index_defer, index_build"},
@@ -242,4 +241,38 @@ func TestNewWithoutKeys(t *testing.T) {
 	if got := testVerifier(t).Idle(); len(got) != 1 || got[0] != "ro" {
 		t.Errorf("Idle = %v, want [ro]", got)
 	}
+}
+
+// FuzzVerify: whatever the headers and value, Verify never panics, accepts
+// only the signature of the value with the named key's secret, and never
+// puts a secret or the expected signature into its error.
+func FuzzVerify(f *testing.F) {
+	value := []byte(`{"id":"b1","type":"index_build","collection":"m","issued_at":"2026-11-29T06:00:00Z"}`)
+	f.Add("ci", Sign([]byte(ciSecret), value), value)
+	f.Add("ci", "00", value)
+	f.Add("", "", []byte(nil))
+	f.Add("ops", strings.Repeat("g", 64), value)
+	v := testVerifier(f)
+	f.Fuzz(func(t *testing.T, keyID, sig string, value []byte) {
+		id, err := v.Verify(headers(keyID, sig), value)
+		secrets := map[string]string{"ops": opsSecret, "ci": ciSecret, "ro": "ro-secret-0123456789abcdef0123456789"}
+		if err == nil {
+			if id != keyID || !strings.EqualFold(strings.TrimSpace(sig), Sign([]byte(secrets[keyID]), value)) {
+				t.Fatalf("accepted key %q signature %q for %q", keyID, sig, value)
+			}
+			return
+		}
+		var ae *Error
+		if !errors.As(err, &ae) {
+			t.Fatalf("error %v is not an *Error", err)
+		}
+		for _, s := range secrets {
+			if strings.Contains(keyID, s) {
+				continue // the message quotes the key id the record named
+			}
+			if strings.Contains(ae.Msg, s) || strings.Contains(ae.Msg, Sign([]byte(s), value)) {
+				t.Fatalf("error shows a secret or a signature: %s", ae.Msg)
+			}
+		}
+	})
 }
