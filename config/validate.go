@@ -34,6 +34,11 @@ func (c Config) Validate() error {
 	if c.Backup.Schedule != "" && len(c.Backup.Collections) == 0 && c.Kafka.TopicRegex != "" {
 		l.add("backup.collections", "must list the collections to back up: backup.schedule is set and the collections of kafka.topic_regex are not known in advance")
 	}
+	if c.Backup.Schedule != "" && len(c.Control.Auth.Keys) > 0 {
+		if _, ok := c.Control.Auth.KeyFor(schemas.CommandBackup, schemas.CommandPruneBackups); !ok {
+			l.add("backup.schedule", "needs a key of control.auth.keys that control.auth.commands allows backup and prune_backups: the scheduled commands are signed with it")
+		}
+	}
 	validateListen(&l, "http.listen", c.HTTP.Listen)
 	validateOneOf(&l, "log.level", c.Log.Level, "debug", "info", "warn", "error")
 	validateOneOf(&l, "log.format", c.Log.Format, "json", "text")

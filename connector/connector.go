@@ -57,6 +57,9 @@ type Config struct {
 	// StallTimeout: a partition with work that made no progress for this
 	// long makes Ready report an error. Default 60s.
 	StallTimeout time.Duration
+	// Pauses, when set, are the data pauses to honour (datapause.go): a
+	// restore's alias switch. Nil: none.
+	Pauses PauseSource
 
 	testHooks testHooks
 }
@@ -72,6 +75,7 @@ type Connector struct {
 	cl      *kgo.Client
 	tracker *tracker
 	pauser  *pauser
+	pauses  *dataPauses // nil without Config.Pauses
 
 	// inflight counts the bytes of records handed to partition workers and
 	// not yet finished (applied, dead-lettered or dropped).
@@ -207,6 +211,7 @@ func New(cfg Config) (*Connector, error) {
 	}
 	c.tracker = newTracker()
 	c.pauser = newPauser(c.cl, c.m)
+	c.pauses = newDataPauses(c)
 	close(c.initDone)
 	return c, nil
 }
@@ -226,6 +231,7 @@ func (c *Connector) Run(ctx context.Context) error {
 	c.openDLQ(ctx)
 	stallCtx, stopStalls := context.WithCancel(context.Background())
 	go c.watchStalls(stallCtx)
+	go c.pauses.run(stallCtx)
 	c.pollLoop(ctx)
 	stopStalls()
 

@@ -162,6 +162,7 @@ func (c *Connector) commit(ctx context.Context, offs map[string]map[int32]kgo.Ep
 		h(offs)
 	}
 	var rerr error
+	ctx = c.pauses.commitContext(ctx)
 	c.cl.CommitOffsetsSync(ctx, offs, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
 		if err != nil {
 			rerr = err

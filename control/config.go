@@ -69,6 +69,10 @@ type RunnerConfig struct {
 	// SweepInterval spaces the retention sweeps (default 1h; one also
 	// runs whenever a replica takes the control partition over).
 	SweepInterval time.Duration
+	// OwnerTasks run while this replica owns the control partition (one
+	// replica at a time), from the moment its ownership is ready until
+	// it ends; each ownership starts them again.
+	OwnerTasks []OwnerTask
 
 	// verifier checks signed commands (Config.Control.Auth); nil when
 	// control.auth has no keys. Set by withDefaults.

@@ -239,9 +239,9 @@ func (r *Runner) republish(ep *epoch, ref offsetRef, fin schemas.Status) bool {
 	return true
 }
 
-// enqueue accepts a valid command: it joins its collection's queue and
-// starts when it reaches the head. A command resumed from a previous owner
-// (prev != nil) is not accepted again.
+// enqueue accepts a valid command: it joins the queues of the collections
+// it touches and starts when it heads all of them (queueLocked). A command
+// resumed from a previous owner (prev != nil) is not accepted again.
 func (r *Runner) enqueue(ep *epoch, ref offsetRef, cmd schemas.Command, h job.Handler, prev *schemas.Status) bool {
 	e := newExecution(cmd, h, prev, ep, ref)
 	if prev == nil {
@@ -258,12 +258,6 @@ func (r *Runner) enqueue(ep *epoch, ref offsetRef, cmd schemas.Command, h job.Ha
 		return true // handed over meanwhile; redelivered to the next owner
 	}
 	r.active[cmd.ID] = e
-	r.queues[e.key] = append(r.queues[e.key], e)
-	if len(r.queues[e.key]) == 1 {
-		r.startLocked(e)
-	} else {
-		r.log.Info("command queued behind another on the same collection", "id", cmd.ID, "collection", cmd.Collection,
-			"behind", r.queues[e.key][0].cmd.ID)
-	}
+	r.queueLocked(e)
 	return true
 }

@@ -372,6 +372,7 @@ func (r *Runner) prepare(ctx context.Context, ep *epoch) error {
 	r.m.owner.Set(1)
 	r.log.Info("owning the control partition: former owners fenced, status view caught up", "epoch", ep.n, "commands", r.follower.View().Len())
 	go r.sweepLoop(ep)
+	r.startOwnerTasks(ep)
 	return nil
 }
 
@@ -518,6 +519,7 @@ func (r *Runner) handover(reason string, commit bool, deadline time.Time) {
 	if len(stuck) > 0 {
 		r.log.Error("commands did not stop within the handover timeout; they can publish nothing more", "ids", stuck, "reason", reason)
 	}
+	r.awaitOwnerTasks(old, deadline)
 	if commit {
 		cctx, cancel := context.WithDeadline(context.Background(), atLeastASecond(deadline))
 		r.commit(cctx, old)

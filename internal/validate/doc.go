@@ -28,7 +28,8 @@
 //	collections  every collection the topics route to exists with a vector
 //	             config (records naming their own collection are not known
 //	             in advance and not covered)
-//	backup       a file:// store is writable; an s3:// bucket answers
+//	backup       a file:// store is writable; an s3:// store answers a
+//	             signed list of its prefix with the configured credentials
 //
 // Kafka's permissions come from the authorized operations the broker
 // reports (KIP-430); a broker that reports none is not second-guessed.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"strings"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
@@ -56,7 +55,7 @@ func Check(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logg
 	}
 	checkQdrant(ctx, cfg, topics, r)
 	if cfg.Backup.Store != "" {
-		detail, err := checkBackupStore(ctx, cfg.Backup, &http.Client{})
+		detail, err := checkBackupStore(ctx, cfg.Backup)
 		r.result("backup", detail, err)
 	}
 	if err := r.err(); err != nil {

@@ -3,11 +3,10 @@ package validate
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"math"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,13 +15,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/qdrant/go-client/qdrant"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/qdrantmem"
+	"github.com/seed-a550a1ef/kafka-qdrant/internal/s3test"
 )
+
+func TestMain(m *testing.M) { os.Exit(s3test.Main(m)) }
 
 const apiKey = "the-right-key"
 
@@ -309,31 +314,46 @@ func TestDirStore(t *testing.T) {
 	}
 }
 
+// TestS3Store probes a real S3 server (versitygw) through the store's
+// signed client: good credentials pass; a wrong secret, an unknown key, a
+// missing bucket and an unreachable endpoint fail with what went wrong.
 func TestS3Store(t *testing.T) {
-	var gotPath, gotMethod string
-	status := http.StatusForbidden
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		gotPath, gotMethod = r.URL.Path, r.Method
-		w.WriteHeader(status)
-	}))
-	defer srv.Close()
-	b := config.Backup{Store: "s3://backups/prod", S3: config.S3{Endpoint: srv.URL, PathStyle: true}}
-	ctx := context.Background()
+	srv := s3test.Start(t)
+	bucket := fmt.Sprintf("kq-validate-%d", time.Now().UnixNano())
+	ctx := t.Context()
+	c := s3.New(s3.Options{Region: srv.Region, BaseEndpoint: aws.String(srv.Endpoint), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(srv.AccessKey, srv.SecretKey, "")})
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = c.DeleteBucket(context.Background(), &s3.DeleteBucketInput{Bucket: aws.String(bucket)}) })
+	good := config.Backup{Store: "s3://" + bucket + "/prod", S3: config.S3{Endpoint: srv.Endpoint, Region: srv.Region, PathStyle: true,
+		AccessKeyID: srv.AccessKey, SecretAccessKey: config.Secret(srv.SecretKey)}}
 
-	detail, err := checkBackupStore(ctx, b, srv.Client())
-	if err != nil || !strings.Contains(detail, "bucket backups answers at "+srv.URL) {
-		t.Errorf("private bucket: %q, %v", detail, err)
+	detail, err := checkBackupStore(ctx, good)
+	if err != nil || !strings.Contains(detail, "s3://"+bucket+"/prod answers a signed list at "+srv.Endpoint) {
+		t.Errorf("good store: %q, %v", detail, err)
 	}
-	if gotMethod != http.MethodHead || gotPath != "/backups" {
-		t.Errorf("request %s %s, want HEAD /backups (path style)", gotMethod, gotPath)
-	}
-	status = http.StatusNotFound
-	if _, err := checkBackupStore(ctx, b, srv.Client()); err == nil || !strings.Contains(err.Error(), "bucket backups not found") {
-		t.Errorf("missing bucket: %v", err)
-	}
-	b.S3.Endpoint = "http://" + closedAddr(t)
-	if _, err := checkBackupStore(ctx, b, srv.Client()); err == nil || !strings.Contains(err.Error(), b.S3.Endpoint) {
-		t.Errorf("unreachable endpoint: %v", err)
+	for _, tc := range []struct {
+		name string
+		edit func(*config.Backup)
+		want string
+	}{
+		{"wrong secret", func(b *config.Backup) { b.S3.SecretAccessKey = "not-the-secret" }, "refused the credentials (SignatureDoesNotMatch)"},
+		{"unknown key", func(b *config.Backup) { b.S3.AccessKeyID = "nobody" }, "refused the credentials"},
+		{"missing bucket", func(b *config.Backup) { b.Store = "s3://" + bucket + "-missing/prod" }, "does not exist"},
+		{"unreachable endpoint", func(b *config.Backup) { b.S3.Endpoint = "http://" + closedAddr(t) }, "connection refused"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := good
+			tc.edit(&b)
+			ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			_, err := checkBackupStore(ctx, b)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
 	}
 }
 
