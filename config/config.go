@@ -150,6 +150,28 @@ type Control struct {
 	// topic; the replica owning the control partition then tombstones it.
 	// 0 keeps every command forever.
 	StatusRetention time.Duration `koanf:"status_retention"`
+	// Auth requires signed commands when it has keys.
+	Auth ControlAuth `koanf:"auth"`
+}
+
+// ControlAuth configures command authorization: with at least one key,
+// every command must be signed (HMAC-SHA256 of the record value with a
+// key's secret, headers kq.auth.key and kq.auth.signature), carry its id
+// and an issued_at within Window, and be of a type its key may send.
+type ControlAuth struct {
+	// Keys maps a key id (lower case letters, digits, _ and -) to its
+	// secret; set secrets through KQ__CONTROL__AUTH__KEYS__<ID>. ctl signs
+	// with one of them (--key, or the only one).
+	Keys map[string]Secret `koanf:"keys"`
+	// Commands maps a key id to the command types it may send, comma
+	// separated ("index_defer,index_build"), or "*" for every type. A key
+	// without an entry may send nothing (a ctl config needs none).
+	Commands map[string]string `koanf:"commands"`
+	// Window is how far a command's issued_at may be from the time it
+	// reached the control topic. It must be shorter than
+	// control.status_retention, so a replayed record is either still
+	// known (and answered with its final status) or expired.
+	Window time.Duration `koanf:"window"`
 }
 
 // Backup configures the backup store.
@@ -246,6 +268,7 @@ func Default() Config {
 			Topic:           "kafka-qdrant.control",
 			StatusTopic:     "kafka-qdrant.status",
 			StatusRetention: 7 * 24 * time.Hour,
+			Auth:            ControlAuth{Window: 5 * time.Minute},
 		},
 		HTTP:     HTTP{Listen: ":9464"},
 		Log:      Log{Level: "info", Format: "json"},

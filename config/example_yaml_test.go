@@ -26,6 +26,12 @@ func TestExampleYAML(t *testing.T) {
 	if len(c.Qdrant.Nodes) == 0 {
 		c.Qdrant.Nodes = nil // "nodes: []" likewise
 	}
+	if len(c.Control.Auth.Keys) == 0 {
+		c.Control.Auth.Keys = nil
+	}
+	if len(c.Control.Auth.Commands) == 0 {
+		c.Control.Auth.Commands = nil
+	}
 	if len(c.Backup.Collections) == 0 {
 		c.Backup.Collections = nil
 	}

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
 
 // SASL mechanisms accepted by kafka.sasl.mechanism (case-insensitive).
@@ -31,6 +33,11 @@ func (c Config) Validate() error {
 	c.Backup.validate(&l)
 	if c.Backup.Schedule != "" && len(c.Backup.Collections) == 0 && c.Kafka.TopicRegex != "" {
 		l.add("backup.collections", "must list the collections to back up: backup.schedule is set and the collections of kafka.topic_regex are not known in advance")
+	}
+	if c.Backup.Schedule != "" && len(c.Control.Auth.Keys) > 0 {
+		if _, ok := c.Control.Auth.KeyFor(schemas.CommandBackup, schemas.CommandPruneBackups); !ok {
+			l.add("backup.schedule", "needs a key of control.auth.keys that control.auth.commands allows backup and prune_backups: the scheduled commands are signed with it")
+		}
 	}
 	validateListen(&l, "http.listen", c.HTTP.Listen)
 	validateOneOf(&l, "log.level", c.Log.Level, "debug", "info", "warn", "error")
@@ -258,6 +265,7 @@ func (b Batch) validate(l *errorList, r Record) {
 }
 
 func (c Control) validate(l *errorList, k Kafka, match consumed) {
+	c.Auth.validate(l, c.StatusRetention)
 	if !c.Enabled {
 		return
 	}
@@ -284,6 +292,75 @@ func (c Control) validate(l *errorList, k Kafka, match consumed) {
 	if c.StatusRetention < 0 {
 		l.add("control.status_retention", "must be >= 0 (0 keeps every command), got %s", c.StatusRetention)
 	}
+}
+
+// AuthKeyIDPattern is what a control.auth key id may look like: it names
+// an environment variable (KQ__CONTROL__AUTH__KEYS__<ID>, whose name the
+// loader lower-cases) and a Kafka header value.
+var AuthKeyIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// MinAuthSecretLength is the shortest control.auth secret accepted.
+const MinAuthSecretLength = 32
+
+func (a ControlAuth) validate(l *errorList, retention time.Duration) {
+	for _, id := range slices.Sorted(maps.Keys(a.Keys)) {
+		key := "control.auth.keys." + id
+		if !AuthKeyIDPattern.MatchString(id) {
+			l.add(key, "key id must be 1-64 lower case letters, digits, _ or - (starting with a letter or digit)")
+		}
+		if n := len(a.Keys[id].Reveal()); n < MinAuthSecretLength {
+			l.add(key, "secret has %d characters, at least %d needed (e.g. openssl rand -hex 32)", n, MinAuthSecretLength)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(a.Commands)) {
+		key := "control.auth.commands." + id
+		if _, ok := a.Keys[id]; !ok {
+			l.add(key, "no key %q in control.auth.keys (set its secret, e.g. through KQ__CONTROL__AUTH__KEYS__%s)", id, strings.ToUpper(id))
+		}
+		if _, err := ParseAuthCommands(a.Commands[id]); err != nil {
+			l.add(key, "%v", err)
+		}
+	}
+	if len(a.Keys) == 0 {
+		return
+	}
+	switch {
+	case a.Window <= 0:
+		l.add("control.auth.window", "must be > 0, got %s", a.Window)
+	case retention > 0 && a.Window >= retention:
+		l.add("control.auth.window", "must be shorter than control.status_retention (%s), got %s: a replayed command must still be known when its issued_at is within the window", retention, a.Window)
+	}
+}
+
+// ParseAuthCommands parses a control.auth.commands entry: "*" (nil, every
+// type) or comma-separated known command types.
+func ParseAuthCommands(s string) ([]schemas.CommandType, error) {
+	if strings.TrimSpace(s) == "*" {
+		return nil, nil
+	}
+	var out []schemas.CommandType
+	for item := range strings.SplitSeq(s, ",") {
+		t := schemas.CommandType(strings.TrimSpace(item))
+		switch {
+		case t == "":
+			continue
+		case !t.Known():
+			return nil, fmt.Errorf("unknown command type %q; known: %s, or * for every type", t, strings.Join(typeNames(), ", "))
+		}
+		out = append(out, t)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("lists no command type; list some, or \"*\" for every type, or remove the entry (the key may then send nothing)")
+	}
+	return out, nil
+}
+
+func typeNames() []string {
+	var s []string
+	for _, t := range schemas.CommandTypes() {
+		s = append(s, string(t))
+	}
+	return s
 }
 
 func (b Backup) validate(l *errorList) {

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/groupmember"
@@ -58,6 +59,9 @@ type Config struct {
 	// StallTimeout: a partition with work that made no progress for this
 	// long makes Ready report an error. Default 60s.
 	StallTimeout time.Duration
+	// Pauses, when set, are the data pauses to honour (datapause.go): a
+	// restore's alias switch. Nil: none.
+	Pauses PauseSource
 
 	testHooks testHooks
 }
@@ -73,6 +77,7 @@ type Connector struct {
 	cl     *kgo.Client
 	gm     *groupmember.Member
 	pauser *pauser
+	pauses *dataPauses // nil without Config.Pauses
 
 	// inflight counts the bytes of records handed to partition workers and
 	// not yet finished (applied, dead-lettered or dropped).
@@ -161,7 +166,7 @@ func New(cfg Config) (*Connector, error) {
 		Group: cfg.Kafka.Group, Kafka: cfg.Kafka,
 		CommitInterval: cfg.Kafka.CommitInterval, CommitTimeout: 30 * time.Second,
 		Role: "data", CommitsMetric: "kafka_qdrant_offset_commits_total", Registerer: cfg.Registerer,
-		Logger: c.log,
+		Logger: c.log, PreCommit: func(req *kmsg.OffsetCommitRequest) error { return c.pauses.preCommit(req) },
 	}, groupmember.Handler{Assigned: c.onAssigned, Revoke: c.onRevoked, Lost: c.onLost})
 	if err != nil {
 		return nil, err
@@ -195,6 +200,7 @@ func New(cfg Config) (*Connector, error) {
 		return nil, fmt.Errorf("creating kafka client: %w", err)
 	}
 	c.pauser = newPauser(c.cl, c.m)
+	c.pauses = newDataPauses(c)
 	close(c.initDone)
 	return c, nil
 }
@@ -214,6 +220,7 @@ func (c *Connector) Run(ctx context.Context) error {
 	c.openDLQ(ctx)
 	stallCtx, stopStalls := context.WithCancel(context.Background())
 	go c.watchStalls(stallCtx)
+	go c.pauses.run(stallCtx)
 	c.pollLoop(ctx)
 	stopStalls()
 

@@ -73,11 +73,20 @@
 //     error (produceActions): MESSAGE_TOO_LARGE makes it go alone, then
 //     cut smaller, until the topic takes it. Other produce errors are
 //     retried without end.
+//   - Data pauses (datapause.go, Config.Pauses: a restore switching an
+//     alias): a partition of a paused topic takes no new batch and is not
+//     fetched; once its batch in flight ended, its applied offset is
+//     committed with metadata naming the pauses, and every later commit of
+//     it carries that metadata until it is released. A newly assigned
+//     partition takes no batch until the status view caught up with
+//     everything published before (PauseSource.SyncStatus). A pause ends
+//     when its source drops it or at its Until.
 //
 // Lifecycle of a partition worker:
 //
 //	assigned ─▶ running ─┬─ revoke ─▶ flushing ─▶ committed ─▶ gone
 //	                     ├─ lost / hard stop ─▶ cancelled (no commit) ─▶ gone
+//	                     ├─ data pause ─▶ held (no batch, fetching paused; commit acknowledges) ─▶ released ─▶ running
 //	                     ├─ batch retrying 5 s ─▶ stalled (paused, queue let go)
 //	                     │      └─ batch applied ─▶ rewind + resume ─▶ running
 //	                     └─ bad record, no DLQ ─▶ stopped (paused, queue let go) ─▶ revoke/lost

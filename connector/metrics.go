@@ -39,7 +39,7 @@ func newMetrics(reg prometheus.Registerer, decoded func() int64) (*metrics, erro
 		}, []string{"class"}),
 		paused: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "kafka_qdrant_paused_partitions",
-			Help: "Partitions whose fetching is paused (a batch retrying for 5s or more, or a stop).",
+			Help: "Partitions whose fetching is paused (a batch retrying for 5s or more, a stop, or a restore's data pause).",
 		}),
 		stopped: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "kafka_qdrant_partitions_stopped",

@@ -273,8 +273,9 @@ func (p *partition) nextBatch() ([]*kgo.Record, int64) {
 			p.mu.Unlock()
 			return nil, 0
 		}
-		if p.stoppedErr != nil {
-			// A stopped partition waits for revoke, loss or shutdown.
+		if p.stoppedErr != nil || p.c.pauses.holds(p) {
+			// A stopped partition waits for revoke, loss or shutdown; a
+			// held one for its release (datapause.go).
 			p.mu.Unlock()
 			select {
 			case <-p.wake:
@@ -299,7 +300,7 @@ func (p *partition) nextBatch() ([]*kgo.Record, int64) {
 		case <-p.wake:
 		case <-lingerC:
 			p.mu.Lock()
-			if p.stopping || len(p.queue) == 0 {
+			if p.stopping || len(p.queue) == 0 || p.c.pauses.holds(p) {
 				p.mu.Unlock()
 				lingerC = nil
 				continue

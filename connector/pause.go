@@ -16,6 +16,8 @@ const (
 	reasonStalled pauseReason = 1 << iota
 	// reasonStopped: a bad record without a DLQ stopped the partition.
 	reasonStopped
+	// reasonDataPause: a data pause holds the partition (datapause.go).
+	reasonDataPause
 )
 
 // pauser owns every PauseFetchPartitions / ResumeFetchPartitions call, so
@@ -29,6 +31,8 @@ type pauser struct {
 
 	mu      sync.Mutex
 	reasons map[tp]pauseReason
+	// forgotten, when set, learns of every partition forgotten.
+	forgotten func(tp)
 }
 
 func newPauser(cl *kgo.Client, m *metrics) *pauser {
@@ -51,9 +55,12 @@ func (ps *pauser) set(key tp, r pauseReason, on bool) {
 // must be fetched.
 func (ps *pauser) forget(key tp) {
 	ps.mu.Lock()
-	defer ps.mu.Unlock()
 	if before := ps.reasons[key]; before != 0 {
 		ps.apply(key, before, 0)
+	}
+	ps.mu.Unlock()
+	if ps.forgotten != nil {
+		ps.forgotten(key)
 	}
 }
 

@@ -8,30 +8,23 @@ import (
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
 
-// router picks the collection of a record: the record's collection_name
-// override (when allowed, the decoder drops it otherwise), then
-// routing.topics[topic], then routing.collection, then the topic name.
-type router struct {
-	def    string
-	topics map[string]string
-}
+// router picks the collection of a record by the routing rule of
+// config.Routing.Route (the one rule the restore's replay and validate
+// follow too): the record's collection_name override (when allowed, the
+// decoder drops it otherwise), then routing.topics[topic], then
+// routing.collection, then the topic name. An override must be a valid
+// collection name.
+type router struct{ routing config.Routing }
 
-func newRouter(r config.Routing) router { return router{def: r.Collection, topics: r.Topics} }
+func newRouter(r config.Routing) router { return router{routing: r} }
 
 func (r router) collection(topic, override string) (string, error) {
 	if override != "" {
 		if err := validCollectionName(override); err != nil {
 			return "", err
 		}
-		return override, nil
 	}
-	if c, ok := r.topics[topic]; ok {
-		return c, nil
-	}
-	if r.def != "" {
-		return r.def, nil
-	}
-	return topic, nil
+	return r.routing.Route(topic, override), nil
 }
 
 // validCollectionName applies Qdrant's rule (lib/collection validation):
@@ -48,9 +41,15 @@ func validCollectionName(name string) error {
 	return nil
 }
 
-// decoderConfig is the record decoder's configuration of the record and
-// routing sections.
+// decoderConfig is DecoderConfig under the name the connector uses.
 func decoderConfig(rec config.Record, routing config.Routing) (schemas.DecoderConfig, error) {
+	return DecoderConfig(rec, routing)
+}
+
+// DecoderConfig is the record decoder's configuration of the record and
+// routing sections: how the data path decodes records, and so how a
+// restore's replay must decode them.
+func DecoderConfig(rec config.Record, routing config.Routing) (schemas.DecoderConfig, error) {
 	keyID, err := schemas.ParseKeyIDRule(rec.KeyID)
 	if err != nil {
 		return schemas.DecoderConfig{}, fmt.Errorf("key_id: %w", err)

@@ -2,6 +2,7 @@ package control
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
+	"github.com/seed-a550a1ef/kafka-qdrant/control/auth"
 	"github.com/seed-a550a1ef/kafka-qdrant/control/index"
 	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
@@ -67,6 +69,14 @@ type RunnerConfig struct {
 	// SweepInterval spaces the retention sweeps (default 1h; one also
 	// runs whenever a replica takes the control partition over).
 	SweepInterval time.Duration
+	// OwnerTasks run while this replica owns the control partition (one
+	// replica at a time), from the moment its ownership is ready until
+	// it ends; each ownership starts them again.
+	OwnerTasks []OwnerTask
+
+	// verifier checks signed commands (Config.Control.Auth); nil when
+	// control.auth has no keys. Set by withDefaults.
+	verifier *auth.Verifier
 }
 
 func (c RunnerConfig) withDefaults() (RunnerConfig, error) {
@@ -109,6 +119,16 @@ func (c RunnerConfig) withDefaults() (RunnerConfig, error) {
 	}
 	if c.SweepInterval <= 0 {
 		c.SweepInterval = time.Hour
+	}
+	v, err := auth.New(c.Config.Control.Auth)
+	if err != nil {
+		return c, fmt.Errorf("control runner: %w", err)
+	}
+	c.verifier = v
+	if v != nil {
+		if idle := v.Idle(); len(idle) > 0 {
+			c.Logger.Warn("control.auth keys without control.auth.commands may send no command", "keys", idle)
+		}
 	}
 	if c.Optimizations == nil && c.Config.Qdrant.REST != "" {
 		hc := c.HTTPClient

@@ -2,11 +2,13 @@ package control
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/seed-a550a1ef/kafka-qdrant/control/auth"
 	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
@@ -24,15 +26,35 @@ type offsetRef struct {
 // AllowRebalance, so the epoch does not change under it. It returns false
 // when a status could not be published (Kafka trouble): the record stays
 // pending and is handled again later, in order.
+//
+// With control.auth, a record is authorized before anything else can
+// happen for it (auth.Verifier): its signature before it is decoded, its
+// id, issued_at and type right after, and its issued_at window only when
+// its id is new; a refused record goes to rejectUnauthorized and touches
+// no other command.
 func (r *Runner) handle(ep *epoch, rec *kgo.Record) bool {
 	ref := offsetRef{offs: ep.offsets, partition: rec.Partition, offset: rec.Offset}
 	log := r.log.With("partition", rec.Partition, "offset", rec.Offset)
+	v := r.cfg.verifier
 
+	var keyID string
+	if v != nil {
+		var err error
+		if keyID, err = v.Verify(rec.Headers, rec.Value); err != nil {
+			return r.rejectUnauthorized(ep, ref, rec, err)
+		}
+	}
 	cmd, err := schemas.DecodeCommand(rec.Key, rec.Value)
 	if err != nil {
 		return r.rejectMalformed(ep, ref, rec, cmd, err)
 	}
 	log = log.With("id", cmd.ID, "type", cmd.Type)
+	if v != nil {
+		if err := v.Permit(keyID, cmd, rec.Value); err != nil {
+			return r.rejectUnauthorized(ep, ref, rec, err)
+		}
+		log = log.With("key", keyID)
+	}
 
 	r.mu.Lock()
 	if e := r.active[cmd.ID]; e != nil {
@@ -56,6 +78,14 @@ func (r *Runner) handle(ep *epoch, rec *kgo.Record) bool {
 	if isFinal {
 		log.Info("command already final; re-publishing its final status", "state", fin.State)
 		return r.republish(ep, ref, fin)
+	}
+	// A command accepted before (prev: a previous owner published its
+	// accepted or running status) is not judged by its window again: a
+	// redelivery after a crash resumes it however old it is.
+	if v != nil && prev == nil {
+		if err := v.Fresh(keyID, cmd, auth.RecordTime(rec, r.cfg.Clock.Now())); err != nil {
+			return r.rejectUnauthorized(ep, ref, rec, err)
+		}
 	}
 
 	h, ok := r.handlers[cmd.Type]
@@ -123,6 +153,34 @@ func (r *Runner) rejectMalformed(ep *epoch, ref offsetRef, rec *kgo.Record, cmd 
 	return r.reject(ep, ref, cmd, src, se.Code, se.Message)
 }
 
+// rejectUnauthorized publishes the failed status (code unauthorized) of a
+// record control.auth refused. The status always goes under the record's
+// generated id (schemas.InvalidCommandID), naming the record and the id it
+// claimed: an unauthorized record can neither take an id nor touch the
+// status of the command that has it, and a redelivered one gets the same
+// answer. The reason is logged with the key id, never a secret.
+func (r *Runner) rejectUnauthorized(ep *epoch, ref offsetRef, rec *kgo.Record, err error) bool {
+	var ae *auth.Error
+	if !errors.As(err, &ae) {
+		ae = &auth.Error{Reason: auth.ReasonBadSignature, Msg: err.Error()}
+	}
+	claimed, _ := schemas.DecodeCommand(rec.Key, rec.Value) // for the status's type and the record's id; may be partial
+	id := schemas.InvalidCommandID(rec.Partition, rec.Offset, rec.Key, rec.Value)
+	if fin, ok := r.knownFinal(id); ok {
+		return r.republish(ep, ref, fin)
+	}
+	r.log.Warn("unauthorized command refused; nothing done", "reason", ae.Reason, "key", ae.Key,
+		"claimed_id", schemas.Clip(claimed.ID, 200), "generated_id", id, "partition", rec.Partition, "offset", rec.Offset,
+		"err", schemas.Clip(ae.Msg, 500))
+	cmd := schemas.Command{ID: id, Type: claimed.Type, Collection: claimed.Collection}
+	src := &schemas.RecordRef{Partition: rec.Partition, Offset: rec.Offset, Key: string(rec.Key), ID: claimed.ID}
+	if !r.reject(ep, ref, cmd, src, schemas.ErrUnauthorized, ae.Msg) {
+		return false
+	}
+	r.m.unauthorized.WithLabelValues(string(ae.Reason)).Inc()
+	return true
+}
+
 // knownFinal looks id up in this runner's finals and the status view.
 func (r *Runner) knownFinal(id string) (schemas.Status, bool) {
 	r.mu.Lock()
@@ -181,9 +239,9 @@ func (r *Runner) republish(ep *epoch, ref offsetRef, fin schemas.Status) bool {
 	return true
 }
 
-// enqueue accepts a valid command: it joins its collection's queue and
-// starts when it reaches the head. A command resumed from a previous owner
-// (prev != nil) is not accepted again.
+// enqueue accepts a valid command: it joins the queues of the collections
+// it touches and starts when it heads all of them (queueLocked). A command
+// resumed from a previous owner (prev != nil) is not accepted again.
 func (r *Runner) enqueue(ep *epoch, ref offsetRef, cmd schemas.Command, h job.Handler, prev *schemas.Status) bool {
 	e := newExecution(cmd, h, prev, ep, ref)
 	if prev == nil {
@@ -200,12 +258,6 @@ func (r *Runner) enqueue(ep *epoch, ref offsetRef, cmd schemas.Command, h job.Ha
 		return true // handed over meanwhile; redelivered to the next owner
 	}
 	r.active[cmd.ID] = e
-	r.queues[e.key] = append(r.queues[e.key], e)
-	if len(r.queues[e.key]) == 1 {
-		r.startLocked(e)
-	} else {
-		r.log.Info("command queued behind another on the same collection", "id", cmd.ID, "collection", cmd.Collection,
-			"behind", r.queues[e.key][0].cmd.ID)
-	}
+	r.queueLocked(e)
 	return true
 }

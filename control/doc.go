@@ -6,7 +6,9 @@
 //
 // Lifecycle of a command on the replica that owns the control partition:
 //
-//	record ──decode──► bad? ───────────────────────────────► failed (error.code says why)
+//	record ──control.auth (auth.Verifier)? refused ──────────► failed/unauthorized under
+//	   │                                                        its generated id; nothing else
+//	   ├──decode──► bad? ─────────────────────────────────────► failed (error.code says why)
 //	   │ known final id? ──────────────────────────────────► final status re-published
 //	   │ same id in flight? ───────────────────────────────► joins it (runs once)
 //	   ▼
@@ -83,7 +85,17 @@
 //     (a cancel's claimed target stays in flight until its final is
 //     recorded; progress of an ending execution is dropped).
 //   - Commands on the same collection run one at a time, in topic order;
-//     commands on different collections (and cancels) run concurrently.
+//     commands on different collections (and cancels) run concurrently. A
+//     command joins one queue per collection it touches (its own, and
+//     what its handler's Touches names: a restore's target and alias) and
+//     starts when it heads them all (queues.go).
+//   - Owner tasks (RunnerConfig.OwnerTasks: the backup schedule) run on
+//     the owner only: started when an ownership epoch is ready, cancelled
+//     when it ends, awaited by its handover.
+//   - With control.auth, a record runs nothing and touches no other command
+//     unless signed by a key that may send its type; the issued_at window
+//     is checked only for ids never seen, so a command accepted once is
+//     never refused on redelivery (auth package).
 //   - Every malformed or unknown command gets a failed status under its id,
 //     or under schemas.InvalidCommandID of the record (the same on every
 //     replica) when it has no usable id; status events are clipped to fit a

@@ -19,7 +19,7 @@ type execution struct {
 	h      job.Handler
 	prev   *schemas.Status // last status of an earlier attempt (resume)
 	ep     *epoch
-	key    string // queue key
+	keys   []string // queue keys (queueKeys)
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	done   chan struct{} // closed once final or abandoned
@@ -45,10 +45,7 @@ type execution struct {
 func newExecution(cmd schemas.Command, h job.Handler, prev *schemas.Status, ep *epoch, ref offsetRef) *execution {
 	e := &execution{cmd: cmd, h: h, prev: prev, ep: ep, refs: []offsetRef{ref}, done: make(chan struct{})}
 	e.ctx, e.cancel = context.WithCancelCause(ep.runCtx)
-	e.key = "c:" + cmd.Collection
-	if cmd.Collection == "" || cmd.Type == schemas.CommandCancel {
-		e.key = "id:" + cmd.ID // not serialized with anything
-	}
+	e.keys = queueKeys(cmd, h)
 	if prev != nil && len(prev.Checkpoint) > 0 {
 		e.checkpoint = prev.Checkpoint
 	}
@@ -266,26 +263,4 @@ func (r *Runner) detachLocked(e *execution) {
 		delete(r.active, e.cmd.ID)
 	}
 	r.dequeueLocked(e)
-}
-
-// dequeueLocked removes e from its queue (it stays in flight: duplicates
-// arriving meanwhile still join it), starting the next command of the
-// queue when e was at its head.
-func (r *Runner) dequeueLocked(e *execution) {
-	q := r.queues[e.key]
-	for i, x := range q {
-		if x != e {
-			continue
-		}
-		q = append(q[:i:i], q[i+1:]...)
-		if len(q) == 0 {
-			delete(r.queues, e.key)
-		} else {
-			r.queues[e.key] = q
-			if i == 0 && e.ep == r.ep && !q[0].started {
-				r.startLocked(q[0])
-			}
-		}
-		return
-	}
 }

@@ -217,6 +217,9 @@ type env struct {
 	prod              *kgo.Client
 	log               *statusLog
 	cfg               config.Config
+	// prefix starts the names of the test's collections on a real Qdrant
+	// (coll); "" on the in-memory one.
+	prefix string
 }
 
 const (
@@ -245,7 +248,8 @@ func newEnv(t *testing.T) *env {
 
 // newRealEnv is newEnv on the real broker(s) of KQ_E2E_KAFKA_BROKERS, with
 // topics and group named after the test run; the status topic is created
-// with statusConfigs. It skips when no broker is configured.
+// with statusConfigs. It skips when no broker is configured. With
+// KQ_E2E_QDRANT_GRPC it uses that Qdrant (useRealQdrant).
 func newRealEnv(t *testing.T, statusConfigs map[string]*string) *env {
 	t.Helper()
 	brokers := os.Getenv(e2eBrokersEnv)
@@ -256,6 +260,7 @@ func newRealEnv(t *testing.T, statusConfigs map[string]*string) *env {
 	_, _ = rand.Read(suffix[:])
 	run := "kq-e2e-" + hex.EncodeToString(suffix[:])
 	e := setupEnv(t, strings.Split(brokers, ","), run+".control", run+".status", run, statusConfigs)
+	e.useRealQdrant(run)
 	// Real brokers refuse sessions below group.min.session.timeout.ms.
 	e.cfg.Kafka.SessionTimeout = 6 * time.Second
 	e.cfg.Kafka.RebalanceTimeout = 10 * time.Second
@@ -385,10 +390,16 @@ func (e *env) sendCmd(c schemas.Command) {
 }
 
 // createCollection makes a collection of n 4-dim points that indexes above
-// a 1 kB threshold, so indexing n vectors takes n/1000 clock seconds.
+// a 1 kB threshold, so indexing n vectors takes n/1000 clock seconds on the
+// in-memory Qdrant. name is used as given (see coll); on a real Qdrant it
+// is deleted at the end of the test.
 func (e *env) createCollection(name string, n int) {
 	e.t.Helper()
 	ctx := e.t.Context()
+	if e.qs == nil {
+		_ = e.qc.DeleteCollection(ctx, name)
+		e.t.Cleanup(func() { _ = e.qc.DeleteCollection(context.Background(), name) })
+	}
 	err := e.qc.CreateCollection(ctx, &qdrant.CreateCollection{
 		CollectionName:   name,
 		VectorsConfig:    qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: 4, Distance: qdrant.Distance_Cosine}),
@@ -406,6 +417,10 @@ func (e *env) createCollection(name string, n int) {
 		e.t.Fatal(err)
 	}
 	// Let the initial build finish.
+	if e.qs == nil {
+		e.waitGreen(name)
+		return
+	}
 	e.clock.Advance(time.Duration(n) * time.Millisecond * 2)
 }
 

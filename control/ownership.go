@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -26,6 +27,8 @@ type epoch struct {
 	runCancel context.CancelCauseFunc
 	// ended is closed when the epoch ends.
 	ended chan struct{}
+	// tasks are the epoch's owner tasks (startOwnerTasks).
+	tasks sync.WaitGroup
 
 	// Guarded by Runner.mu.
 	assigned   bool

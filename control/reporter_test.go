@@ -59,8 +59,8 @@ func (s *stepper) Run(ctx context.Context, cmd schemas.Command, rep job.Reporter
 func TestCheckpointSurvivesHandover(t *testing.T) {
 	e := newEnv(t)
 	var stepA, stepB *stepper
-	// view is set before the runner starts: its handler reads it.
 	mk := func(s **stepper) func(*RunnerConfig) {
+		// view is set before the runner starts: it may run job-1 at once.
 		*s = &stepper{saved: make(chan struct{}, 1), view: func(id string) (schemas.Status, bool) { return latestOf(e, id) }}
 		return func(c *RunnerConfig) { c.Handlers = map[schemas.CommandType]job.Handler{schemas.CommandBackup: *s} }
 	}
@@ -100,8 +100,13 @@ func latestOf(e *env, id string) (schemas.Status, bool) {
 	return evs[len(evs)-1], true
 }
 
-// reporterProbe reports progress 1..n as fast as it can, then returns.
-type reporterProbe struct{ n int }
+// reporterProbe reports progress 1..n as fast as it can, then waits until
+// published(n) (the latest progress goes out at the end of the interval;
+// a final would drop it) and returns.
+type reporterProbe struct {
+	n         int
+	published func(done int64) bool
+}
 
 func (p reporterProbe) Validate(schemas.Command) error { return nil }
 
@@ -109,8 +114,13 @@ func (p reporterProbe) Run(ctx context.Context, _ schemas.Command, rep job.Repor
 	for i := 1; i <= p.n; i++ {
 		rep.Progress(schemas.Progress{Done: int64(i), Total: int64(p.n)})
 	}
-	// The latest progress goes out at the end of the interval.
-	time.Sleep(600 * time.Millisecond)
+	for !p.published(int64(p.n)) {
+		select {
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		case <-time.After(10 * time.Millisecond): // polling the status log
+		}
+	}
 	return map[string]int{"reported": p.n}, nil
 }
 
@@ -120,7 +130,14 @@ func TestProgressIsCoalescedAndRateLimited(t *testing.T) {
 	e := newEnv(t)
 	e.startRunner("kq-a", func(c *RunnerConfig) {
 		c.ProgressInterval = 200 * time.Millisecond
-		c.Handlers = map[schemas.CommandType]job.Handler{schemas.CommandBackup: reporterProbe{n: 10000}}
+		c.Handlers = map[schemas.CommandType]job.Handler{schemas.CommandBackup: reporterProbe{n: 10000, published: func(done int64) bool {
+			for _, s := range e.log.events("job-1") {
+				if s.Progress != nil && s.Progress.Done == done {
+					return true
+				}
+			}
+			return false
+		}}}
 	})
 	e.sendCmd(schemas.Command{ID: "job-1", Type: schemas.CommandBackup, Collection: "movies"})
 	if fin := e.log.waitFinal("job-1"); fin.State != schemas.StateSucceeded {

@@ -379,6 +379,7 @@ func (r *Runner) prepare(ctx context.Context, ep *epoch) error {
 	r.m.owner.Set(1)
 	r.log.Info("owning the control partition: former owners fenced, status view caught up", "epoch", ep.n, "commands", r.follower.View().Len())
 	go r.sweepLoop(ep)
+	r.startOwnerTasks(ep)
 	return nil
 }
 
@@ -538,6 +539,7 @@ func (r *Runner) handover(reason string, commit func(by time.Time) error, deadli
 	if len(stuck) > 0 {
 		r.log.Error("commands did not stop within the handover timeout (or before Abort); they can publish nothing more", "ids", stuck, "reason", reason)
 	}
+	r.awaitOwnerTasks(old, deadline)
 	if commit != nil {
 		_ = commit(atLeastASecond(deadline)) // errors are logged by the member
 	}

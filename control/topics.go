@@ -13,7 +13,10 @@ import (
 )
 
 // EnsureTopics creates the control topic (1 partition, so commands are
-// totally ordered and one replica owns them) and the status topic (1
+// totally ordered and one replica owns them;
+// message.timestamp.type=LogAppendTime, so a record's timestamp is when
+// the broker took it, which control.auth judges issued_at against) and the
+// status topic (1
 // partition, cleanup.policy=compact, so the last event of every command is
 // kept; segment.ms one day, so the log cleaner gets to events within a day
 // rather than the default week) when they are missing, with the broker's
@@ -26,12 +29,12 @@ func EnsureTopics(ctx context.Context, base []kgo.Opt, controlTopic, statusTopic
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	compact, day := "compact", "86400000"
+	compact, day, appendTime := "compact", "86400000", "LogAppendTime"
 	for _, t := range []struct {
 		name    string
 		configs map[string]*string
 	}{
-		{controlTopic, nil},
+		{controlTopic, map[string]*string{"message.timestamp.type": &appendTime}},
 		{statusTopic, map[string]*string{"cleanup.policy": &compact, "segment.ms": &day}},
 	} {
 		resp, err := adm.CreateTopic(ctx, 1, -1, t.configs, t.name)

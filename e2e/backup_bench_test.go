@@ -42,6 +42,7 @@ func BenchmarkBackupRestore(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		s := env.NewScenario(b, harness.ScenarioOptions{Partitions: 2, Dim: dim})
+		s.DropAtEnd(s.Collection + "-restored")
 		loadDirect(ctx, b, s, n, dim)
 		r := s.Start(ctx, "bench", nil)
 		time.Sleep(2 * time.Second) // settle after start-up
@@ -93,8 +94,11 @@ func loadDirect(ctx context.Context, b *testing.B, s *harness.Scenario, n, dim i
 			for j := range v {
 				v[j] = float32((i*31+j*7)%1000)/997 + 0.001
 			}
-			pts = append(pts, &qdrant.PointStruct{Id: qdrant.NewIDNum(uint64(i)), Vectors: qdrant.NewVectorsDense(v),
-				Payload: qdrant.NewValueMap(map[string]any{"i": i})})
+			payload, err := qdrant.TryValueMap(map[string]any{"i": i})
+			if err != nil {
+				b.Fatal(err)
+			}
+			pts = append(pts, &qdrant.PointStruct{Id: qdrant.NewIDNum(uint64(i)), Vectors: qdrant.NewVectorsDense(v), Payload: payload})
 		}
 		if _, err := s.Env.QdrantClient.Upsert(ctx, &qdrant.UpsertPoints{CollectionName: s.Collection, Points: pts, Wait: qdrant.PtrOf(true)}); err != nil {
 			b.Fatal(err)

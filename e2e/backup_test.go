@@ -160,6 +160,7 @@ func TestBackupWhileProducing(t *testing.T) {
 	s.Start(ctx, "r0", nil)
 	h := newHistory(s)
 	h.produce(ctx, t, s, 300, 1500, 0)
+	s.DropAtEnd(s.Collection+"-r1", s.Collection+"-r2")
 	s.WaitCommittedAtEnd(ctx, time.Minute)
 
 	done := make(chan struct{})
@@ -220,6 +221,7 @@ func TestRestoreReplayAndUntil(t *testing.T) {
 	s.Start(ctx, "r0", nil)
 	h := newHistory(s)
 	h.produce(ctx, t, s, 200, 400, 0)
+	s.DropAtEnd(s.Collection+"-now", s.Collection+"-pit")
 	s.WaitCommittedAtEnd(ctx, time.Minute)
 	ctlOK(ctx, t, s, "backup", s.Collection, "--id", "b1", "--wait")
 	h.produce(ctx, t, s, 200, 300, 1)
@@ -360,6 +362,7 @@ func TestRestoreCorruptObject(t *testing.T) {
 	ctx := testContext(t, 3*time.Minute)
 	s.Start(ctx, "r0", nil)
 	loadPoints(ctx, t, s, newHistory(s), 500)
+	s.DropAtEnd(s.Collection + "-bad")
 	final := ctlOK(ctx, t, s, "backup", s.Collection, "--id", "b-corrupt", "--wait")
 	st := s.BackupStore(ctx)
 	m := readManifest(ctx, t, st, s.Collection, result[backup.BackupResult](t, final).BackupID)
@@ -395,7 +398,8 @@ func corruptObject(ctx context.Context, t *testing.T, s *harness.Scenario, st st
 }
 
 // TestScheduledBackupsAndRetention runs a 20 s schedule with keep_last 2
-// over four slots: one backup per slot (ids per slot), two kept.
+// over four slots on two replicas: only the owner of the control partition
+// sends each slot's commands (once), one backup per slot, two kept.
 func TestScheduledBackupsAndRetention(t *testing.T) {
 	s := scenario(t, harness.ScenarioOptions{Partitions: 2})
 	ctx := testContext(t, 4*time.Minute)
@@ -405,8 +409,8 @@ func TestScheduledBackupsAndRetention(t *testing.T) {
 		c.Set("backup.retention.keep_last", 2)
 		return c
 	}
-	// Two replicas run the schedule: the ids per slot make each slot's
-	// backup run once.
+	// Two replicas are configured with the schedule; the owner of the
+	// control partition sends it.
 	s.Start(ctx, "r0", scheduled())
 	s.Start(ctx, "r1", scheduled())
 	loadPoints(ctx, t, s, newHistory(s), 200)
@@ -433,6 +437,21 @@ func TestScheduledBackupsAndRetention(t *testing.T) {
 	for _, id := range slots[:3] {
 		if ran[id] != 1 {
 			t.Errorf("scheduled backup %s: %d succeeded statuses, want 1 (ran: %v)", id, ran[id], ran)
+		}
+	}
+	sent := map[string]int{}
+	msgs, err := harness.KcatConsumeAll(ctx, s.Env.Kafka.Brokers, s.ControlTopic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if m.Key != nil {
+			sent[*m.Key]++
+		}
+	}
+	for _, id := range slots[:3] {
+		if sent[id] != 1 {
+			t.Errorf("scheduled backup %s was sent %d times, want once (by the owner only)", id, sent[id])
 		}
 	}
 	entries, err := st.List(ctx, "collections/"+s.Collection+"/")
@@ -478,13 +497,18 @@ func TestBackupAndRestoreSurviveKill(t *testing.T) {
 	s := scenario(t, harness.ScenarioOptions{Partitions: 2, Dim: 64})
 	ctx := testContext(t, 5*time.Minute)
 	h := newHistory(s)
+	s.DropAtEnd(s.Collection + "-r")
 	for _, step := range []struct{ name, id string }{{"backup", "b-kill"}, {"restore", "r-kill"}} {
 		victim, proxy := slowQdrantREST(ctx, t, s, "victim-"+step.name)
 		if step.name == "backup" {
 			loadPoints(ctx, t, s, h, 3000)
 		}
 		// The download (backup) or upload (restore) hangs mid-stream.
-		proxy.StallAfter(256 << 10)
+		if step.name == "backup" {
+			proxy.StallAfter(256 << 10)
+		} else {
+			proxy.StallRequestAfter(256 << 10)
+		}
 		args := []string{"backup", s.Collection, "--id", step.id}
 		if step.name == "restore" {
 			args = []string{"restore", s.Collection, "--backup", "b-kill", "--into", s.Collection + "-r", "--id", step.id}
@@ -494,7 +518,7 @@ func TestBackupAndRestoreSurviveKill(t *testing.T) {
 		}
 		stalled(ctx, t, proxy)
 		// A standby joins, then the owner dies mid-transfer.
-		s.Start(ctx, "standby-"+step.name, nil)
+		standby := s.Start(ctx, "standby-"+step.name, nil)
 		if err := victim.Signal(sigKill); err != nil {
 			t.Fatal(err)
 		}
@@ -506,6 +530,9 @@ func TestBackupAndRestoreSurviveKill(t *testing.T) {
 		if n := len(finals(ctx, t, s, step.id)); n != 1 {
 			t.Fatalf("%s has %d final statuses, want 1", step.id, n)
 		}
+		// The standby owns the control partition now: it leaves, so the
+		// next step's victim (alone) owns it and runs the next command.
+		standby.Stop(30 * time.Second)
 	}
 	assertNoLeftovers(ctx, t, s)
 	got, err := harness.ReadPoints(ctx, s.Env.QdrantClient, s.Collection+"-r")

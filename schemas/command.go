@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"time"
 )
 
 // CommandType names what a control command does. The set is the table of
@@ -71,6 +72,12 @@ type Command struct {
 	// Params are the type's parameters, a JSON object; each type decodes
 	// and validates its own (see IndexDeferParams, IndexBuildParams).
 	Params json.RawMessage `json:"params,omitempty"`
+	// IssuedAt is when the sender issued the command (RFC 3339). With
+	// control.auth configured a command must carry it, inside the signed
+	// value, and it must be within control.auth.window of the time the
+	// command reached the control topic; without control.auth it is
+	// informational.
+	IssuedAt time.Time `json:"issued_at,omitzero"`
 }
 
 // MaxIDLength bounds a command id.
@@ -130,7 +137,11 @@ func DecodeCommand(key, value []byte) (Command, error) {
 		if c.ID == "" {
 			c.ID = keyID(key)
 		}
-		return c, commandErrorf(ErrInvalidCommand, "decoding command: %s", describeJSONError(err))
+		msg := describeJSONError(err)
+		if m := badIssuedAt(value); m != "" {
+			msg = m
+		}
+		return c, commandErrorf(ErrInvalidCommand, "decoding command: %s", msg)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		if CheckID(c.ID) != nil {
@@ -215,6 +226,22 @@ func salvageID(value []byte) string {
 		return ""
 	}
 	return id
+}
+
+// badIssuedAt says what is wrong with the "issued_at" of a value that
+// failed to decode, or "" when issued_at is absent or fine.
+func badIssuedAt(value []byte) string {
+	var probe struct {
+		IssuedAt json.RawMessage `json:"issued_at"`
+	}
+	if json.Unmarshal(value, &probe) != nil || probe.IssuedAt == nil {
+		return ""
+	}
+	var t time.Time
+	if json.Unmarshal(probe.IssuedAt, &t) == nil {
+		return ""
+	}
+	return fmt.Sprintf("field \"issued_at\" must be an RFC 3339 time such as \"2026-11-29T06:00:00Z\", got %.60s", probe.IssuedAt)
 }
 
 // describeJSONError turns encoding/json errors into messages that name the

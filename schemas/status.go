@@ -67,6 +67,11 @@ const (
 	ErrOptimizer = "optimizer_error"
 	// ErrInternal: a bug or an unexpected failure in the runner.
 	ErrInternal = "internal"
+	// ErrUnauthorized: control.auth is configured and the command is
+	// unsigned, badly signed, outside its issued_at window, or of a type
+	// its key may not send. It did nothing; its status is published under
+	// a generated kq-invalid-… id naming the record (Status.Record).
+	ErrUnauthorized = "unauthorized"
 )
 
 // ErrorCodes returns every error code, in the order above.
@@ -76,6 +81,7 @@ func ErrorCodes() []string {
 		ErrCollectionNotFound, ErrTimeout, ErrCancelled, ErrNotFound, ErrNotCancellable,
 		ErrUnavailable, ErrQdrant, ErrOptimizer, ErrInternal,
 		ErrBackupNotFound, ErrChecksumMismatch, ErrStoreUnavailable, ErrTargetExists, ErrReplayGap,
+		ErrUnauthorized,
 	}
 }
 
@@ -115,7 +121,8 @@ type Status struct {
 	Checkpoint json.RawMessage `json:"checkpoint,omitempty"`
 	// Record names the control record a failed status answers when the
 	// status is published under a generated kq-invalid-… id (the record
-	// had no usable id, or its id belongs to another command).
+	// had no usable id, its id belongs to another command, or it was
+	// unauthorized: control.auth).
 	Record *RecordRef `json:"record,omitempty"`
 	// Replica names the connector replica that published the event.
 	Replica string    `json:"replica"`

@@ -341,15 +341,51 @@ func (h *handlers) node(url string) *sink.SnapshotClient {
 	return nil
 }
 
+// nodeOf finds the configured node of a checkpointed node state: by URL,
+// else by Qdrant peer id — the replica resuming a backup may reach the
+// same node under another address (its own qdrant.rest or qdrant.nodes)
+// than the one that started it. ns.URL becomes the address found.
+func (h *handlers) nodeOf(ctx context.Context, src source, ns *nodeState) (*sink.SnapshotClient, error) {
+	if n := h.node(ns.URL); n != nil {
+		return n, nil
+	}
+	if src.collection == "" {
+		// A storage backup has one node, and so has this replica
+		// (validateBackupStorage).
+		ns.URL = h.o.Nodes[0].BaseURL()
+		return h.o.Nodes[0], nil
+	}
+	var found *sink.SnapshotClient
+	err := h.o.retry(ctx, "finding node "+ns.URL+" by its peer id", func(ctx context.Context) error {
+		for _, n := range h.o.Nodes {
+			info, err := n.Cluster(ctx, src.collection)
+			if err != nil {
+				return err
+			}
+			if info.PeerID == ns.PeerID {
+				found = n
+				return nil
+			}
+		}
+		return job.Errorf(schemas.ErrInvalidParameters, false, "node %s (peer %d) of this backup is not in qdrant.nodes", ns.URL, ns.PeerID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.o.Log.Info("backup: a node of the checkpoint answers under another address here", "was", ns.URL, "now", found.BaseURL(), "peer_id", ns.PeerID)
+	ns.URL = found.BaseURL()
+	return found, nil
+}
+
 // backupNode takes, stores and removes node i's snapshot.
 func (h *handlers) backupNode(ctx context.Context, s job.Reporter, src source, st *backupState, i int, done *atomic.Int64) error {
 	ns := &st.Nodes[i]
 	if ns.Stored && ns.Cleaned {
 		return nil
 	}
-	n := h.node(ns.URL)
-	if n == nil {
-		return job.Errorf(schemas.ErrInvalidParameters, false, "node %s of this backup is no longer in qdrant.nodes", ns.URL)
+	n, err := h.nodeOf(ctx, src, ns)
+	if err != nil {
+		return err
 	}
 	if !ns.Stored {
 		if ns.Snapshot != "" && !h.snapshotExists(ctx, src, n, ns.Snapshot) {
@@ -457,8 +493,12 @@ func (h *handlers) buildManifest(ctx context.Context, cmd schemas.Command, src s
 	}
 	if src.collection != "" {
 		m.Kind = schemas.BackupKindCollection
+		n, err := h.nodeOf(ctx, src, &st.Nodes[0])
+		if err != nil {
+			return m, err
+		}
 		if err := h.o.retry(ctx, "reading the collection", func(ctx context.Context) error {
-			info, err := h.node(st.Nodes[0].URL).CollectionInfo(ctx, src.collection)
+			info, err := n.CollectionInfo(ctx, src.collection)
 			m.CollectionConfig, m.PointsCount = info.Config, info.PointsCount
 			return err
 		}); err != nil {
@@ -513,7 +553,7 @@ func (h *handlers) cleanup(s job.Reporter, src source, st *backupState) {
 		if ns.Snapshot == "" || ns.Cleaned {
 			continue
 		}
-		if n := h.node(ns.URL); n != nil {
+		if n, err := h.nodeOf(ctx, src, &ns); err == nil {
 			if err := src.remove(n, ctx, ns.Snapshot); err != nil && sink.StatusOf(err) != 404 {
 				log.Warn("cleanup: deleting the snapshot on the node", "node", ns.URL, "snapshot", ns.Snapshot, "err", err)
 			}

@@ -6,12 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/qdrantmem"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
+	"github.com/seed-a550a1ef/kafka-qdrant/sink"
 )
 
 // TestBackupAndRestore backs a collection up with the group's offsets and
@@ -127,8 +129,18 @@ func TestBackupResumesAfterHandover(t *testing.T) {
 		t.Fatalf("a handover must leave the snapshot for the next owner; node has %v", left)
 	}
 
+	// The next owner reaches the same node under another address (its own
+	// qdrant.rest): it finds the node by its peer id.
+	other, err := sink.NewSnapshotClient(strings.Replace(w.q.REST, "127.0.0.1", "localhost", 1), w.cfg.Qdrant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.h.o.Nodes = []*sink.SnapshotClient{other}
 	if _, err := w.run(schemas.CommandBackup, "b-h", collection, "", s.resumed()); err != nil {
 		t.Fatal(err)
+	}
+	if m := mustManifest(t, w.st, collection, "b-h"); m.Snapshots[0].Node != other.BaseURL() {
+		t.Fatalf("manifest names node %s, want the address that finished the backup (%s)", m.Snapshots[0].Node, other.BaseURL())
 	}
 	if n := w.q.CallCount(qdrantmem.RouteCreateSnapshot); n != 1 {
 		t.Fatalf("%d snapshots created, want 1 (the resumed backup reuses it)", n)

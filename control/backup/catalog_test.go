@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
+	"github.com/seed-a550a1ef/kafka-qdrant/control/auth"
 	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/qdrantmem"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
@@ -187,7 +189,11 @@ func TestScheduler(t *testing.T) {
 		var mu = make(chan struct{}, 1)
 		sent := map[string]int{}
 		var order []string
-		send := func(_ context.Context, cmd schemas.Command) error {
+		send := func(_ context.Context, rec *kgo.Record) error {
+			cmd, err := schemas.DecodeCommand(rec.Key, rec.Value)
+			if err != nil {
+				t.Error(err)
+			}
 			mu <- struct{}{}
 			sent[cmd.ID]++
 			order = append(order, string(cmd.Type)+" "+cmd.ID)
@@ -231,6 +237,53 @@ func TestScheduler(t *testing.T) {
 			t.Fatalf("%d distinct commands, want 12: %v", len(sent), sent)
 		}
 	})
+}
+
+// TestSchedulerSigns: with control.auth, the scheduled commands are signed
+// with a key that may send backup and prune_backups, which the control
+// plane's verifier accepts; without such a key the scheduler does not start.
+func TestSchedulerSigns(t *testing.T) {
+	cfg := config.Default()
+	cfg.Backup.Schedule = "6h"
+	cfg.Backup.Collections = []string{"movies"}
+	cfg.Control.Auth = config.ControlAuth{
+		Keys:     map[string]config.Secret{"ops": "ops-secret-0123456789abcdef0123456789", "sched": "sched-secret-0123456789abcdef0123456789"},
+		Commands: map[string]string{"ops": "index_build", "sched": "backup,prune_backups"},
+		Window:   time.Minute,
+	}
+	o := Options{Config: cfg, Qdrant: fakeQdrant{}, KafkaOpts: []kgo.Opt{kgo.SeedBrokers("127.0.0.1:1")},
+		Clock: job.RealClock, Log: slog.New(slog.DiscardHandler)}
+	sc, err := NewScheduler(o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := auth.New(cfg.Control.Auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, p := SlotCommands("movies", time.Now().Truncate(6*time.Hour))
+	for _, cmd := range []schemas.Command{b, p} {
+		rec, err := sc.record(cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := v.Verify(rec.Headers, rec.Value)
+		if err != nil || key != "sched" {
+			t.Fatalf("%s: signed by %q: %v", cmd.ID, key, err)
+		}
+		got, err := schemas.DecodeCommand(rec.Key, rec.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := v.Permit(key, got, rec.Value); err != nil {
+			t.Fatalf("%s: %v", cmd.ID, err)
+		}
+	}
+	cfg.Control.Auth.Commands = map[string]string{"ops": "index_build", "sched": "backup"}
+	o.Config = cfg
+	if _, err := NewScheduler(o, nil); err == nil || !strings.Contains(err.Error(), "may send backup and prune_backups") {
+		t.Fatalf("no key may send prune_backups: %v", err)
+	}
 }
 
 // fakeQdrant is a Qdrant for handlers that never call it.

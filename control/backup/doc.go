@@ -25,8 +25,28 @@
 //	  ─▶ per snapshot: store.Get ═▶ Qdrant upload (priority snapshot, checksum) [or presigned URL recover]
 //	  ─▶ replay? from the manifest's committed offsets, as the data path decodes and routes,
 //	            with its writer, up to: until's offsets | the data group's committed offsets
-//	  ─▶ alias? after a replay: DataPath.Pause ─▶ replay to the now exact committed offsets
-//	            ─▶ switch (one UpdateAliases) ─▶ resume; without replay: switch
+//	  ─▶ alias the data path writes to? (records of some topic route to it; needs replay)
+//	            publish a data pause ─▶ every partition's commit acknowledges it
+//	            ─▶ replay to those exact offsets ─▶ switch (one UpdateAliases) ─▶ lift
+//	     other alias: switch (one UpdateAliases)
+//
+// # The alias switch (datapath.go)
+//
+// The pause is a schemas.DataPause in the restore's running status event
+// (checkpointed, so Kafka has it before the restore waits). Every
+// replica's connector (connector/datapause.go) follows the status topic:
+// it holds the partitions of the pause's topics (no new batch; fetching
+// paused; a partition assigned during the pause is held until the
+// replica's status view caught up, so it sees the pause), lets the batch
+// in flight finish, and commits its applied offset with metadata
+// "kq-pause:<id>". Once every partition's committed offset carries the id
+// (kadm FetchOffsets returns the metadata), everything below those
+// offsets was applied to the alias's old collection and nothing more is
+// being applied: the replay reaches them, the alias switches, the restore
+// publishes an event without the pause, and the data path resumes into
+// the new collection. The pause lapses at its until (PauseTimeout + 30s)
+// on every replica whatever happens, and any later event of the command
+// (a resumed attempt, the final status) ends it.
 //
 // # Invariants
 //
@@ -53,6 +73,13 @@
 //     checksum_mismatch, store_unavailable, target_exists, replay_gap,
 //     collection_not_found, qdrant_error, unavailable; transient failures
 //     are retried for Options.RetryFor first.
+//   - An alias switch loses no record and lets no older write overwrite
+//     a newer one: no replica applies a record of the pause's topics
+//     between the acknowledged offsets and the switch; a replica that
+//     does not acknowledge (control disabled, an older version) makes the
+//     restore fail timeout, alias untouched.
 //   - Commands of one collection run one at a time (the runner's
-//     per-collection queue); restore queues on its source collection.
+//     per-collection queues): a restore queues on its source collection,
+//     its target and its alias (handlerFunc.Touches), so it never overlaps
+//     a backup or restore of any of them.
 package backup

@@ -17,13 +17,22 @@ func Handlers(o Options) (map[schemas.CommandType]job.Handler, error) {
 		return nil, err
 	}
 	h := &handlers{o: o, m: newMetrics(o.Registerer)}
-	return map[schemas.CommandType]job.Handler{
-		schemas.CommandBackup:        handlerFunc{h.validateBackup, h.runBackup},
-		schemas.CommandBackupStorage: handlerFunc{h.validateBackupStorage, h.runBackupStorage},
-		schemas.CommandRestore:       handlerFunc{h.validateRestore, h.runRestore},
-		schemas.CommandListBackups:   handlerFunc{h.validateList, h.runList},
-		schemas.CommandPruneBackups:  handlerFunc{h.validatePrune, h.runPrune},
-	}, nil
+	out := map[schemas.CommandType]job.Handler{}
+	for t, f := range h.table() {
+		out[t] = f
+	}
+	return out, nil
+}
+
+// table is every command's handler.
+func (h *handlers) table() map[schemas.CommandType]handlerFunc {
+	return map[schemas.CommandType]handlerFunc{
+		schemas.CommandBackup:        {h.validateBackup, h.runBackup, nil},
+		schemas.CommandBackupStorage: {h.validateBackupStorage, h.runBackupStorage, nil},
+		schemas.CommandRestore:       {h.validateRestore, h.runRestore, restoreTouches},
+		schemas.CommandListBackups:   {h.validateList, h.runList, nil},
+		schemas.CommandPruneBackups:  {h.validatePrune, h.runPrune, nil},
+	}
 }
 
 // handlers holds what every command shares.
@@ -32,13 +41,36 @@ type handlers struct {
 	m *metrics
 }
 
-// handlerFunc is a job.Handler from two functions; run gets the session.
+// handlerFunc is a job.Handler from functions; run gets the session,
+// touches (nil: none) names the collections a command acts on besides its
+// own.
 type handlerFunc struct {
 	validate func(schemas.Command) error
 	run      func(ctx context.Context, cmd schemas.Command, s job.Reporter) (any, error)
+	touches  func(schemas.Command) []string
 }
 
 func (f handlerFunc) Validate(cmd schemas.Command) error { return f.validate(cmd) }
+
+// Touches tells the runner which collections besides its own a command
+// acts on: it queues behind every command of those too, so backups and
+// restores of one collection run one at a time whether it is their source
+// or a restore's target.
+func (f handlerFunc) Touches(cmd schemas.Command) []string {
+	if f.touches == nil {
+		return nil
+	}
+	return f.touches(cmd)
+}
+
+// restoreTouches: a restore writes its target and switches its alias.
+func restoreTouches(cmd schemas.Command) []string {
+	p, err := schemas.RestoreParamsOf(cmd)
+	if err != nil {
+		return nil
+	}
+	return []string{p.Target, p.Alias}
+}
 
 func (f handlerFunc) Run(ctx context.Context, cmd schemas.Command, rep job.Reporter) (any, error) {
 	return f.run(ctx, cmd, rep)

@@ -24,6 +24,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
+	"github.com/seed-a550a1ef/kafka-qdrant/connector"
 	"github.com/seed-a550a1ef/kafka-qdrant/control/backup/store"
 	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/qdrantmem"
@@ -122,20 +123,21 @@ type worldOpt func(*worldConfig)
 
 type worldConfig struct {
 	storeURL string
-	dp       DataPath
 	qopts    []qdrantmem.Option
 	// aliased: the data path writes to alias "movies" of collection
 	// "movies_v1" instead of a collection "movies".
 	aliased bool
+	// edit changes the replicas' configuration.
+	edit func(*config.Config)
 }
+
+func withConfig(edit func(*config.Config)) worldOpt { return func(c *worldConfig) { c.edit = edit } }
 
 func withAlias() worldOpt { return func(c *worldConfig) { c.aliased = true } }
 
 func withS3Store() worldOpt {
 	return func(c *worldConfig) { c.storeURL = "s3" }
 }
-
-func withDataPath(dp DataPath) worldOpt { return func(c *worldConfig) { c.dp = dp } }
 
 // testClock is a settable clock for manifests and retention.
 type testClock struct {
@@ -196,6 +198,9 @@ func newWorld(t *testing.T, opts ...worldOpt) *world {
 	w.cfg.Qdrant.REST = w.q.REST
 	w.cfg.Qdrant.Timeout = 10 * time.Second
 	w.cfg.Routing.AllowRecordOverride = false
+	if wc.edit != nil {
+		wc.edit(&w.cfg)
+	}
 	switch wc.storeURL {
 	case "s3":
 		srv := s3test.Start(t)
@@ -212,7 +217,7 @@ func newWorld(t *testing.T, opts ...worldOpt) *world {
 	}
 	w.writer = sink.NewWriter(sink.PooledPoints(w.q.Client), w.q.Client.GetCollectionsClient(), sink.WriterConfig{})
 	o, err := Options{
-		Config: w.cfg, Store: w.st, Qdrant: w.q.Client, KafkaOpts: w.kopts, Writer: w.writer, DataPath: wc.dp,
+		Config: w.cfg, Store: w.st, Qdrant: w.q.Client, KafkaOpts: w.kopts, Writer: w.writer,
 		Replica: "test", Clock: w.clock, Registerer: w.reg, Log: slog.New(slog.DiscardHandler),
 		RetryFor: 2 * time.Second, RetryInitial: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
 	}.withDefaults()
@@ -280,7 +285,11 @@ func (w *world) apply(coll string) {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	dec := schemas.NewDecoder(schemas.DecoderConfig{})
+	dcfg, err := connector.DecoderConfig(w.cfg.Record, w.cfg.Routing)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	dec := schemas.NewDecoder(dcfg)
 	commit := kadm.Offsets{}
 	ends.Each(func(lo kadm.ListedOffset) {
 		from := int64(0)
@@ -396,13 +405,7 @@ func (w *world) runCtx(ctx context.Context, typ schemas.CommandType, id, coll st
 	if params != "" {
 		cmd.Params = json.RawMessage(params)
 	}
-	hs := map[schemas.CommandType]handlerFunc{
-		schemas.CommandBackup:        {w.h.validateBackup, w.h.runBackup},
-		schemas.CommandBackupStorage: {w.h.validateBackupStorage, w.h.runBackupStorage},
-		schemas.CommandRestore:       {w.h.validateRestore, w.h.runRestore},
-		schemas.CommandListBackups:   {w.h.validateList, w.h.runList},
-		schemas.CommandPruneBackups:  {w.h.validatePrune, w.h.runPrune},
-	}
+	hs := w.h.table()
 	h := hs[typ]
 	if err := h.Validate(cmd); err != nil {
 		return nil, err

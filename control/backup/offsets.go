@@ -7,6 +7,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -103,6 +104,42 @@ func (k *kafkaView) committed(ctx context.Context, topics []string) (offsets, er
 		}
 	}
 	return out, nil
+}
+
+// acknowledged reads the data group's committed offsets of every
+// partition of topics and returns those whose commit metadata
+// acknowledges data pause id, and the partitions that do not (yet).
+func (k *kafkaView) acknowledged(ctx context.Context, topics []string, id string) (offsets, []tp, error) {
+	ends, err := k.end(ctx, topics)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := k.adm.FetchOffsetsForTopics(ctx, k.cfg.Kafka.Group, topics...)
+	if err == nil {
+		err = resp.Error()
+	}
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		resp, err = nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("fetching the committed offsets of group %s: %w", k.cfg.Kafka.Group, err)
+	}
+	got := offsets{}
+	var missing []tp
+	for p := range ends {
+		if o, ok := resp.Lookup(p.topic, p.partition); ok && o.At >= 0 && schemas.PauseAcknowledged(o.Metadata, id) {
+			got[p] = o.At
+		} else {
+			missing = append(missing, p)
+		}
+	}
+	slices.SortFunc(missing, func(a, b tp) int {
+		if a.topic != b.topic {
+			return strings.Compare(a.topic, b.topic)
+		}
+		return int(a.partition - b.partition)
+	})
+	return got, missing, nil
 }
 
 // end returns the end offset of every partition of topics.

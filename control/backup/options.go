@@ -51,9 +51,6 @@ type Options struct {
 	KafkaOpts []kgo.Opt
 	// Writer applies replayed records; required for restore with replay.
 	Writer Writer
-	// DataPath pauses the data path for an alias switch after a replay;
-	// nil: such restores fail unsupported.
-	DataPath DataPath
 	// Replica names this replica in manifests.
 	Replica string
 	// Clock defaults to job.RealClock.
@@ -69,7 +66,9 @@ type Options struct {
 	// CheckpointEvery spaces replay checkpoints (default 5s).
 	CheckpointEvery time.Duration
 	// PauseTimeout bounds the data path pause of an alias switch
-	// (default 2m).
+	// (default 2m): waiting for every partition to acknowledge it, the
+	// replay up to the acknowledged offsets and the switch. The pause
+	// lapses 30s after it on every replica, whatever happens.
 	PauseTimeout time.Duration
 }
 

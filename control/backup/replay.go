@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/seed-a550a1ef/kafka-qdrant/connector"
 	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 	"github.com/seed-a550a1ef/kafka-qdrant/sink"
@@ -53,6 +54,9 @@ type replayer struct {
 
 	pos offsets // next offset to read
 	cl  *kgo.Client
+	// pause, while set, is the data pause in force: every progress event
+	// carries it (an event without it lifts it).
+	pause *schemas.DataPause
 	// lastCheckpoint spaces checkpoints of the positions.
 	lastCheckpoint time.Time
 }
@@ -64,10 +68,9 @@ func (h *handlers) newReplayer(ctx context.Context, s job.Reporter, st *restoreS
 	if h.o.Writer == nil {
 		return nil, job.Errorf(schemas.ErrUnsupported, false, "restore with replay needs the data path's writer, which this replica does not have")
 	}
-	dcfg := schemas.DecoderConfig{
-		IDField: h.o.Config.Record.IDField, VectorField: h.o.Config.Record.VectorField,
-		PayloadField: h.o.Config.Record.PayloadField, CollectionField: h.o.Config.Record.CollectionField,
-		AllowCollectionOverride: h.o.Config.Routing.AllowRecordOverride, MaxBytes: int(h.o.Config.Record.MaxBytes),
+	dcfg, err := connector.DecoderConfig(h.o.Config.Record, h.o.Config.Routing)
+	if err != nil {
+		return nil, job.Errorf(schemas.ErrInvalidParameters, false, "record: %w", err)
 	}
 	kv, err := newKafkaView(h.o.KafkaOpts, h.o.Config)
 	if err != nil {
@@ -77,6 +80,19 @@ func (h *handlers) newReplayer(ctx context.Context, s job.Reporter, st *restoreS
 	for _, t := range m.Offsets.Topics {
 		r.topics = append(r.topics, t.Topic)
 	}
+	// And the topics whose records may go to the collection now (created
+	// since the backup, or routed to it since): their partitions start
+	// at the log start, and the pause of an alias switch covers them.
+	if err := h.o.retry(ctx, "listing the collection's topics", func(ctx context.Context) error {
+		now, err := kv.topicsFor(ctx, m.Collection)
+		r.topics = append(r.topics, now...)
+		return err
+	}); err != nil {
+		kv.close()
+		return nil, err
+	}
+	slices.Sort(r.topics)
+	r.topics = slices.Compact(r.topics)
 	var start offsets
 	if err := h.o.retry(ctx, "reading the log start offsets", func(ctx context.Context) (err error) {
 		start, err = kv.start(ctx, r.topics)
@@ -262,9 +278,13 @@ func (r *replayer) apply(ctx context.Context, fp kgo.FetchTopicPartition, stop o
 
 func (r *replayer) progress(stop offsets, phase string) schemas.Progress {
 	lag := r.lag(stop)
+	data := map[string]any{"phase": phase, "bytes": r.st.Bytes, "replayed_records": r.st.Records,
+		"skipped_records": r.st.Skipped, "rejected_records": r.st.Rejected, "lag": lag}
+	if r.pause != nil {
+		data["pause"] = r.pause
+	}
 	return schemas.Progress{Done: r.st.Records, Detail: fmt.Sprintf("%s: %d records replayed, %d left", phase, r.st.Records, lag),
-		Data: mustJSON(map[string]any{"phase": phase, "bytes": r.st.Bytes, "replayed_records": r.st.Records,
-			"skipped_records": r.st.Skipped, "rejected_records": r.st.Rejected, "lag": lag})}
+		Data: mustJSON(data)}
 }
 
 // maybeCheckpoint saves the positions every CheckpointEvery (now with force).

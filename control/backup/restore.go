@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/qdrant/go-client/qdrant"
@@ -62,9 +62,6 @@ func (h *handlers) validateRestore(cmd schemas.Command) error {
 	if err := h.needStore(cmd); err != nil {
 		return err
 	}
-	if p.Alias != "" && p.Replay && h.o.DataPath == nil {
-		return job.Errorf(schemas.ErrUnsupported, false, "restore with replay and alias needs the data path to pause for the switch, which this build's data path does not offer")
-	}
 	if p.Method == schemas.RestoreRecoverURL {
 		if _, ok := h.o.Store.(store.Presigner); !ok {
 			return job.Errorf(schemas.ErrInvalidParameters, false, "method %s needs an s3:// backup store (Qdrant fetches a presigned URL)", p.Method)
@@ -89,7 +86,7 @@ func (h *handlers) runRestore(ctx context.Context, cmd schemas.Command, s job.Re
 // restore restores a backup into its target:
 //
 //	manifest ─▶ target check ─▶ per snapshot: store ═▶ Qdrant upload (priority snapshot, checksum)
-//	   ─▶ [replay from the backup's offsets] ─▶ [pause ─▶ replay to the committed offsets ─▶ switch alias ─▶ resume]
+//	   ─▶ [replay from the backup's offsets] ─▶ [pause ─▶ replay to the acknowledged offsets ─▶ switch alias ─▶ lift]
 //
 // Each step is checkpointed. A failed or cancelled restore removes a target
 // it created (unless the alias already names it); a handover leaves it to
@@ -153,6 +150,12 @@ func (h *handlers) restore(ctx context.Context, cmd schemas.Command, s job.Repor
 		}
 		defer rp.close()
 	}
+	var pauseTopics []string
+	if p.Alias != "" && !st.Switched {
+		if pauseTopics, err = h.aliasPause(ctx, cmd.Collection, p, rp); err != nil {
+			return res, err
+		}
+	}
 
 	for i := range m.Snapshots {
 		if st.Uploaded[i] {
@@ -174,8 +177,8 @@ func (h *handlers) restore(ctx context.Context, cmd schemas.Command, s job.Repor
 		if err != nil {
 			return res, err
 		}
-		if p.Alias != "" {
-			if err := h.pauseAndSwitch(ctx, s, &st, rp, p); err != nil {
+		if len(pauseTopics) > 0 {
+			if err := h.pauseAndSwitch(ctx, s, &st, rp, p, pauseTopics); err != nil {
 				return res, err
 			}
 			stop = rp.pos
@@ -333,57 +336,118 @@ func (h *handlers) replay(ctx context.Context, rp *replayer, p schemas.RestorePa
 	return stop, rp.run(ctx, stop, "replay")
 }
 
-// pauseAndSwitch switches the alias after the replay with nothing lost:
-// the data path pauses, so the group's committed offsets are exactly what
-// it applied to the alias's old collection; the replay reaches them; the
-// alias switches; the data path resumes and goes on from there into the
-// target.
-func (h *handlers) pauseAndSwitch(ctx context.Context, s job.Reporter, st *restoreState, rp *replayer, p schemas.RestoreParams) error {
-	s.Progress(schemas.Progress{Done: st.Records, Detail: "pausing the data path of " + strings.Join(rp.topics, ", ") + " to switch alias " + p.Alias})
+// pauseAndSwitch switches the alias after the replay with nothing lost
+// (datapath.go): it publishes a data pause, waits until every partition of
+// the collection's topics acknowledged it (their committed offsets are
+// then exactly what the data path applied to the alias's old collection),
+// replays up to those offsets, switches the alias and lifts the pause; the
+// data path goes on from there into the target.
+func (h *handlers) pauseAndSwitch(ctx context.Context, s job.Reporter, st *restoreState, rp *replayer, p schemas.RestoreParams, topics []string) (err error) {
+	start := h.o.Clock.Now()
+	dp := h.newPause(rp.collection, topics, start)
+	rp.pause = &dp
+	lifted := false
+	lift := func(ctx context.Context) error {
+		rp.pause = nil
+		s.Progress(rp.progress(nil, "data path resumed"))
+		if err := s.Checkpoint(ctx, *st); err != nil {
+			return err
+		}
+		lifted = true
+		d := h.o.Clock.Now().Sub(start)
+		st.PauseSeconds = d.Seconds()
+		h.m.pause.Observe(d.Seconds())
+		h.o.Log.Info("restore: data path resumed after the alias switch", "alias", p.Alias, "target", p.Target, "pause", d.Round(time.Millisecond), "pause_id", dp.ID)
+		return nil
+	}
+	defer func() {
+		if lifted {
+			return
+		}
+		// Failed, cancelled or handed over: lift the pause now if this
+		// replica still may (else the next attempt's first event, the
+		// final status or the lease lifts it).
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if lerr := lift(lctx); lerr != nil {
+			h.o.Log.Warn("restore: lifting the data pause after a failure; the command's next event or the lease ends it", "pause_id", dp.ID, "until", dp.Until, "err", lerr)
+		}
+	}()
+
+	s.Progress(rp.progress(nil, "pausing the data path of "+strings.Join(topics, ", ")+" to switch alias "+p.Alias))
+	if err := checkpoint(ctx, s, *st); err != nil {
+		return err
+	}
+	h.o.Log.Info("restore: data pause published", "collection", rp.collection, "topics", topics, "pause_id", dp.ID, "until", dp.Until)
 	pctx, cancel := context.WithTimeout(ctx, h.o.PauseTimeout)
 	defer cancel()
-	start := h.o.Clock.Now()
-	resume, err := h.o.DataPath.Pause(pctx, rp.topics)
-	if err != nil {
-		if ctx.Err() != nil {
-			return context.Cause(ctx)
-		}
-		return job.Errorf(schemas.ErrUnavailable, true, "pausing the data path for the alias switch: %w", err)
-	}
-	var once sync.Once
-	doResume := func() {
-		once.Do(func() {
-			rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			defer rcancel()
-			if err := resume(rctx); err != nil {
-				h.o.Log.Error("restore: resuming the data path", "err", err)
-			}
-			d := h.o.Clock.Now().Sub(start)
-			st.PauseSeconds = d.Seconds()
-			h.m.pause.Observe(d.Seconds())
-		})
-	}
-	defer doResume()
-	stop, err := rp.kv.committed(pctx, rp.topics)
-	if err != nil {
-		return fail(ctx, "reading the offsets of the paused data group", err)
-	}
-	rp.floor(stop)
-	if err := rp.run(pctx, stop, "replay (data path paused)"); err != nil {
+	timedOut := func(what string, err error) error {
 		if ctx.Err() == nil && pctx.Err() != nil {
-			return job.Errorf(schemas.ErrTimeout, true, "the replay did not reach the paused data group within %s", h.o.PauseTimeout)
+			return job.Errorf(schemas.ErrTimeout, true, "%s within restore's pause timeout (%s): %v", what, h.o.PauseTimeout, err)
 		}
 		return err
+	}
+	stop, err := h.awaitPause(pctx, rp, dp)
+	if err != nil {
+		return timedOut("the data path did not pause (every replica of the data group must run with control.enabled)", err)
+	}
+	if err := rp.run(pctx, stop, "replay (data path paused)"); err != nil {
+		return timedOut("the replay did not reach the paused data group", err)
 	}
 	if err := h.switchAlias(pctx, s, st, p.Alias, p.Target); err != nil {
-		return err
+		return timedOut("the alias switch did not complete", err)
 	}
-	doResume()
-	return checkpoint(ctx, s, *st)
+	return lift(ctx)
+}
+
+// aliasPause decides how the alias switch goes: when the data path writes
+// to the alias (records of some topic may route to it), the switch needs a
+// replay to now of the same records and a data pause over the topics it
+// returns (the replay's and the alias's); else (an alias the data path
+// does not write) it switches after the restore, without pause.
+func (h *handlers) aliasPause(ctx context.Context, collection string, p schemas.RestoreParams, rp *replayer) ([]string, error) {
+	var kv *kafkaView
+	if rp != nil {
+		kv = rp.kv
+	} else {
+		var err error
+		if kv, err = newKafkaView(h.o.KafkaOpts, h.o.Config); err != nil {
+			return nil, fail(ctx, "connecting to Kafka", err)
+		}
+		defer kv.close()
+	}
+	var written []string
+	if err := h.o.retry(ctx, "listing the topics of alias "+p.Alias, func(ctx context.Context) (err error) {
+		written, err = kv.topicsFor(ctx, p.Alias)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if len(written) == 0 {
+		return nil, nil
+	}
+	switch {
+	case !p.Replay:
+		return nil, job.Errorf(schemas.ErrInvalidParameters, false,
+			"the data path writes to %q (records of %s): switching it to a restore that is not replayed would lose what came after the backup; restore with replay, or switch another alias",
+			p.Alias, strings.Join(written, ", "))
+	case p.Alias != collection && !h.o.Config.Routing.AllowRecordOverride:
+		return nil, job.Errorf(schemas.ErrInvalidParameters, false,
+			"the data path writes to %q (records of %s) but the replay applies the records of %q: restore the name the data path writes to (restore %s ... --alias %s)",
+			p.Alias, strings.Join(written, ", "), collection, p.Alias, p.Alias)
+	}
+	topics := append(slices.Clone(rp.topics), written...)
+	slices.Sort(topics)
+	return slices.Compact(topics), nil
 }
 
 // switchAlias points alias at target in one UpdateAliases call (delete and
-// create apply together), remembering what it named before.
+// create apply together), remembering what it named before. In a cluster,
+// Qdrant answers an alias change that creates an alias only once every
+// peer applied it (lib/storage/src/dispatcher.rs, submit_collection_meta_op:
+// do_sync_nodes for ChangeAliases with CreateAlias), so when it returns no
+// node resolves the alias to the old collection any more: the data path
+// may resume.
 func (h *handlers) switchAlias(ctx context.Context, s job.Reporter, st *restoreState, alias, target string) error {
 	if err := s.Owner().Check(ctx); err != nil {
 		return err

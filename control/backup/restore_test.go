@@ -2,14 +2,22 @@ package backup
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/config"
+	"github.com/seed-a550a1ef/kafka-qdrant/connector"
+	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
 
@@ -136,6 +144,40 @@ func TestRestoreCorruptObject(t *testing.T) {
 	}
 }
 
+// TestRestoreReplayDecodesAsTheDataPath: the replay decodes records with
+// the data path's decoder configuration, record.delete_field and
+// record.key_id included.
+func TestRestoreReplayDecodesAsTheDataPath(t *testing.T) {
+	w := newWorld(t, withConfig(func(c *config.Config) {
+		c.Record.DeleteField = "gone"
+		c.Record.KeyID = "key"
+	}))
+	recs1 := versions(span(0, 10), 1)
+	w.produce(recs1...)
+	w.apply(collection)
+	if _, err := w.run(schemas.CommandBackup, "b-1", collection, "", &fakeSession{}); err != nil {
+		t.Fatal(err)
+	}
+	gone := rec{id: 3, value: []byte(`{"id": 3, "gone": true}`), partition: 1}
+	// key_id key: the record key (4) is the point id, not the value's id.
+	moved := rec{id: 4, value: []byte(`{"id": 999, "vector": [1, 1, 2, 3], "payload": {"version": 7}}`), partition: 0}
+	w.produce(gone, moved)
+	w.apply(collection)
+	res, err := w.run(schemas.CommandRestore, "r-1", collection, `{"target": "replayed", "replay": true}`, &fakeSession{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.(RestoreResult); r.Replay.Records != 2 || r.Replay.Rejected != 0 {
+		t.Fatalf("replay result %+v", r.Replay)
+	}
+	want := model(recs1...)
+	delete(want, "n:3")
+	want["n:4"] = 7
+	if d := diffPoints(want, w.points("replayed")); d != "" {
+		t.Fatalf("replayed collection:\n%s", d)
+	}
+}
+
 // TestRestoreReplayGap: the backup's offsets were deleted by retention; a
 // replay cannot reproduce the topic and fails replay_gap before uploading.
 func TestRestoreReplayGap(t *testing.T) {
@@ -160,75 +202,222 @@ func TestRestoreReplayGap(t *testing.T) {
 	}
 }
 
-// fakeDataPath plays the data path's side of an alias switch: on Pause it
-// finishes the records in flight (applies and commits them, to the alias's
-// old collection) and from then on applies nothing until resume.
-type fakeDataPath struct {
-	w               *world
-	mu              sync.Mutex
-	paused, resumed int
-}
+// sessionPauses is the status topic as the data path sees it, for a
+// fakeSession: the data pause its latest progress carries.
+type sessionPauses struct{ s *fakeSession }
 
-func (f *fakeDataPath) Pause(ctx context.Context, topics []string) (func(context.Context) error, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !slices.Equal(topics, []string{topic}) {
-		f.w.t.Errorf("Pause(%v)", topics)
-	}
-	f.paused++
-	f.w.apply(collection)
-	return func(context.Context) error {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		f.resumed++
+func (p sessionPauses) DataPauses(now time.Time) []schemas.DataPause {
+	p.s.mu.Lock()
+	defer p.s.mu.Unlock()
+	if len(p.s.progress) == 0 {
 		return nil
-	}, nil
+	}
+	last := p.s.progress[len(p.s.progress)-1]
+	if dp, ok := schemas.PauseOf(schemas.Status{State: schemas.StateRunning, Progress: &last}); ok && now.Before(dp.Until) {
+		return []schemas.DataPause{dp}
+	}
+	return nil
 }
 
-// TestRestoreAliasSwitch restores into a new collection with replay and
-// switches the alias the data path writes to: every record ends in the new
-// collection — applied before the backup, replayed, applied during the
-// pause, applied after the switch — and the data path was paused once.
+func (sessionPauses) SyncStatus(context.Context) error { return nil }
+
+// runConnectors runs n data path replicas (connectors of the data group,
+// writing with the world's writer) following the session's pauses, until
+// the test ends.
+func (w *world) runConnectors(n int, s *fakeSession) {
+	w.t.Helper()
+	cfg := w.cfg
+	cfg.Kafka.CommitInterval = 50 * time.Millisecond
+	cfg.Kafka.SessionTimeout = 6 * time.Second
+	cfg.Batch.Linger = 5 * time.Millisecond
+	cfg.Batch.MaxRecords = 8
+	for i := range n {
+		c, err := connector.New(connector.Config{
+			Kafka: cfg.Kafka, Routing: cfg.Routing, Record: cfg.Record, Batch: cfg.Batch,
+			ClientOpts: w.kopts, Sink: w.writer, Pauses: sessionPauses{s},
+			Logger: slog.New(slog.DiscardHandler).With("replica", i),
+		})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = c.Run(ctx) }()
+		w.t.Cleanup(func() { cancel(); <-done })
+	}
+}
+
+// committedAtEnd waits until the data group committed every record.
+func (w *world) committedAtEnd() {
+	w.t.Helper()
+	waitFor(w.t, func() bool {
+		ends, err := w.adm.ListEndOffsets(w.t.Context(), topic)
+		if err != nil {
+			return false
+		}
+		got, err := w.adm.FetchOffsets(w.t.Context(), group)
+		if err != nil {
+			return false
+		}
+		at := true
+		ends.Each(func(o kadm.ListedOffset) {
+			if c, ok := got.Lookup(o.Topic, o.Partition); !ok || c.At != o.Offset {
+				at = false
+			}
+		})
+		return at
+	})
+}
+
+// TestRestoreAliasSwitch restores into a new collection with replay while
+// records keep coming, and switches the alias two data path replicas (real
+// connectors) write to: the restore pauses them, they acknowledge in their
+// commits, and in the end the new collection holds exactly what the topic
+// says — every record applied before the backup, replayed, applied during
+// the pause and after the switch, none lost, none older over a newer one.
 func TestRestoreAliasSwitch(t *testing.T) {
-	dp := &fakeDataPath{}
-	w := newWorld(t, withAlias(), withDataPath(dp))
-	dp.w = w
-	recs1 := versions(span(0, 20), 1)
-	w.produce(recs1...)
-	w.apply(collection)
+	w := newWorld(t, withAlias())
+	s := &fakeSession{}
+	w.runConnectors(2, s)
+	var all []rec
+	for i := range 30 {
+		all = append(all, upsert(i, 1))
+	}
+	w.produce(all...)
+	w.committedAtEnd()
 	if _, err := w.run(schemas.CommandBackup, "b-1", collection, "", &fakeSession{}); err != nil {
 		t.Fatal(err)
 	}
-	recs2 := append(versions(span(0, 10), 2), tombstone(15))
-	w.produce(recs2...)
-	w.apply(collection)
-	recs3 := append(versions(span(5, 12), 3), tombstone(0)) // in flight when the pause comes
-	w.produce(recs3...)
 
-	res, err := w.run(schemas.CommandRestore, "r-1", collection, `{"target": "movies_v2", "replay": true, "alias": "movies"}`, &fakeSession{})
+	// A producer keeps writing until told to stop, through the restore
+	// and its switch: mostly new points (so a lost write shows), and
+	// deletes and newer versions of recent ones (so an older write over a
+	// newer one shows).
+	stop := make(chan struct{})
+	produced := make(chan []rec)
+	go func() {
+		var recs []rec
+		defer func() { produced <- recs }()
+		for k := 0; ; k++ {
+			batch := []rec{upsert(1000+k, 1)}
+			if k%5 == 4 {
+				batch = append(batch, tombstone(1000+k-3))
+			}
+			if k%7 == 6 {
+				batch = append(batch, upsert(1000+k-2, 2))
+			}
+			for _, r := range batch {
+				kr := &kgo.Record{Topic: topic, Partition: r.partition, Key: []byte(fmt.Sprint(r.id)), Value: r.value}
+				if err := w.kcl.ProduceSync(context.Background(), kr).FirstErr(); err != nil {
+					t.Error(err)
+					return
+				}
+				recs = append(recs, r)
+			}
+			select {
+			case <-stop:
+				return
+			default:
+			}
+		}
+	}()
+	time.Sleep(100 * time.Millisecond) // some records before the restore starts
+
+	res, err := w.run(schemas.CommandRestore, "r-1", collection, `{"target": "movies_v2", "replay": true, "alias": "movies"}`, s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := res.(RestoreResult)
-	if dp.paused != 1 || dp.resumed != 1 || r.Alias != "movies" || r.PreviousTarget != "movies_v1" || r.Replay.Records != int64(len(recs2)+len(recs3)) {
-		t.Fatalf("paused %d resumed %d, result %+v replay %+v", dp.paused, dp.resumed, r, r.Replay)
-	}
-	recs4 := append(versions(span(0, 3), 4), tombstone(7), upsert(40, 1))
-	w.produce(recs4...)
-	w.apply(collection) // the data path after the switch: into movies_v2
+	time.Sleep(100 * time.Millisecond) // some records after the switch
+	close(stop)
+	all = append(all, <-produced...)
+	w.committedAtEnd()
 
-	all := slices.Concat(recs1, recs2, recs3, recs4)
+	r := res.(RestoreResult)
+	if r.Alias != "movies" || r.PreviousTarget != "movies_v1" || r.PauseSeconds <= 0 || r.Replay.Records == 0 {
+		t.Fatalf("result %+v, replay %+v", r, r.Replay)
+	}
+	t.Logf("%d records produced; %d replayed; data path paused %.3fs", len(all), r.Replay.Records, r.PauseSeconds)
 	if d := diffPoints(model(all...), w.points("movies_v2")); d != "" {
-		t.Fatalf("the alias's new collection:\n%s", d)
+		t.Fatalf("the alias's new collection differs from the topic:\n%s", d)
 	}
 	if d := diffPoints(model(all...), w.points("movies")); d != "" {
 		t.Fatalf("read through the alias:\n%s", d)
 	}
+	// The pause was lifted: the session's last event carries none.
+	if ps := (sessionPauses{s}).DataPauses(time.Now()); len(ps) != 0 {
+		t.Fatalf("pause still in force after the restore: %+v", ps)
+	}
+}
 
-	// Without a data path that can pause, the command is refused up front.
-	w.h.o.DataPath = nil
-	_, err = w.run(schemas.CommandRestore, "r-2", collection, `{"target": "movies_v3", "replay": true, "alias": "movies"}`, &fakeSession{})
-	if code(err) != schemas.ErrUnsupported {
-		t.Fatalf("alias switch without a pausing data path: %v", err)
+// TestRestoreAliasSwitchNeedsThePause: when no data path replica
+// acknowledges the pause (none runs, or an older version), the restore
+// fails with timeout, retryable, without switching the alias, and lifts
+// the pause.
+func TestRestoreAliasSwitchNeedsThePause(t *testing.T) {
+	w := newWorld(t, withAlias())
+	w.produce(versions(span(0, 10), 1)...)
+	w.apply(collection + "_v1")
+	if _, err := w.run(schemas.CommandBackup, "b-1", collection, "", &fakeSession{}); err != nil {
+		t.Fatal(err)
+	}
+	w.h.o.PauseTimeout = 500 * time.Millisecond
+	s := &fakeSession{}
+	_, err := w.run(schemas.CommandRestore, "r-1", collection, `{"target": "movies_v2", "replay": true, "alias": "movies"}`, s)
+	var je *job.Error
+	if !errors.As(err, &je) || je.Code != schemas.ErrTimeout || !je.Retryable || !strings.Contains(err.Error(), "movies[0]") {
+		t.Fatalf("restore without a pausing data path: %v", err)
+	}
+	aliases, aerr := w.q.Client.ListAliases(t.Context())
+	if aerr != nil || len(aliases) != 1 || aliases[0].GetCollectionName() != "movies_v1" {
+		t.Fatalf("aliases after the failed switch: %v %v", aliases, aerr)
+	}
+	if ps := (sessionPauses{s}).DataPauses(time.Now()); len(ps) != 0 {
+		t.Fatalf("pause still in force after the failure: %+v", ps)
+	}
+}
+
+// TestRestoreAliasChecks: an alias the data path writes to switches only
+// after a replay to now of the same records; an alias it does not write
+// switches without a pause.
+func TestRestoreAliasChecks(t *testing.T) {
+	w := newWorld(t, withAlias())
+	w.produce(versions(span(0, 10), 1)...)
+	w.apply(collection + "_v1")
+	if _, err := w.run(schemas.CommandBackup, "b-1", collection, "", &fakeSession{}); err != nil {
+		t.Fatal(err)
+	}
+	for name, params := range map[string]string{
+		"no replay":   `{"target": "t1", "alias": "movies"}`,
+		"other alias": `{"target": "t3", "alias": "other", "replay": true}`,
+	} {
+		if name == "other alias" {
+			// The data path writes "other" (its own topic), not what
+			// the replay applies.
+			if err := w.q.Client.CreateAlias(t.Context(), "other", collection+"_v1"); err != nil {
+				t.Fatal(err)
+			}
+			w.h.o.Config.Routing.Topics = map[string]string{"other": "other"}
+			w.h.o.Config.Kafka.Topics = []string{topic, "other"}
+		}
+		_, err := w.run(schemas.CommandRestore, "r-"+name, collection, params, &fakeSession{})
+		if code(err) != schemas.ErrInvalidParameters || !strings.Contains(err.Error(), "the data path writes to") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// "readers" is an alias nobody writes to: no pause, no data path needed.
+	res, err := w.run(schemas.CommandRestore, "r-readers", collection, `{"target": "t4", "alias": "readers"}`, &fakeSession{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.(RestoreResult); r.Alias != "readers" || r.PauseSeconds != 0 {
+		t.Fatalf("result %+v", r)
+	}
+	aliases, _ := w.q.Client.ListAliases(t.Context())
+	found := false
+	for _, a := range aliases {
+		found = found || a.GetAliasName() == "readers" && a.GetCollectionName() == "t4"
+	}
+	if !found {
+		t.Fatalf("aliases %v", aliases)
 	}
 }

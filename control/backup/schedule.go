@@ -9,6 +9,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/seed-a550a1ef/kafka-qdrant/config"
+	"github.com/seed-a550a1ef/kafka-qdrant/control/auth"
 	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
@@ -17,26 +19,34 @@ import (
 // backup.schedule (slots are multiples of the interval since the zero
 // time, so every replica and every restart computes the same ones), a
 // backup command for each collection and a prune_backups right after it.
-// Their ids are derived from the collection and the slot (SlotCommands):
-// a command id runs at most once, so replicas that send the same slot, or
-// a restart within a slot, never double a backup. A slot that passed while
-// no scheduler ran is not caught up; the next slot backs up.
+// The replica owning the control partition runs it (control.OwnerTask:
+// Run starts with each ownership and stops when it ends). The commands'
+// ids are derived from the collection and the slot (SlotCommands): a
+// command id runs at most once, so a new owner that sends the slot its
+// predecessor sent, or a restart within a slot, never doubles a backup. A
+// slot that passed while no replica owned the control partition is not
+// caught up; the next slot backs up.
 //
-// It also keeps kafka_qdrant_backup_last_success_timestamp_seconds true to
-// the store (the newest complete manifest of each collection), so the
-// alert on missing backups holds across replicas and restarts.
+// On each slot it also sets kafka_qdrant_backup_last_success_timestamp_seconds
+// from the store (the newest complete manifest of each collection), so the
+// alert on missing backups (max over the replicas) holds across owners and
+// restarts.
+//
+// With control.auth, the commands are signed with a key that may send
+// backup and prune_backups (the only key, else the first such key by id).
 type Scheduler struct {
 	h           *handlers
 	interval    time.Duration
 	collections []string
-	send        func(ctx context.Context, cmd schemas.Command) error
+	send        func(ctx context.Context, rec *kgo.Record) error
+	signer      *auth.Signer // nil without control.auth keys
 	started     time.Time
 }
 
 // NewScheduler returns the scheduler of o.Config.Backup.Schedule for the
-// collections of o.Config.BackupCollections(), sending commands with send
-// (nil: produce them to control.topic with o.KafkaOpts).
-func NewScheduler(o Options, send func(ctx context.Context, cmd schemas.Command) error) (*Scheduler, error) {
+// collections of o.Config.BackupCollections(), sending its command
+// records with send (nil: produce them with o.KafkaOpts).
+func NewScheduler(o Options, send func(ctx context.Context, rec *kgo.Record) error) (*Scheduler, error) {
 	o, err := o.withDefaults()
 	if err != nil {
 		return nil, err
@@ -45,11 +55,45 @@ func NewScheduler(o Options, send func(ctx context.Context, cmd schemas.Command)
 	if err != nil || d <= 0 {
 		return nil, fmt.Errorf("backup.schedule: %q is not a positive duration", o.Config.Backup.Schedule)
 	}
-	sc := &Scheduler{h: &handlers{o: o, m: newMetrics(o.Registerer)}, interval: d, collections: o.Config.BackupCollections(), send: send}
+	sc := &Scheduler{h: &handlers{o: o, m: newMetrics(o.Registerer)}, interval: d, collections: o.Config.BackupCollections(), send: send,
+		started: o.Clock.Now()}
 	if len(sc.collections) == 0 {
 		return nil, errors.New("backup.schedule: no collection to back up (set backup.collections)")
 	}
+	if sc.signer, err = scheduleSigner(o.Config.Control.Auth); err != nil {
+		return nil, err
+	}
+	sc.h.m.schedule.Set(d.Seconds())
 	return sc, nil
+}
+
+// scheduleSigner is the signer of the scheduled commands: nil without
+// control.auth keys, else the key (by id order) that may send backup and
+// prune_backups.
+func scheduleSigner(a config.ControlAuth) (*auth.Signer, error) {
+	if len(a.Keys) == 0 {
+		return nil, nil
+	}
+	id, ok := a.KeyFor(schemas.CommandBackup, schemas.CommandPruneBackups)
+	if !ok {
+		return nil, errors.New("backup.schedule: no key of control.auth.keys may send backup and prune_backups (control.auth.commands), so the scheduled commands could not be signed")
+	}
+	return auth.NewSigner(a, id)
+}
+
+// record is cmd as a control record, signed with control.auth.
+func (sc *Scheduler) record(cmd schemas.Command) (*kgo.Record, error) {
+	b, err := json.Marshal(cmd)
+	if err != nil {
+		return nil, err
+	}
+	rec := &kgo.Record{Topic: sc.h.o.Config.Control.Topic, Key: []byte(cmd.ID), Value: b}
+	if sc.signer != nil {
+		if rec.Value, rec.Headers, err = sc.signer.Sign(b, sc.h.o.Clock.Now()); err != nil {
+			return nil, err
+		}
+	}
+	return rec, nil
 }
 
 // SlotCommands returns the backup and prune commands of collection for the
@@ -61,12 +105,11 @@ func SlotCommands(collection string, slot time.Time) (backup, prune schemas.Comm
 	return backup, prune
 }
 
-// Run sends each slot's commands until ctx ends. Sending is retried until
-// it succeeds or the slot passes.
+// Run sends each slot's commands, starting with the current slot, until
+// ctx ends (then it returns nil). Sending is retried until it succeeds or
+// the slot passes.
 func (sc *Scheduler) Run(ctx context.Context) error {
 	o := sc.h.o
-	sc.started = o.Clock.Now()
-	sc.h.m.schedule.Set(sc.interval.Seconds())
 	send := sc.send
 	if send == nil {
 		p, err := newProducer(o)
@@ -74,12 +117,8 @@ func (sc *Scheduler) Run(ctx context.Context) error {
 			return err
 		}
 		defer p.Close()
-		send = func(ctx context.Context, cmd schemas.Command) error {
-			b, err := json.Marshal(cmd)
-			if err != nil {
-				return err
-			}
-			return p.ProduceSync(ctx, &kgo.Record{Topic: o.Config.Control.Topic, Key: []byte(cmd.ID), Value: b}).FirstErr()
+		send = func(ctx context.Context, rec *kgo.Record) error {
+			return p.ProduceSync(ctx, rec).FirstErr()
 		}
 	}
 	for {
@@ -102,10 +141,14 @@ func (sc *Scheduler) Run(ctx context.Context) error {
 	}
 }
 
-func (sc *Scheduler) sendRetrying(ctx context.Context, send func(context.Context, schemas.Command) error, cmd schemas.Command) error {
+func (sc *Scheduler) sendRetrying(ctx context.Context, send func(context.Context, *kgo.Record) error, cmd schemas.Command) error {
 	b := job.Backoff{Initial: sc.h.o.RetryInitial, Max: sc.h.o.RetryMax}
 	for {
-		err := send(ctx, cmd)
+		rec, err := sc.record(cmd)
+		if err != nil {
+			return err
+		}
+		err = send(ctx, rec)
 		if err == nil {
 			sc.h.o.Log.Info("scheduled command sent", "command", cmd.ID, "type", cmd.Type, "collection", cmd.Collection)
 			return nil

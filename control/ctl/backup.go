@@ -32,6 +32,8 @@ func parseBackupSend(name string, args []string, stderr io.Writer) (sendRequest,
 	fs.BoolVar(&wait, "wait", false, "follow the status topic to the final state")
 	fs.Var(&timeout, "timeout", "with --wait: give up after this long (exit 3)")
 	fs.StringVar(&output, "output", "text", "text or json")
+	var key string
+	fs.StringVar(&key, "key", "", keyUsage)
 	var backupID, into, alias, until, method string
 	var replay, overwrite, dryRun bool
 	var keepLast uintFlag
@@ -71,7 +73,7 @@ func parseBackupSend(name string, args []string, stderr io.Writer) (sendRequest,
 	if len(pos) != want {
 		return sendRequest{}, usageErrorf("ctl %s takes %d argument(s), got %d (see kafka-qdrant ctl --help)", name, want, len(pos))
 	}
-	req := sendRequest{name: name, wait: wait || name == "backups", limit: timeout.d, json: output == "json"}
+	req := sendRequest{name: name, wait: wait || name == "backups", limit: timeout.d, json: output == "json", key: key}
 	var cmd schemas.Command
 	var params any
 	switch name {

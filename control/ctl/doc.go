@@ -24,6 +24,11 @@
 // record's generated id (schemas.InvalidCommandID): a rejected record is
 // reported as such. Statuses are read at read_committed.
 //
+// With a control.auth key in its config (--key ID chooses among several;
+// secrets from KQ__CONTROL__AUTH__KEYS__<ID>), every sending command is
+// signed in deliver: auth.Signer adds issued_at to the value and the
+// headers kq.auth.key and kq.auth.signature over the value as sent.
+//
 // Invariants: ctl never joins the control consumer group (it only produces
 // commands and reads statuses), so it can run anywhere, any number of
 // times; a command it sends is keyed by its id, so sending the same id

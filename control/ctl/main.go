@@ -27,7 +27,8 @@ const (
 type Env struct {
 	// KafkaOpts connect to the brokers (seed brokers, TLS, SASL).
 	KafkaOpts []kgo.Opt
-	// Control names the topics.
+	// Control names the topics; the keys of Control.Auth sign the
+	// commands sent (none: unsigned).
 	Control        config.Control
 	Stdout, Stderr io.Writer
 	// KafkaDownAfter is how long --wait goes on while the status topic
@@ -69,6 +70,9 @@ Flags of the sending commands:
   --wait           follow the status topic to the final state
   --timeout D      with --wait, give up after D (exit 3); index-build also sends it as the build's timeout
   --output FORMAT  text (default) or json (status events as JSON lines)
+  --key ID         sign with this control.auth key (default: the only key configured). With a
+                   key, ctl adds issued_at and the headers kq.auth.key and kq.auth.signature;
+                   secrets come from control.auth.keys or KQ__CONTROL__AUTH__KEYS__<ID>
 
 Exit codes: 0 succeeded (or sent without --wait); 1 failed, cancelled or error; 2 usage; 3 timed out waiting.
 `

@@ -90,6 +90,41 @@ func Run(ctx, hard context.Context, o Options) error {
 		return err
 	}
 	kopts = append(kopts, o.ExtraKafkaOpts...)
+	var runner *control.Runner
+	var scheduler *backup.Scheduler
+	if cfg.Control.Enabled {
+		var handlers map[schemas.CommandType]job.Handler
+		handlers, scheduler, err = backupParts(ctx, cfg, kopts, qc, writer, reg, log)
+		if err != nil {
+			return err
+		}
+		var ownerTasks []control.OwnerTask
+		if scheduler != nil {
+			// Only the owner of the control partition sends the
+			// scheduled commands (their ids per slot make a second
+			// sender harmless, not useful).
+			ownerTasks = append(ownerTasks, control.OwnerTask{Name: "backup schedule", Run: scheduler.Run})
+		}
+		runner, err = control.NewRunner(control.RunnerConfig{
+			Config:     cfg,
+			KafkaOpts:  kopts,
+			Qdrant:     qc,
+			Registerer: reg,
+			Logger:     log,
+			Handlers:   handlers,
+			OwnerTasks: ownerTasks,
+		})
+		if err != nil {
+			return err
+		}
+	}
+
+	// Every replica's data path honours the data pauses of restores that
+	// switch an alias (control.Runner follows the status topic).
+	var pauses connector.PauseSource
+	if runner != nil {
+		pauses = runner
+	}
 	conn, err := connector.New(connector.Config{
 		Kafka:        cfg.Kafka,
 		Routing:      cfg.Routing,
@@ -100,30 +135,10 @@ func Run(ctx, hard context.Context, o Options) error {
 		Logger:       log.With("component", "connector"),
 		Registerer:   reg,
 		DrainTimeout: cfg.Shutdown.Timeout,
+		Pauses:       pauses,
 	})
 	if err != nil {
 		return err
-	}
-
-	var runner *control.Runner
-	var scheduler *backup.Scheduler
-	if cfg.Control.Enabled {
-		var handlers map[schemas.CommandType]job.Handler
-		handlers, scheduler, err = backupParts(ctx, cfg, kopts, qc, writer, reg, log)
-		if err != nil {
-			return err
-		}
-		runner, err = control.NewRunner(control.RunnerConfig{
-			Config:     cfg,
-			KafkaOpts:  kopts,
-			Qdrant:     qc,
-			Registerer: reg,
-			Logger:     log,
-			Handlers:   handlers,
-		})
-		if err != nil {
-			return err
-		}
 	}
 
 	checks, closeChecks, err := credentialChecks(cfg, qc, kopts)
@@ -183,15 +198,6 @@ func Run(ctx, hard context.Context, o Options) error {
 				log.Error("control plane stopped", "err", controlErr)
 			}
 			stopRun()
-		}()
-	}
-	if scheduler != nil {
-		// Every replica runs the schedule: a slot's commands carry ids
-		// derived from the slot, and the control plane runs an id once.
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = scheduler.Run(runCtx)
 		}()
 	}
 	// The whole shutdown is bounded by shutdown.timeout from the moment

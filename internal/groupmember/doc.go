@@ -9,6 +9,7 @@
 //	assigned ─▶ Tracker owns them ─▶ Handler.Assigned: start work
 //	poll ─▶ Take(from, end) ─▶ … ─▶ Work.Done / DoneUpTo   (any order)
 //	RunCommits: every CommitInterval or Kick ─▶ commit points past the last commit
+//	CommitPartition: one partition now (a data pause's ack); PreCommit edits every commit
 //	revoked ─▶ Handler.Revoke: stop the work ─▶ commit(by): commit, disown ─▶ release ─▶ return
 //	lost    ─▶ disown (nothing committed) ─▶ Handler.Lost: abandon the work
 //	Leave   ─▶ AllowRebalance, LeaveGroup (the group revokes what is owned), own nothing

@@ -36,6 +36,10 @@ type Config struct {
 	CommitsMetric string
 	Registerer    prometheus.Registerer
 	Logger        *slog.Logger
+	// PreCommit, when set, may edit every commit request before it is
+	// sent (kgo.PreCommitFnContext): the data path sets the commit
+	// metadata of the partitions a data pause holds.
+	PreCommit func(*kmsg.OffsetCommitRequest) error
 }
 
 // Handler is what a member does on its partitions. Every function is
@@ -299,6 +303,35 @@ func (m *Member) commitPending(ctx context.Context) error {
 	return nil
 }
 
+// CommitPartition commits one partition now, serialised with the other
+// commits, if the member owns it: at its commit point, also when that was
+// committed already (a commit that must carry new metadata, PreCommit),
+// or, when no work was taken from it yet, at the offset fallback returns
+// (what the group has). It returns the offset committed; owned is false
+// (and nothing committed) when the member does not own the partition.
+func (m *Member) CommitPartition(ctx context.Context, topic string, partition int32,
+	fallback func(context.Context) (int64, error)) (at kgo.EpochOffset, owned bool, err error) {
+	m.commitMu.Lock()
+	defer m.commitMu.Unlock()
+	at, owned = m.tracker.point(topic, partition)
+	if !owned {
+		return at, false, nil
+	}
+	if at.Offset < 0 {
+		o, err := fallback(ctx)
+		if err != nil {
+			return at, true, err
+		}
+		at = kgo.EpochOffset{Epoch: -1, Offset: o}
+	}
+	offs := map[string]map[int32]kgo.EpochOffset{topic: {partition: at}}
+	if err := m.commit(ctx, offs); err != nil {
+		return at, true, err
+	}
+	m.tracker.committed(offs)
+	return at, true, nil
+}
+
 // commitRevoked commits the pending points of parts and disowns them,
 // atomically with respect to periodic commits.
 func (m *Member) commitRevoked(ctx context.Context, parts map[string][]int32) error {
@@ -326,6 +359,9 @@ func (m *Member) commit(ctx context.Context, offs map[string]map[int32]kgo.Epoch
 		return errors.New("committing offsets: no group client")
 	}
 	m.log.Debug("committing offsets", "group", m.cfg.Group, "offsets", offs)
+	if m.cfg.PreCommit != nil {
+		ctx = kgo.PreCommitFnContext(ctx, m.cfg.PreCommit)
+	}
 	var rerr error
 	cl.CommitOffsetsSync(ctx, offs, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
 		if err != nil {

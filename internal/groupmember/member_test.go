@@ -467,3 +467,57 @@ func TestLoseDoesNotWaitForACommitInFlight(t *testing.T) {
 		t.Fatalf("the preempted commit was counted as %v failures", n)
 	}
 }
+
+// TestCommitPartition: one partition committed now, with what PreCommit
+// adds (the data pause's metadata) — at its commit point, also when that
+// was committed already; at the fallback's offset when no work was taken;
+// not at all when not owned.
+func TestCommitPartition(t *testing.T) {
+	w := newWorld(t)
+	m := w.join(nil)
+	m.cfg.PreCommit = func(req *kmsg.OffsetCommitRequest) error {
+		for i := range req.Topics {
+			for j := range req.Topics[i].Partitions {
+				meta := "held"
+				req.Topics[i].Partitions[j].Metadata = &meta
+			}
+		}
+		return nil
+	}
+	m.Take(topic, 0, eo(0), eo(10)).Done()
+	if err := m.commitPending(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	noFallback := func(context.Context) (int64, error) { return 0, errors.New("fallback called") }
+	tests := []struct {
+		name      string
+		partition int32
+		fallback  func(context.Context) (int64, error)
+		want      int64
+		owned     bool
+		wantErr   bool
+	}{
+		{"committed already: again, with the metadata", 0, noFallback, 10, true, false},
+		{"no work taken: what the group has", 1, func(context.Context) (int64, error) { return 42, nil }, 42, true, false},
+		{"no work taken, fallback fails", 1, func(context.Context) (int64, error) { return 0, errors.New("no answer") }, 0, true, true},
+		{"not owned", 7, noFallback, 0, false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			at, owned, err := m.CommitPartition(context.Background(), topic, tc.partition, tc.fallback)
+			if owned != tc.owned || (err != nil) != tc.wantErr || (err == nil && owned && at.Offset != tc.want) {
+				t.Fatalf("CommitPartition = %d, owned %v, err %v; want %d, %v, error %v", at.Offset, owned, err, tc.want, tc.owned, tc.wantErr)
+			}
+		})
+	}
+	resp, err := w.adm.FetchOffsets(context.Background(), group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[int32]int64{0: 10, 1: 42} {
+		o, ok := resp.Lookup(topic, p)
+		if !ok || o.At != want || o.Metadata != "held" {
+			t.Errorf("t/%d committed %+v, want %d with metadata held", p, o, want)
+		}
+	}
+}

@@ -176,6 +176,18 @@ func (s *partState) addPending(out map[string]map[int32]kgo.EpochOffset, k topic
 	out[k.topic][k.partition] = s.point
 }
 
+// point returns the commit point of a partition (Offset -1: no work taken
+// yet) and whether it is owned.
+func (t *Tracker) point(topic string, partition int32) (kgo.EpochOffset, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.parts[topicPartition{topic, partition}]
+	if s == nil || !s.owned {
+		return kgo.EpochOffset{}, false
+	}
+	return s.point, true
+}
+
 // committed records that Kafka acknowledged offs.
 func (t *Tracker) committed(offs map[string]map[int32]kgo.EpochOffset) {
 	t.mu.Lock()

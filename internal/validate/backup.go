@@ -4,20 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
+
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
+	"github.com/seed-a550a1ef/kafka-qdrant/control/backup/store"
 )
 
 // checkBackupStore checks that backup.store answers: a file:// store is a
 // directory this process may create files in (or, missing, one that can be
-// created); an s3:// store's bucket answers at its endpoint.
-func checkBackupStore(ctx context.Context, b config.Backup, hc *http.Client) (string, error) {
+// created); an s3:// store answers its own signed probe.
+func checkBackupStore(ctx context.Context, b config.Backup) (string, error) {
 	u, err := url.Parse(b.Store)
 	if err != nil {
 		return "", fmt.Errorf("backup.store: %w", err)
@@ -26,7 +27,7 @@ func checkBackupStore(ctx context.Context, b config.Backup, hc *http.Client) (st
 	case "file":
 		return checkDirStore(u.Path)
 	case "s3":
-		return checkS3Store(ctx, b, u.Host, hc)
+		return checkS3Store(ctx, b)
 	}
 	return "", fmt.Errorf("backup.store: unsupported scheme %q", u.Scheme)
 }
@@ -68,50 +69,41 @@ func checkDirStore(dir string) (string, error) {
 	return dir + " is a writable directory", nil
 }
 
-// checkS3Store sends an unsigned HEAD for the bucket to the S3 endpoint
-// (backup.s3.endpoint, else AWS's for backup.s3.region). S3 answers a
-// missing bucket with 404 even without a signature, and an existing private
-// one with 403 (or 301 to its region), so this finds a wrong endpoint or
-// bucket name. It cannot check the credentials: the store's first request
-// does. (When the backup store's S3 client lands, a signed list of the
-// prefix through it checks the credentials as well.)
-func checkS3Store(ctx context.Context, b config.Backup, bucket string, hc *http.Client) (string, error) {
-	endpoint := b.S3.Endpoint
-	if endpoint == "" {
-		endpoint = "https://s3.amazonaws.com"
-		if b.S3.Region != "" && b.S3.Region != "us-east-1" {
-			endpoint = "https://s3." + b.S3.Region + ".amazonaws.com"
-		}
-	}
-	base, err := url.Parse(endpoint)
-	if err != nil {
-		return "", fmt.Errorf("backup.s3.endpoint: %w", err)
-	}
-	target := *base
-	if b.S3.PathStyle {
-		target.Path = strings.TrimRight(target.Path, "/") + "/" + bucket
-	} else {
-		target.Host = bucket + "." + target.Host
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, target.String(), nil)
+// checkS3Store opens the store as a replica does (the SDK's credential
+// chain, endpoint, region, path style) and runs its own probe: a signed
+// list of one key under the prefix. A wrong endpoint, a missing bucket and
+// refused credentials (unknown key, wrong secret, no s3:ListBucket) fail
+// here, not at the first backup.
+func checkS3Store(ctx context.Context, b config.Backup) (string, error) {
+	st, err := store.Open(ctx, b)
 	if err != nil {
 		return "", fmt.Errorf("backup.store: %w", err)
 	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("backup.store: S3 endpoint %s: %w", endpoint, err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusOK, http.StatusForbidden, http.StatusMovedPermanently, http.StatusBadRequest:
-		where := ""
-		if region := resp.Header.Get("X-Amz-Bucket-Region"); region != "" {
-			where = " in region " + region
+	if err := st.Probe(ctx); err != nil {
+		var ae smithy.APIError
+		var re *smithyhttp.ResponseError
+		code := ""
+		if errors.As(err, &ae) {
+			code = ae.ErrorCode()
 		}
-		return fmt.Sprintf("bucket %s answers at %s%s (HTTP %d; credentials are checked by the first backup)", bucket, endpoint, where, resp.StatusCode), nil
-	case http.StatusNotFound:
-		return "", fmt.Errorf("backup.store: bucket %s not found at %s", bucket, endpoint)
+		switch {
+		case code == "NoSuchBucket":
+			return "", fmt.Errorf("backup.store: the bucket of %s does not exist: %w", st, err)
+		case credentialCodes[code], errors.As(err, &re) && (re.HTTPStatusCode() == 401 || re.HTTPStatusCode() == 403):
+			return "", fmt.Errorf("backup.s3: %s refused the credentials (%s): %w", st, code, err)
+		}
+		return "", fmt.Errorf("backup.store: %w", err)
 	}
-	return "", fmt.Errorf("backup.store: bucket %s at %s answered HTTP %d", bucket, endpoint, resp.StatusCode)
+	where := "AWS"
+	if b.S3.Endpoint != "" {
+		where = b.S3.Endpoint
+	}
+	return fmt.Sprintf("%s answers a signed list at %s with these credentials", st, where), nil
+}
+
+// credentialCodes are the S3 error codes of refused credentials (AWS's,
+// and versitygw's answer to an unknown access key).
+var credentialCodes = map[string]bool{
+	"InvalidAccessKeyId": true, "SignatureDoesNotMatch": true, "AccessDenied": true,
+	"InvalidToken": true, "ExpiredToken": true, "XAdminUserNotFound": true,
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"strings"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
@@ -22,6 +21,12 @@ type reporter struct {
 
 func (r *reporter) ok(what, format string, args ...any) {
 	fmt.Fprintf(r.out, "ok   %-11s %s\n", what, fmt.Sprintf(format, args...))
+}
+
+// warn reports a problem that does not stop a replica (nor fails
+// validate).
+func (r *reporter) warn(what, format string, args ...any) {
+	fmt.Fprintf(r.out, "WARN %-11s %s\n", what, fmt.Sprintf(format, args...))
 }
 
 func (r *reporter) fail(what string, err error) {
@@ -50,7 +55,7 @@ func Check(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logg
 	}
 	checkQdrant(ctx, cfg, topics, r)
 	if cfg.Backup.Store != "" {
-		detail, err := checkBackupStore(ctx, cfg.Backup, &http.Client{})
+		detail, err := checkBackupStore(ctx, cfg.Backup)
 		r.result("backup", detail, err)
 	}
 	if err := r.err(); err != nil {

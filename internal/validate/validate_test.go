@@ -3,11 +3,10 @@ package validate
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"math"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,13 +15,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/qdrant/go-client/qdrant"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/qdrantmem"
+	"github.com/seed-a550a1ef/kafka-qdrant/internal/s3test"
 )
+
+func TestMain(m *testing.M) { os.Exit(s3test.Main(m)) }
 
 const apiKey = "the-right-key"
 
@@ -48,7 +53,10 @@ func newEnv(t *testing.T) env {
 	groups := kfake.ACL{Resource: kmsg.ACLResourceTypeGroup, Name: "kafka-qdrant", Pattern: pre, Operation: kmsg.ACLOperationRead, Allow: true}
 	create := kfake.ACL{Resource: kmsg.ACLResourceTypeCluster, Name: "kafka-cluster", Pattern: lit, Operation: kmsg.ACLOperationCreate, Allow: true}
 	data := []kfake.ACL{topicACL("vectors", kmsg.ACLOperationDescribe), topicACL("vectors", kmsg.ACLOperationRead)}
-	dlq := []kfake.ACL{topicACL("vectors.dlq", kmsg.ACLOperationDescribe), topicACL("vectors.dlq", kmsg.ACLOperationWrite)}
+	dlq := []kfake.ACL{topicACL("vectors.dlq", kmsg.ACLOperationDescribe), topicACL("vectors.dlq", kmsg.ACLOperationWrite),
+		topicACL("vectors.dlq", kmsg.ACLOperationDescribeConfigs)}
+	// The control plane's transactional id, kafka-qdrant.control.
+	txn := kfake.ACL{Resource: kmsg.ACLResourceTypeTransactionalId, Name: "kafka-qdrant.control", Pattern: lit, Operation: kmsg.ACLOperationWrite, Allow: true}
 	var ctl []kfake.ACL // the control and status topics: kafka-qdrant.*
 	for _, op := range []kmsg.ACLOperation{kmsg.ACLOperationDescribe, kmsg.ACLOperationRead, kmsg.ACLOperationWrite} {
 		ctl = append(ctl, kfake.ACL{Resource: kmsg.ACLResourceTypeTopic, Name: "kafka-qdrant.", Pattern: pre, Operation: op, Allow: true})
@@ -62,11 +70,12 @@ func newEnv(t *testing.T) env {
 	}
 	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "vectors", "vectors.dlq", "other"),
 		kfake.EnableSASL(), kfake.EnableACLs(),
-		kfake.User("SCRAM-SHA-512", "kq", password, all(data, dlq, ctl, []kfake.ACL{groups, create})...),
-		kfake.User("SCRAM-SHA-512", "no-read", password, all([]kfake.ACL{topicACL("vectors", kmsg.ACLOperationDescribe)}, dlq, ctl, []kfake.ACL{groups, create})...),
-		kfake.User("SCRAM-SHA-512", "no-dlq-write", password, all(data, []kfake.ACL{topicACL("vectors.dlq", kmsg.ACLOperationDescribe), groups, create}, ctl)...),
-		kfake.User("SCRAM-SHA-512", "no-create", password, all(data, dlq, ctl, []kfake.ACL{groups})...),
-		kfake.User("SCRAM-SHA-512", "no-group", password, all(data, dlq, ctl, []kfake.ACL{create})...),
+		kfake.User("SCRAM-SHA-512", "kq", password, all(data, dlq, ctl, []kfake.ACL{groups, create, txn})...),
+		kfake.User("SCRAM-SHA-512", "no-read", password, all([]kfake.ACL{topicACL("vectors", kmsg.ACLOperationDescribe)}, dlq, ctl, []kfake.ACL{groups, create, txn})...),
+		kfake.User("SCRAM-SHA-512", "no-dlq-write", password, all(data, []kfake.ACL{topicACL("vectors.dlq", kmsg.ACLOperationDescribe), groups, create, txn}, ctl)...),
+		kfake.User("SCRAM-SHA-512", "no-create", password, all(data, dlq, ctl, []kfake.ACL{groups, txn})...),
+		kfake.User("SCRAM-SHA-512", "no-group", password, all(data, dlq, ctl, []kfake.ACL{create, txn})...),
+		kfake.User("SCRAM-SHA-512", "no-txn", password, all(data, dlq, ctl, []kfake.ACL{groups, create})...),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -132,6 +141,10 @@ func TestCheck(t *testing.T) {
 			"ok   dlq         vectors.dlq writable",
 			"ok   control     kafka-qdrant.control does not exist yet; the replicas will create it",
 			"ok   groups      kafka-qdrant, kafka-qdrant.control may be joined",
+			"ok   txn         transactional id kafka-qdrant.control may be described (not used yet)",
+			// kfake's default max.message.bytes (Kafka's, 1048588) is below
+			// the default record.max_bytes (1 MiB) plus the DLQ headers.
+			"WARN dlq         vectors.dlq: max.message.bytes is 1048588, below record.max_bytes (1048576) plus 8192 bytes of DLQ headers",
 			"ok   qdrant", "version " + qdrantmem.Version, "API key accepted",
 			"ok   rest", "ok   collections vectors (for topic vectors: 4-dim Cosine)",
 			"collections named by records (collection_name) are not known in advance",
@@ -150,6 +163,12 @@ func TestCheck(t *testing.T) {
 		{"control topics missing and not creatable", func(c *config.Config) { c.Kafka.SASL.Username = "no-create" },
 			[]string{"kafka-qdrant.control: does not exist and this principal may not create it", "kafka-qdrant.status: does not exist"},
 			[]string{"FAIL control"}},
+		{"no ACL on the transactional id", func(c *config.Config) { c.Kafka.SASL.Username = "no-txn" },
+			[]string{"txn: transactional id kafka-qdrant.control: not permitted to use it (ACL WRITE and DESCRIBE on the transactional id)"}, []string{"FAIL txn"}},
+		{"control disabled: no transactional id", func(c *config.Config) {
+			c.Kafka.SASL.Username = "no-txn"
+			c.Control.Enabled = false
+		}, nil, nil},
 		{"no READ on the groups", func(c *config.Config) { c.Kafka.SASL.Username = "no-group" },
 			[]string{"not permitted to use them (ACL READ on the groups)"}, []string{"FAIL groups"}},
 		{"control disabled: its topics are not checked", func(c *config.Config) {
@@ -214,6 +233,47 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+// TestDLQSize: no warning when the DLQ topic holds a record of
+// record.max_bytes with its error headers.
+func TestDLQSize(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		maxBytes config.ByteSize
+		warn     bool
+	}{{512 << 10, false}, {1048588 - dlqHeadroom, false}, {1048588 - dlqHeadroom + 1, true}} {
+		cfg := e.config(t)
+		cfg.Record.MaxBytes = tc.maxBytes
+		var out bytes.Buffer
+		if err := Check(t.Context(), cfg, &out, slog.New(slog.DiscardHandler)); err != nil {
+			t.Fatalf("Check = %v\n%s", err, out.String())
+		}
+		if got := strings.Contains(out.String(), "WARN dlq"); got != tc.warn {
+			t.Errorf("record.max_bytes %d: DLQ warning %v, want %v:\n%s", tc.maxBytes, got, tc.warn, out.String())
+		}
+	}
+}
+
+// TestControlTimestamps: with control.auth, a control topic that keeps the
+// producers' timestamps is reported (kfake's topics are CreateTime).
+func TestControlTimestamps(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.config(t)
+	cfg.Control.Topic = "vectors.dlq" // an existing topic the user may describe; its configs are readable
+	cfg.Kafka.DLQTopic = ""
+	cfg.Control.Auth = config.ControlAuth{Keys: map[string]config.Secret{"ops": "0123456789abcdef0123456789abcdef"}, Window: time.Minute}
+	var out bytes.Buffer
+	_ = Check(t.Context(), cfg, &out, slog.New(slog.DiscardHandler))
+	if !strings.Contains(out.String(), "WARN auth        vectors.dlq: message.timestamp.type is CreateTime") {
+		t.Errorf("no warning about the control topic's timestamps:\n%s", out.String())
+	}
+	cfg.Control.Auth = config.ControlAuth{}
+	out.Reset()
+	_ = Check(t.Context(), cfg, &out, slog.New(slog.DiscardHandler))
+	if strings.Contains(out.String(), "WARN auth") {
+		t.Errorf("warning without control.auth:\n%s", out.String())
+	}
+}
+
 func TestRoutes(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -254,31 +314,46 @@ func TestDirStore(t *testing.T) {
 	}
 }
 
+// TestS3Store probes a real S3 server (versitygw) through the store's
+// signed client: good credentials pass; a wrong secret, an unknown key, a
+// missing bucket and an unreachable endpoint fail with what went wrong.
 func TestS3Store(t *testing.T) {
-	var gotPath, gotMethod string
-	status := http.StatusForbidden
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		gotPath, gotMethod = r.URL.Path, r.Method
-		w.WriteHeader(status)
-	}))
-	defer srv.Close()
-	b := config.Backup{Store: "s3://backups/prod", S3: config.S3{Endpoint: srv.URL, PathStyle: true}}
-	ctx := context.Background()
+	srv := s3test.Start(t)
+	bucket := fmt.Sprintf("kq-validate-%d", time.Now().UnixNano())
+	ctx := t.Context()
+	c := s3.New(s3.Options{Region: srv.Region, BaseEndpoint: aws.String(srv.Endpoint), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(srv.AccessKey, srv.SecretKey, "")})
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = c.DeleteBucket(context.Background(), &s3.DeleteBucketInput{Bucket: aws.String(bucket)}) })
+	good := config.Backup{Store: "s3://" + bucket + "/prod", S3: config.S3{Endpoint: srv.Endpoint, Region: srv.Region, PathStyle: true,
+		AccessKeyID: srv.AccessKey, SecretAccessKey: config.Secret(srv.SecretKey)}}
 
-	detail, err := checkBackupStore(ctx, b, srv.Client())
-	if err != nil || !strings.Contains(detail, "bucket backups answers at "+srv.URL) {
-		t.Errorf("private bucket: %q, %v", detail, err)
+	detail, err := checkBackupStore(ctx, good)
+	if err != nil || !strings.Contains(detail, "s3://"+bucket+"/prod answers a signed list at "+srv.Endpoint) {
+		t.Errorf("good store: %q, %v", detail, err)
 	}
-	if gotMethod != http.MethodHead || gotPath != "/backups" {
-		t.Errorf("request %s %s, want HEAD /backups (path style)", gotMethod, gotPath)
-	}
-	status = http.StatusNotFound
-	if _, err := checkBackupStore(ctx, b, srv.Client()); err == nil || !strings.Contains(err.Error(), "bucket backups not found") {
-		t.Errorf("missing bucket: %v", err)
-	}
-	b.S3.Endpoint = "http://" + closedAddr(t)
-	if _, err := checkBackupStore(ctx, b, srv.Client()); err == nil || !strings.Contains(err.Error(), b.S3.Endpoint) {
-		t.Errorf("unreachable endpoint: %v", err)
+	for _, tc := range []struct {
+		name string
+		edit func(*config.Backup)
+		want string
+	}{
+		{"wrong secret", func(b *config.Backup) { b.S3.SecretAccessKey = "not-the-secret" }, "refused the credentials (SignatureDoesNotMatch)"},
+		{"unknown key", func(b *config.Backup) { b.S3.AccessKeyID = "nobody" }, "refused the credentials"},
+		{"missing bucket", func(b *config.Backup) { b.Store = "s3://" + bucket + "-missing/prod" }, "does not exist"},
+		{"unreachable endpoint", func(b *config.Backup) { b.S3.Endpoint = "http://" + closedAddr(t) }, "connection refused"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := good
+			tc.edit(&b)
+			ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			_, err := checkBackupStore(ctx, b)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
 	}
 }
 

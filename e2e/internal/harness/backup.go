@@ -177,6 +177,24 @@ func (s *Scenario) Ctl(ctx context.Context, args ...string) (int, []schemas.Stat
 	return code, events
 }
 
+// DropAtEnd deletes collections (restore targets) when the test ends, so a
+// real Qdrant shared by runs keeps nothing of them; a collection that does
+// not exist is fine.
+func (s *Scenario) DropAtEnd(collections ...string) {
+	s.T.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for _, c := range collections {
+			if exists, err := s.Env.QdrantClient.CollectionExists(ctx, c); err == nil && !exists {
+				continue
+			}
+			if err := s.Env.QdrantClient.DeleteCollection(ctx, c); err != nil {
+				s.T.Logf("cleanup: deleting collection %s: %v", c, err)
+			}
+		}
+	})
+}
+
 // Final is the last event of events, which must be final.
 func Final(events []schemas.Status) (schemas.Status, error) {
 	if len(events) == 0 || !events[len(events)-1].State.Final() {

@@ -22,8 +22,10 @@ type Proxy struct {
 	stalled bool
 	open    *sync.Cond
 	// stallAt, when > 0, stalls the first connection whose bytes toward
-	// its client pass it; stalledConn is that connection.
+	// its client (toTarget: toward the target) pass it; stalledConn is
+	// that connection's gated side.
 	stallAt     int64
+	toTarget    bool
 	stalledConn net.Conn
 	live        map[net.Conn]struct{}
 	// refused counts connections closed on accept while cut.
@@ -70,7 +72,16 @@ func (p *Proxy) Stall() {
 func (p *Proxy) StallAfter(n int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.stallAt = n
+	p.stallAt, p.toTarget = n, false
+}
+
+// StallRequestAfter stalls the first connection that sends more than n
+// bytes from its client to the target (counted from now): that request
+// (an upload) gets so far and hangs, while other connections go on.
+func (p *Proxy) StallRequestAfter(n int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stallAt, p.toTarget = n, true
 }
 
 // Stalled reports whether the proxy holds bytes now.
@@ -94,7 +105,7 @@ func (p *Proxy) Resume() {
 func (p *Proxy) waitOpen(g *gated, n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if g.toClient && p.stallAt > 0 && p.stalledConn == nil {
+	if g.toClient != p.toTarget && p.stallAt > 0 && p.stalledConn == nil {
 		g.sent += int64(n)
 		if g.sent > p.stallAt {
 			p.stalledConn = g.c
@@ -111,7 +122,7 @@ type gated struct {
 	p        *Proxy
 	c        net.Conn
 	toClient bool
-	sent     int64 // bytes toward the client since StallAfter, under p.mu
+	sent     int64 // bytes written since StallAfter / StallRequestAfter, under p.mu
 }
 
 func (g *gated) Write(b []byte) (int, error) {

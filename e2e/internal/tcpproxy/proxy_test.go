@@ -216,3 +216,41 @@ func TestStallAfterHoldsOneConnection(t *testing.T) {
 		t.Fatalf("after Resume: %q %v", line, err)
 	}
 }
+
+// TestStallRequestAfter: a request passes up to the limit toward the
+// target, then hangs until Resume.
+func TestStallRequestAfter(t *testing.T) {
+	p, err := Listen(echoServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p.StallRequestAfter(10)
+	if got, err := roundTrip(c, "short"); err != nil || got != "short" {
+		t.Fatalf("below the limit: %q %v", got, err)
+	}
+	if _, err := io.WriteString(c, "a longer line\n"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !p.Stalled() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if !p.Stalled() {
+		t.Fatal("not stalled after the limit")
+	}
+	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if _, err := bufio.NewReader(c).ReadString('\n'); err == nil {
+		t.Fatal("the echo came back while the request was stalled")
+	}
+	p.Resume()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "a longer line\n" {
+		t.Fatalf("after Resume: %q %v", line, err)
+	}
+}
