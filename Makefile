@@ -8,7 +8,7 @@ BENCH    ?= .
 BENCHTIME ?= 1x
 COUNT    ?= 1
 
-.PHONY: build run test unit e2e bench lint fmt tidy clean
+.PHONY: build run test unit e2e bench lint fmt tidy clean generate
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kafka-qdrant
@@ -38,6 +38,10 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	@if command -v staticcheck >/dev/null; then staticcheck ./...; else echo "staticcheck not installed; skipped"; fi
+
+## generate: regenerate committed code (schemas/recordpb from schemas/record.v1.proto).
+generate:
+	$(GO) generate ./...
 
 tidy:
 	$(GO) mod tidy
