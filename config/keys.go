@@ -15,6 +15,10 @@ type Key struct {
 	Name string
 	// Kind is the value's type as the loader accepts it.
 	Kind KeyKind
+	// Fields are the keys an entry of a KindMap key may have when it is
+	// written as an object (routing.topics: collection, format); nil when
+	// entries are strings only.
+	Fields []string
 }
 
 // KeyKind is the type of a configuration key's value.
@@ -22,7 +26,8 @@ type KeyKind string
 
 // Kinds of configuration values. KindSecret is a string that is never
 // logged; KindList is a list of strings (or one comma-separated string);
-// KindMap maps any name to a string (routing.topics).
+// KindMap maps any name to a string, or to an object of Key.Fields
+// (routing.topics).
 const (
 	KindString   KeyKind = "string"
 	KindSecret   KeyKind = "secret"
@@ -45,7 +50,11 @@ func Keys() []Key {
 		if !ok {
 			panic("config: schema key " + name + " does not resolve")
 		}
-		keys = append(keys, Key{Name: name, Kind: kindOf(n.typ)})
+		k := Key{Name: name, Kind: kindOf(n.typ)}
+		if k.Kind == KindMap {
+			k.Fields = entryFields(n.typ.Elem())
+		}
+		keys = append(keys, k)
 	}
 	return keys
 }

@@ -8,15 +8,32 @@ import (
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
 
-// router picks the collection of a record: the record's collection_name
-// override (when allowed, the decoder drops it otherwise), then
-// routing.topics[topic], then routing.collection, then the topic name.
+// router picks the collection of a record and the format of its topic.
+// The collection: the record's collection_name override (when allowed,
+// the decoder drops it otherwise), then config.Routing.CollectionOf. The
+// format: routing.topics[topic].format, then record.format.
 type router struct {
-	def    string
-	topics map[string]string
+	routing config.Routing
+	format  schemas.Format            // record.format
+	formats map[string]schemas.Format // routing.topics overrides
 }
 
-func newRouter(r config.Routing) router { return router{def: r.Collection, topics: r.Topics} }
+func newRouter(r config.Routing, rec config.Record) (router, error) {
+	rt := router{routing: r, formats: make(map[string]schemas.Format)}
+	var err error
+	if rt.format, err = schemas.ParseFormat(rec.Format); err != nil {
+		return router{}, fmt.Errorf("record.format: %w", err)
+	}
+	for topic, route := range r.Topics {
+		if route.Format == "" {
+			continue
+		}
+		if rt.formats[topic], err = schemas.ParseFormat(route.Format); err != nil {
+			return router{}, fmt.Errorf("routing.topics.%s.format: %w", topic, err)
+		}
+	}
+	return rt, nil
+}
 
 func (r router) collection(topic, override string) (string, error) {
 	if override != "" {
@@ -25,13 +42,28 @@ func (r router) collection(topic, override string) (string, error) {
 		}
 		return override, nil
 	}
-	if c, ok := r.topics[topic]; ok {
-		return c, nil
+	return r.routing.CollectionOf(topic), nil
+}
+
+// formatOf returns the record format of topic.
+func (r router) formatOf(topic string) schemas.Format {
+	if f, ok := r.formats[topic]; ok {
+		return f
 	}
-	if r.def != "" {
-		return r.def, nil
+	return r.format
+}
+
+// usesRegistry reports whether some topic may be in the registry format.
+func (r router) usesRegistry() bool {
+	if r.format == schemas.FormatRegistry {
+		return true
 	}
-	return topic, nil
+	for _, f := range r.formats {
+		if f == schemas.FormatRegistry {
+			return true
+		}
+	}
+	return false
 }
 
 // validCollectionName applies Qdrant's rule (lib/collection validation):

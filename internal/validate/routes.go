@@ -14,21 +14,13 @@ type route struct {
 }
 
 // routes returns the collections that topics are routed to, sorted by
-// collection, by the rule of the connector's router (connector/routing.go):
-// routing.topics[topic], else routing.collection, else the topic's name. A
+// collection (config.Routing.CollectionOf, the connector's rule). A
 // record's own collection field (routing.allow_record_override) is not
 // known before the record arrives and is not covered.
 func routes(r config.Routing, topics []string) []route {
 	byCollection := make(map[string][]string)
 	for _, t := range topics {
-		c, ok := r.Topics[t]
-		switch {
-		case ok:
-		case r.Collection != "":
-			c = r.Collection
-		default:
-			c = t
-		}
+		c := r.CollectionOf(t)
 		byCollection[c] = append(byCollection[c], t)
 	}
 	out := make([]route, 0, len(byCollection))

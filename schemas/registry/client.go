@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/sr"
 
+	"github.com/seed-a550a1ef/kafka-qdrant/config"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
 
@@ -21,7 +22,8 @@ type Config struct {
 	URL string
 	// Username and Password enable HTTP basic authentication.
 	Username, Password string
-	// BearerToken, when set, is sent as Authorization: Bearer.
+	// BearerToken, when set, is sent as Authorization: Bearer (and
+	// Username and Password are not used).
 	BearerToken string
 	// TLS configures https (nil: the system roots).
 	TLS *tls.Config
@@ -55,11 +57,11 @@ func New(cfg Config) (*Client, error) {
 		sr.HTTPClient(&http.Client{Timeout: cfg.Timeout, Transport: tr}),
 		sr.UserAgent("kafka-qdrant"),
 	}
-	if cfg.Username != "" || cfg.Password != "" {
-		opts = append(opts, sr.BasicAuth(cfg.Username, cfg.Password))
-	}
-	if cfg.BearerToken != "" {
+	switch {
+	case cfg.BearerToken != "":
 		opts = append(opts, sr.BearerToken(cfg.BearerToken))
+	case cfg.Username != "" || cfg.Password != "":
+		opts = append(opts, sr.BasicAuth(cfg.Username, cfg.Password))
 	}
 	cl, err := sr.NewClient(opts...)
 	if err != nil {
@@ -127,4 +129,17 @@ func (c *Client) classify(err error) error {
 	}
 	c.requests.WithLabelValues("error").Inc()
 	return err
+}
+
+// FromConfig returns a Client of the schema_registry section (which
+// Validate accepted), with its metrics on reg.
+func FromConfig(c config.SchemaRegistry, reg prometheus.Registerer) (*Client, error) {
+	t, err := c.TLS.Build()
+	if err != nil {
+		return nil, fmt.Errorf("schema_registry.tls: %w", err)
+	}
+	return New(Config{
+		URL: c.URL, Username: c.Username, Password: c.Password.Reveal(), BearerToken: c.BearerToken.Reveal(),
+		TLS: t, Timeout: c.Timeout, Registerer: reg,
+	})
 }
