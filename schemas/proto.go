@@ -160,9 +160,12 @@ func accepts(f *shapeField, typ protowire.Type) bool {
 func (r *protoReader) choose(rp *recordPlan, cands *[roleDelete + 1]protoCand) {
 	for i := range rp.fields {
 		fp := &rp.fields[i]
+		if fp.role == roleNone {
+			continue
+		}
 		spans := r.slots[fp.slot]
 		switch {
-		case len(spans) == 0 || fp.role == roleNone:
+		case len(spans) == 0:
 		case fp.role == roleDescend:
 			r.choose(fp.sub, cands)
 		default:
