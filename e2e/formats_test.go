@@ -61,7 +61,9 @@ var formatCases = []formatCase{
 		return func(r harness.Record) harness.Record { return r }
 	}},
 	{name: "protobuf", format: "protobuf", encoder: func(t *testing.T, _ context.Context, _ *harness.RegistryEnv, _ string) func(harness.Record) harness.Record {
-		return func(r harness.Record) harness.Record { return mapValue(r, func(v envelope) []byte { return v.protobuf(t) }) }
+		return func(r harness.Record) harness.Record {
+			return mapValue(r, func(v envelope) []byte { return v.protobuf(t) })
+		}
 	}},
 	{name: "registry_avro", format: "registry", registry: true, encoder: func(t *testing.T, ctx context.Context, reg *harness.RegistryEnv, subject string) func(harness.Record) harness.Record {
 		id := register(t, ctx, reg, subject, sr.Schema{Schema: e2eAvroSchema})
