@@ -2,17 +2,22 @@ package schemas
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/bufbuild/protocompile"
 	"github.com/hamba/avro/v2"
 	"github.com/twmb/franz-go/pkg/sr"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
 )
 
 // Schema types of a Schema Registry (its schemaType).
@@ -265,9 +270,17 @@ func parseProto(id int, rs RegisteredSchema) (protoreflect.FileDescriptor, error
 	main := fmt.Sprintf("kafka-qdrant/registry/schema-%d.proto", id)
 	files[main] = rs.Schema
 	c := protocompile.Compiler{
-		Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{
-			Accessor: protocompile.SourceAccessorFromMap(files),
-		}),
+		Resolver: protocompile.WithStandardImports(protocompile.ResolverFunc(func(path string) (protocompile.SearchResult, error) {
+			text, ok := files[path]
+			if !ok {
+				return protocompile.SearchResult{}, fmt.Errorf("%s: not a reference of the schema: %w", path, protoregistry.NotFound)
+			}
+			if fd, ok := serializedProto(text); ok {
+				fd.Name = proto.String(path)
+				return protocompile.SearchResult{Proto: fd}, nil
+			}
+			return protocompile.SearchResult{Source: strings.NewReader(text)}, nil
+		})),
 		MaxParallelism: 1,
 	}
 	out, err := c.Compile(context.Background(), main)
@@ -275,6 +288,57 @@ func parseProto(id int, rs RegisteredSchema) (protoreflect.FileDescriptor, error
 		return nil, err
 	}
 	return out[0], nil
+}
+
+// serializedProto reads a Protobuf schema registered as a base64
+// FileDescriptorProto, as Confluent's serializers for Python and others
+// register it (a .proto text is never valid base64).
+func serializedProto(s string) (*descriptorpb.FileDescriptorProto, bool) {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	if err != nil || len(b) == 0 {
+		return nil, false
+	}
+	var fd descriptorpb.FileDescriptorProto
+	if proto.Unmarshal(b, &fd) != nil {
+		return nil, false
+	}
+	// JSON names play no part here, but some serializers leave them
+	// empty, which the compiler takes for clashing custom names: give
+	// those their default (protoc's lowerCamelCase).
+	var fix func([]*descriptorpb.DescriptorProto)
+	fix = func(ms []*descriptorpb.DescriptorProto) {
+		for _, m := range ms {
+			for _, f := range m.Field {
+				if f.GetJsonName() == "" {
+					f.JsonName = proto.String(defaultJSONName(f.GetName()))
+				}
+			}
+			fix(m.NestedType)
+		}
+	}
+	fix(fd.MessageType)
+	return &fd, true
+}
+
+// defaultJSONName is protoc's JSON name of a field: underscores dropped,
+// the letter after each upper-cased.
+func defaultJSONName(name string) string {
+	var b strings.Builder
+	up := false
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '_':
+			up = true
+		case up && 'a' <= c && c <= 'z':
+			b.WriteByte(c - 'a' + 'A')
+			up = false
+		default:
+			b.WriteByte(c)
+			up = false
+		}
+	}
+	return b.String()
 }
 
 // message returns the plan of the message at index path idx of a Protobuf

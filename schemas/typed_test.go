@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"math"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/qdrant/go-client/qdrant"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
@@ -492,4 +494,34 @@ func decodeAfter(fd *FormatDecoder, gate chan struct{}, key, value []byte) (Reco
 
 func readCorpus(t *testing.T, name string) []byte {
 	return []byte(readTestdata(t, name))
+}
+
+// TestSerializedProtoSchema: a Protobuf schema registered as a base64
+// FileDescriptorProto (as Confluent's Python serializer registers it)
+// reads as its .proto text does; a registered record.v1 Record is read
+// with record.v1's field names.
+func TestSerializedProtoSchema(t *testing.T) {
+	fd := protodesc.ToFileDescriptorProto(recordpb.File_record_v1_proto)
+	for _, m := range fd.MessageType { // as Confluent's Python serializer writes them
+		for _, f := range m.Field {
+			f.JsonName = proto.String("")
+		}
+	}
+	b, err := proto.Marshal(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := RegisteredSchema{Type: SchemaProtobuf, Schema: base64.StdEncoding.EncodeToString(b)}
+	value := readCorpus(t, "named.pb")
+	rec, err := decodeRegistered(t, DecoderConfig{IDField: "other"}, rs, []int{0}, nil, value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := NewFormatDecoder(FormatProtobuf, DecoderConfig{}, nil).Decode(context.Background(), nil, value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := equalRecord(rec, want); diff != "" {
+		t.Fatal(diff)
+	}
 }
