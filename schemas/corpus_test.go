@@ -101,6 +101,7 @@ const (
 	idUser    = 10 // user.proto
 	idV1      = 11 // record.v1.proto
 	idJSON    = 12 // a JSON Schema
+	idRich    = 13 // avroPoint (typed_test.go)
 )
 
 // corpusFormats are the encodings of every case: a file suffix and how to
@@ -372,6 +373,7 @@ func newCorpusRegistry(t testing.TB) corpusRegistry {
 		idUser:    {Type: SchemaProtobuf, Schema: readTestdata(t, "user.proto")},
 		idV1:      {Type: SchemaProtobuf, Schema: string(v1)},
 		idJSON:    {Type: SchemaJSON, Schema: `{"type": "object"}`},
+		idRich:    {Type: SchemaAvro, Schema: avroPoint},
 	}
 }
 

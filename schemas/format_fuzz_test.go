@@ -2,6 +2,8 @@ package schemas
 
 import (
 	"context"
+
+	"github.com/hamba/avro/v2"
 	"math"
 	"os"
 	"path/filepath"
@@ -383,11 +385,26 @@ func FuzzRegistry(f *testing.F) {
 	for _, suffix := range []string{".avro.bin", ".userpb.bin", ".v1pb.bin", ".jsonsr.bin"} {
 		corpusSeeds(f, suffix, func(v []byte) { f.Add([]byte("k-1"), v, true, uint8(0)) })
 	}
+	// The rich Avro schema of TestAvroRecords (unions, maps, enums,
+	// fixed, logical types, dotted paths in the config below).
+	rich, err := avro.Marshal(avro.MustParse(avroPoint), map[string]any{
+		"meta":    map[string]any{"Meta": map[string]any{"id": map[string]any{"long": int64(5)}, "deleted": false}},
+		"vector":  map[string]any{"map": map[string]any{"s": map[string]any{"Sparse": map[string]any{"values": []float64{1}, "indices": []int64{2}}}}},
+		"payload": map[string]any{"map": map[string]any{"c": map[string]any{"Color": "RED"}, "l": map[string]any{"array": []int32{1}}}},
+		"coll":    nil,
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add([]byte("k"), frame(idRich, nil, rich), true, uint8(0))
 	f.Add([]byte("k"), []byte{0, 0, 0, 0, 99, 1}, false, uint8(0)) // unknown id
 	f.Add([]byte("k"), []byte{0, 0, 0, 0, byte(idUser), 2, 200}, false, uint8(0))
 	reg := newCorpusRegistry(f)
 	f.Fuzz(func(t *testing.T, key, value []byte, allow bool, rule uint8) {
 		cfg := fuzzConfig(allow, rule)
+		if len(value) >= 5 && value[4] == idRich {
+			cfg.IDField, cfg.DeleteField, cfg.CollectionField = "meta.id", "meta.deleted", "coll"
+		}
 		d := NewFormatDecoder(FormatRegistry, cfg, NewSchemaCache(reg, cfg))
 		rec, err := d.Decode(context.Background(), key, value)
 		if err != nil {
