@@ -143,3 +143,13 @@ func FromConfig(c config.SchemaRegistry, reg prometheus.Registerer) (*Client, er
 		TLS: t, Timeout: c.Timeout, Registerer: reg,
 	})
 }
+
+// Ping asks the registry for its subjects with the configured credentials
+// (a check for `kafka-qdrant validate`) and returns how many there are.
+func (c *Client) Ping(ctx context.Context) (int, error) {
+	subjects, err := c.cl.Subjects(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return len(subjects), nil
+}
