@@ -107,16 +107,6 @@ func (s *shape) number() bool { return s.kind == kFloat || s.kind == kDouble }
 // integer reports whether s holds an integer.
 func (s *shape) integer() bool { return s.kind == kInt || s.kind == kUint }
 
-// field returns the field named name, or nil.
-func (s *shape) field(name string) *shapeField {
-	for _, f := range s.fields {
-		if f.name == name {
-			return f
-		}
-	}
-	return nil
-}
-
 // fieldIndex returns the index of the Protobuf field num, or -1.
 func (s *shape) fieldIndex(num protowire.Number) int {
 	if uint(num) < uint(len(s.byNumSmall)) {
