@@ -33,6 +33,7 @@ e2e: build
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=$(COUNT) ./schemas/ ./sink/ ./internal/qdrantmem/
 	$(GO) test -run '^$$' -bench 'Pipeline' -benchtime=$(BENCHTIME) -benchmem -count=$(COUNT) ./connector/
+	$(GO) test -run '^$$' -bench 'StartupWithFinishedCommands' -benchtime=1x -count=$(COUNT) ./control/ctl/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -45,6 +46,10 @@ generate:
 
 tidy:
 	$(GO) mod tidy
+
+## generate: rewrite generated code (sink/wire_gen.go, from the go-client's descriptors); run after a go-client upgrade.
+generate:
+	$(GO) generate ./...
 
 clean:
 	rm -rf bin

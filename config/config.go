@@ -70,9 +70,13 @@ type Qdrant struct {
 	// GRPC is host:port of Qdrant's gRPC API (points and collections).
 	GRPC string `koanf:"grpc"`
 	// REST is the base URL of Qdrant's REST API (snapshots, optimizations).
-	REST   string `koanf:"rest"`
-	APIKey Secret `koanf:"api_key"`
-	TLS    TLS    `koanf:"tls"`
+	REST string `koanf:"rest"`
+	// Nodes are the REST URLs of every node of a Qdrant cluster: a backup
+	// snapshots each node holding shards of the collection, a restore
+	// uploads each snapshot to the node it came from. Empty: REST alone.
+	Nodes  []string `koanf:"nodes"`
+	APIKey Secret   `koanf:"api_key"`
+	TLS    TLS      `koanf:"tls"`
 	// Timeout bounds one gRPC call; a call that times out is retried.
 	Timeout time.Duration `koanf:"timeout"`
 	// Retry bounds the backoff between retries of retryable failures.
@@ -173,6 +177,32 @@ type Control struct {
 	Enabled     bool   `koanf:"enabled"`
 	Topic       string `koanf:"topic"`
 	StatusTopic string `koanf:"status_topic"`
+	// StatusRetention is how long a finished command stays on the status
+	// topic; the replica owning the control partition then tombstones it.
+	// 0 keeps every command forever.
+	StatusRetention time.Duration `koanf:"status_retention"`
+	// Auth requires signed commands when it has keys.
+	Auth ControlAuth `koanf:"auth"`
+}
+
+// ControlAuth configures command authorization: with at least one key,
+// every command must be signed (HMAC-SHA256 of the record value with a
+// key's secret, headers kq.auth.key and kq.auth.signature), carry its id
+// and an issued_at within Window, and be of a type its key may send.
+type ControlAuth struct {
+	// Keys maps a key id (lower case letters, digits, _ and -) to its
+	// secret; set secrets through KQ__CONTROL__AUTH__KEYS__<ID>. ctl signs
+	// with one of them (--key, or the only one).
+	Keys map[string]Secret `koanf:"keys"`
+	// Commands maps a key id to the command types it may send, comma
+	// separated ("index_defer,index_build"), or "*" for every type. A key
+	// without an entry may send nothing (a ctl config needs none).
+	Commands map[string]string `koanf:"commands"`
+	// Window is how far a command's issued_at may be from the time it
+	// reached the control topic. It must be shorter than
+	// control.status_retention, so a replayed record is either still
+	// known (and answered with its final status) or expired.
+	Window time.Duration `koanf:"window"`
 }
 
 // Backup configures the backup store.
@@ -183,8 +213,12 @@ type Backup struct {
 	S3    S3     `koanf:"s3"`
 	// Schedule is the interval between scheduled backups, a Go duration
 	// such as "6h". Empty: no scheduled backups. Requires Store.
-	Schedule  string    `koanf:"schedule"`
-	Retention Retention `koanf:"retention"`
+	Schedule string `koanf:"schedule"`
+	// Collections are backed up by the schedule. Empty: the collections
+	// the routing names (routing.topics, routing.collection, else the
+	// names of kafka.topics).
+	Collections []string  `koanf:"collections"`
+	Retention   Retention `koanf:"retention"`
 }
 
 // S3 configures the S3 client of an s3:// backup store.
@@ -262,9 +296,11 @@ func Default() Config {
 			MaxDecodedBytes:  256 << 20,
 		},
 		Control: Control{
-			Enabled:     true,
-			Topic:       "kafka-qdrant.control",
-			StatusTopic: "kafka-qdrant.status",
+			Enabled:         true,
+			Topic:           "kafka-qdrant.control",
+			StatusTopic:     "kafka-qdrant.status",
+			StatusRetention: 7 * 24 * time.Hour,
+			Auth:            ControlAuth{Window: 5 * time.Minute},
 		},
 		HTTP:     HTTP{Listen: ":9464"},
 		Log:      Log{Level: "info", Format: "json"},

@@ -75,7 +75,11 @@ func decodeHook(_, to reflect.Type, data any) (any, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", k, err)
 			}
-			out.SetMapIndex(reflect.ValueOf(k), reflect.ValueOf(e))
+			ev := reflect.ValueOf(e)
+			if ev.Type() != to.Elem() {
+				ev = ev.Convert(to.Elem()) // a string for a named string type (Secret)
+			}
+			out.SetMapIndex(reflect.ValueOf(k), ev)
 		}
 		return out.Interface(), nil
 	case to.Kind() == reflect.Interface:

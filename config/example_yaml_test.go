@@ -23,6 +23,18 @@ func TestExampleYAML(t *testing.T) {
 	if len(c.Routing.Topics) == 0 {
 		c.Routing.Topics = nil // "topics: {}" decodes to an empty map, the default is nil
 	}
+	if len(c.Qdrant.Nodes) == 0 {
+		c.Qdrant.Nodes = nil // "nodes: []" likewise
+	}
+	if len(c.Control.Auth.Keys) == 0 {
+		c.Control.Auth.Keys = nil
+	}
+	if len(c.Control.Auth.Commands) == 0 {
+		c.Control.Auth.Commands = nil
+	}
+	if len(c.Backup.Collections) == 0 {
+		c.Backup.Collections = nil
+	}
 	if !reflect.DeepEqual(c, Default()) {
 		t.Errorf("example.yaml values differ from Default():\n got %+v\nwant %+v", c, Default())
 	}

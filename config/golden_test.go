@@ -60,7 +60,12 @@ var goodChecks = map[string]func(t *testing.T, c Config){
 				MaxRecords: 1000, MaxBytes: 8 << 20, Linger: 50 * time.Millisecond, MaxInflightBytes: 1 << 30,
 				MaxDecodedBytes: 512 << 20,
 			},
-			Control: Control{Enabled: true, Topic: "kq.control", StatusTopic: "kq.status"},
+			Control: Control{Enabled: true, Topic: "kq.control", StatusTopic: "kq.status", StatusRetention: 72 * time.Hour,
+				Auth: ControlAuth{
+					Keys:     map[string]Secret{"ops": "0123456789abcdef0123456789abcdef-ops", "ci": "0123456789abcdef0123456789abcdef-ci"},
+					Commands: map[string]string{"ops": "*", "ci": "index_defer, index_build,cancel"},
+					Window:   2 * time.Minute,
+				}},
 			Backup: Backup{
 				Store: "s3://backups/qdrant",
 				S3: S3{Endpoint: "http://minio:9000", Region: "us-east-1", PathStyle: true,

@@ -27,16 +27,18 @@ type KeyKind string
 // Kinds of configuration values. KindSecret is a string that is never
 // logged; KindList is a list of strings (or one comma-separated string);
 // KindMap maps any name to a string, or to an object of Key.Fields
-// (routing.topics).
+// (routing.topics); KindSecretMap maps any name to a secret
+// (control.auth.keys).
 const (
-	KindString   KeyKind = "string"
-	KindSecret   KeyKind = "secret"
-	KindBool     KeyKind = "bool"
-	KindInt      KeyKind = "int"
-	KindDuration KeyKind = "duration"
-	KindByteSize KeyKind = "bytesize"
-	KindList     KeyKind = "list"
-	KindMap      KeyKind = "map"
+	KindString    KeyKind = "string"
+	KindSecret    KeyKind = "secret"
+	KindBool      KeyKind = "bool"
+	KindInt       KeyKind = "int"
+	KindDuration  KeyKind = "duration"
+	KindByteSize  KeyKind = "bytesize"
+	KindList      KeyKind = "list"
+	KindMap       KeyKind = "map"
+	KindSecretMap KeyKind = "secretmap"
 )
 
 var secretType = reflect.TypeFor[Secret]()
@@ -67,6 +69,8 @@ func kindOf(t reflect.Type) KeyKind {
 		return KindByteSize
 	case t == secretType:
 		return KindSecret
+	case t.Kind() == reflect.Map && t.Elem() == secretType:
+		return KindSecretMap
 	}
 	switch t.Kind() {
 	case reflect.String:

@@ -25,6 +25,9 @@ func TestKeys(t *testing.T) {
 		"batch.linger":                KindDuration,
 		"batch.max_bytes":             KindByteSize,
 		"routing.topics":              KindMap,
+		"control.auth.keys":           KindSecretMap,
+		"control.auth.commands":       KindMap,
+		"control.auth.window":         KindDuration,
 	}
 	got := make(map[string]KeyKind, len(keys))
 	for _, k := range keys {

@@ -150,6 +150,24 @@ func TestLoadMapMergesAcrossLayers(t *testing.T) {
 	}
 }
 
+// TestLoadAuthKeysFromEnv: control.auth secrets come from KQ__ variables
+// (the variable's name is lower-cased into the key id) and merge with the
+// file's keys and commands.
+func TestLoadAuthKeysFromEnv(t *testing.T) {
+	path := writeFile(t, "control:\n  auth:\n    keys: {ci: from-file-0123456789abcdef0123456789}\n    commands: {ops: \"*\", ci: index_build}\n")
+	c, err := Load(path, []string{"KQ__CONTROL__AUTH__KEYS__OPS=from-env-0123456789abcdef0123456789"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Secret{"ci": "from-file-0123456789abcdef0123456789", "ops": "from-env-0123456789abcdef0123456789"}
+	if !reflect.DeepEqual(c.Control.Auth.Keys, want) {
+		t.Errorf("control.auth.keys %v, want %v", c.Control.Auth.Keys, want)
+	}
+	if err := c.Validate(); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestLoadTopicRegexDropsDefaultTopics(t *testing.T) {
 	tests := []struct {
 		name       string

@@ -87,17 +87,3 @@ func entryFields(elem reflect.Type) []string {
 	}
 	return nil
 }
-
-// CollectionOf returns the collection the records of topic go to, unless
-// a record names its own (routing.allow_record_override):
-// routing.topics.<topic>.collection, else routing.collection, else the
-// topic's name.
-func (r Routing) CollectionOf(topic string) string {
-	if c := r.Topics[topic].Collection; c != "" {
-		return c
-	}
-	if r.Collection != "" {
-		return r.Collection
-	}
-	return topic
-}

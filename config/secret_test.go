@@ -13,6 +13,7 @@ const (
 	kafkaPassword = "kafka-pa55word"
 	qdrantKey     = "qdrant-api-key-123"
 	s3Secret      = "s3-secret-key-xyz"
+	authSecret    = "control-auth-secret-0123456789abcdef"
 )
 
 func configWithSecrets() Config {
@@ -21,6 +22,7 @@ func configWithSecrets() Config {
 	c.Qdrant.APIKey = qdrantKey
 	c.Backup.S3.AccessKeyID = "AKIA"
 	c.Backup.S3.SecretAccessKey = s3Secret
+	c.Control.Auth.Keys = map[string]Secret{"ops": authSecret}
 	return c
 }
 
@@ -63,7 +65,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	for name, r := range render {
 		t.Run(name, func(t *testing.T) {
 			out := r()
-			for _, s := range []string{kafkaPassword, qdrantKey, s3Secret} {
+			for _, s := range []string{kafkaPassword, qdrantKey, s3Secret, authSecret} {
 				if strings.Contains(out, s) {
 					t.Errorf("output shows secret %q:\n%s", s, out)
 				}

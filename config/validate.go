@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
 
 // SASL mechanisms accepted by kafka.sasl.mechanism (case-insensitive).
@@ -29,6 +31,9 @@ func (c Config) Validate() error {
 	c.Batch.validate(&l, c.Record)
 	c.Control.validate(&l, c.Kafka, topicMatch)
 	c.Backup.validate(&l)
+	if c.Backup.Schedule != "" && len(c.Backup.Collections) == 0 && c.Kafka.TopicRegex != "" {
+		l.add("backup.collections", "must list the collections to back up: backup.schedule is set and the collections of kafka.topic_regex are not known in advance")
+	}
 	validateListen(&l, "http.listen", c.HTTP.Listen)
 	validateOneOf(&l, "log.level", c.Log.Level, "debug", "info", "warn", "error")
 	validateOneOf(&l, "log.format", c.Log.Format, "json", "text")
@@ -163,6 +168,11 @@ func (q Qdrant) validate(l *errorList) {
 	case q.TLS.Enabled && u.Scheme != "https":
 		l.add("qdrant.rest", "must be an https URL when qdrant.tls.enabled is true, got %q", q.REST)
 	}
+	for i, n := range q.Nodes {
+		if u, err := url.Parse(n); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			l.add(fmt.Sprintf("qdrant.nodes[%d]", i), "must be an http(s) URL, got %q", n)
+		}
+	}
 	q.TLS.validate(l, "qdrant.tls")
 	positive(l, "qdrant.timeout", q.Timeout)
 	positive(l, "qdrant.retry.initial_backoff", q.Retry.InitialBackoff)
@@ -272,6 +282,7 @@ func (b Batch) validate(l *errorList, r Record) {
 }
 
 func (c Control) validate(l *errorList, k Kafka, match consumed) {
+	c.Auth.validate(l, c.StatusRetention)
 	if !c.Enabled {
 		return
 	}
@@ -295,6 +306,78 @@ func (c Control) validate(l *errorList, k Kafka, match consumed) {
 	if c.Topic != "" && c.Topic == c.StatusTopic {
 		l.add("control.status_topic", "must differ from control.topic")
 	}
+	if c.StatusRetention < 0 {
+		l.add("control.status_retention", "must be >= 0 (0 keeps every command), got %s", c.StatusRetention)
+	}
+}
+
+// AuthKeyIDPattern is what a control.auth key id may look like: it names
+// an environment variable (KQ__CONTROL__AUTH__KEYS__<ID>, whose name the
+// loader lower-cases) and a Kafka header value.
+var AuthKeyIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// MinAuthSecretLength is the shortest control.auth secret accepted.
+const MinAuthSecretLength = 32
+
+func (a ControlAuth) validate(l *errorList, retention time.Duration) {
+	for _, id := range slices.Sorted(maps.Keys(a.Keys)) {
+		key := "control.auth.keys." + id
+		if !AuthKeyIDPattern.MatchString(id) {
+			l.add(key, "key id must be 1-64 lower case letters, digits, _ or - (starting with a letter or digit)")
+		}
+		if n := len(a.Keys[id].Reveal()); n < MinAuthSecretLength {
+			l.add(key, "secret has %d characters, at least %d needed (e.g. openssl rand -hex 32)", n, MinAuthSecretLength)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(a.Commands)) {
+		key := "control.auth.commands." + id
+		if _, ok := a.Keys[id]; !ok {
+			l.add(key, "no key %q in control.auth.keys (set its secret, e.g. through KQ__CONTROL__AUTH__KEYS__%s)", id, strings.ToUpper(id))
+		}
+		if _, err := ParseAuthCommands(a.Commands[id]); err != nil {
+			l.add(key, "%v", err)
+		}
+	}
+	if len(a.Keys) == 0 {
+		return
+	}
+	switch {
+	case a.Window <= 0:
+		l.add("control.auth.window", "must be > 0, got %s", a.Window)
+	case retention > 0 && a.Window >= retention:
+		l.add("control.auth.window", "must be shorter than control.status_retention (%s), got %s: a replayed command must still be known when its issued_at is within the window", retention, a.Window)
+	}
+}
+
+// ParseAuthCommands parses a control.auth.commands entry: "*" (nil, every
+// type) or comma-separated known command types.
+func ParseAuthCommands(s string) ([]schemas.CommandType, error) {
+	if strings.TrimSpace(s) == "*" {
+		return nil, nil
+	}
+	var out []schemas.CommandType
+	for item := range strings.SplitSeq(s, ",") {
+		t := schemas.CommandType(strings.TrimSpace(item))
+		switch {
+		case t == "":
+			continue
+		case !t.Known():
+			return nil, fmt.Errorf("unknown command type %q; known: %s, or * for every type", t, strings.Join(typeNames(), ", "))
+		}
+		out = append(out, t)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("lists no command type; list some, or \"*\" for every type, or remove the entry (the key may then send nothing)")
+	}
+	return out, nil
+}
+
+func typeNames() []string {
+	var s []string
+	for _, t := range schemas.CommandTypes() {
+		s = append(s, string(t))
+	}
+	return s
 }
 
 func (b Backup) validate(l *errorList) {
@@ -321,6 +404,14 @@ func (b Backup) validate(l *errorList) {
 	}
 	if (b.S3.AccessKeyID == "") != (b.S3.SecretAccessKey == "") {
 		l.add("backup.s3.access_key_id and backup.s3.secret_access_key", "set both or neither (neither: the default AWS credential chain)")
+	}
+	for i, c := range b.Collections {
+		if err := checkCollection(c); err != nil {
+			l.add(fmt.Sprintf("backup.collections[%d]", i), "%v", err)
+		}
+	}
+	if len(b.Collections) > 0 && b.Schedule == "" {
+		l.add("backup.collections", "needs backup.schedule")
 	}
 	if b.Retention.KeepLast < 0 {
 		l.add("backup.retention.keep_last", "must be >= 0, got %d", b.Retention.KeepLast)

@@ -10,7 +10,7 @@ import (
 
 // router picks the collection of a record and the format of its topic.
 // The collection: the record's collection_name override (when allowed,
-// the decoder drops it otherwise), then config.Routing.CollectionOf. The
+// the decoder drops it otherwise), then config.Routing.Route. The
 // format: routing.topics[topic].format, then record.format.
 type router struct {
 	routing config.Routing
@@ -42,7 +42,7 @@ func (r router) collection(topic, override string) (string, error) {
 		}
 		return override, nil
 	}
-	return r.routing.CollectionOf(topic), nil
+	return r.routing.Route(topic, ""), nil
 }
 
 // formatOf returns the record format of topic.

@@ -37,9 +37,11 @@ func (c *cancelHandler) Run(ctx context.Context, cmd schemas.Command, rep job.Re
 	}
 	t.cancelledBy = cmd.ID
 	if !t.started {
-		// Claim the queued target: it never runs.
+		// Claim the queued target: it never runs. It stays in flight
+		// until its final is recorded, so a re-sent copy arriving
+		// meanwhile joins it instead of resuming it.
 		t.started = true
-		r.detachLocked(t)
+		r.dequeueLocked(t)
 		r.mu.Unlock()
 		st := r.status(t.cmd, schemas.StateCancelled)
 		st.Error = &schemas.StatusError{Code: schemas.ErrCancelled, Message: "cancelled by command " + cmd.ID + " before it started"}

@@ -2,6 +2,7 @@ package control
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
+	"github.com/seed-a550a1ef/kafka-qdrant/control/auth"
 	"github.com/seed-a550a1ef/kafka-qdrant/control/index"
 	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
@@ -20,7 +22,9 @@ import (
 // required; every other zero field means its default.
 type RunnerConfig struct {
 	// Config is the replica's configuration: kafka.group (the control group
-	// is "<group>.control"), control.topic, control.status_topic,
+	// and the status producer's transactional id are "<group>.control"),
+	// kafka.session_timeout, control.topic, control.status_topic,
+	// control.status_retention,
 	// qdrant.rest, qdrant.api_key, qdrant.tls, qdrant.timeout,
 	// qdrant.retry and shutdown.timeout are used.
 	Config config.Config
@@ -58,6 +62,17 @@ type RunnerConfig struct {
 	// HandoverTimeout bounds how long a stopping or revoked runner waits
 	// for its commands to stop (default Config.Shutdown.Timeout, else 30s).
 	HandoverTimeout time.Duration
+	// StatusRetention is how long a finished command stays on the status
+	// topic before the owner tombstones it (default
+	// Config.Control.StatusRetention; negative: never).
+	StatusRetention time.Duration
+	// SweepInterval spaces the retention sweeps (default 1h; one also
+	// runs whenever a replica takes the control partition over).
+	SweepInterval time.Duration
+
+	// verifier checks signed commands (Config.Control.Auth); nil when
+	// control.auth has no keys. Set by withDefaults.
+	verifier *auth.Verifier
 }
 
 func (c RunnerConfig) withDefaults() (RunnerConfig, error) {
@@ -94,6 +109,22 @@ func (c RunnerConfig) withDefaults() (RunnerConfig, error) {
 	}
 	if c.HandoverTimeout <= 0 {
 		c.HandoverTimeout = 30 * time.Second
+	}
+	if c.StatusRetention == 0 {
+		c.StatusRetention = c.Config.Control.StatusRetention
+	}
+	if c.SweepInterval <= 0 {
+		c.SweepInterval = time.Hour
+	}
+	v, err := auth.New(c.Config.Control.Auth)
+	if err != nil {
+		return c, fmt.Errorf("control runner: %w", err)
+	}
+	c.verifier = v
+	if v != nil {
+		if idle := v.Idle(); len(idle) > 0 {
+			c.Logger.Warn("control.auth keys without control.auth.commands may send no command", "keys", idle)
+		}
 	}
 	if c.Optimizations == nil && c.Config.Qdrant.REST != "" {
 		hc := c.HTTPClient

@@ -2,12 +2,13 @@ package control
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/seed-a550a1ef/kafka-qdrant/control/auth"
 	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
@@ -20,30 +21,47 @@ type offsetRef struct {
 	offset    int64
 }
 
-// handle decides what to do with one control record. It runs on the
-// dispatcher goroutine, between a poll and AllowRebalance, so the epoch
-// does not change under it.
-func (r *Runner) handle(ctx context.Context, rec *kgo.Record) {
-	r.mu.Lock()
-	ep := r.ep
-	ep.offsets.add(rec.Partition, rec.Offset)
-	r.mu.Unlock()
+// handle decides what to do with one control record of the ready epoch
+// ep. It runs on the dispatcher goroutine, between a poll and
+// AllowRebalance, so the epoch does not change under it. It returns false
+// when a status could not be published (Kafka trouble): the record stays
+// pending and is handled again later, in order.
+//
+// With control.auth, a record is authorized before anything else can
+// happen for it (auth.Verifier): its signature before it is decoded, its
+// id, issued_at and type right after, and its issued_at window only when
+// its id is new; a refused record goes to rejectUnauthorized and touches
+// no other command.
+func (r *Runner) handle(ep *epoch, rec *kgo.Record) bool {
 	ref := offsetRef{offs: ep.offsets, partition: rec.Partition, offset: rec.Offset}
 	log := r.log.With("partition", rec.Partition, "offset", rec.Offset)
+	v := r.cfg.verifier
 
+	var keyID string
+	if v != nil {
+		var err error
+		if keyID, err = v.Verify(rec.Headers, rec.Value); err != nil {
+			return r.rejectUnauthorized(ep, ref, rec, err)
+		}
+	}
 	cmd, err := schemas.DecodeCommand(rec.Key, rec.Value)
 	if err != nil {
-		r.rejectMalformed(ctx, ref, cmd, err)
-		return
+		return r.rejectMalformed(ep, ref, rec, cmd, err)
 	}
 	log = log.With("id", cmd.ID, "type", cmd.Type)
+	if v != nil {
+		if err := v.Permit(keyID, cmd, rec.Value); err != nil {
+			return r.rejectUnauthorized(ep, ref, rec, err)
+		}
+		log = log.With("key", keyID)
+	}
 
 	r.mu.Lock()
 	if e := r.active[cmd.ID]; e != nil {
 		e.refs = append(e.refs, ref)
 		r.mu.Unlock()
 		log.Info("duplicate of a command in flight; it runs once")
-		return
+		return true
 	}
 	fin, isFinal := r.finals.get(cmd.ID)
 	r.mu.Unlock()
@@ -59,25 +77,29 @@ func (r *Runner) handle(ctx context.Context, rec *kgo.Record) {
 	}
 	if isFinal {
 		log.Info("command already final; re-publishing its final status", "state", fin.State)
-		r.republish(ctx, ref, fin)
-		return
+		return r.republish(ep, ref, fin)
+	}
+	// A command accepted before (prev: a previous owner published its
+	// accepted or running status) is not judged by its window again: a
+	// redelivery after a crash resumes it however old it is.
+	if v != nil && prev == nil {
+		if err := v.Fresh(keyID, cmd, auth.RecordTime(rec, r.cfg.Clock.Now())); err != nil {
+			return r.rejectUnauthorized(ep, ref, rec, err)
+		}
 	}
 
 	h, ok := r.handlers[cmd.Type]
 	switch {
 	case !ok && !cmd.Type.Known():
-		r.reject(ctx, ref, cmd, schemas.ErrUnknownType, fmt.Sprintf("unknown command type %q; known types: %s", cmd.Type, knownTypes()))
-		return
+		return r.reject(ep, ref, cmd, nil, schemas.ErrUnknownType, fmt.Sprintf("unknown command type %.60q; known types: %s", cmd.Type, knownTypes()))
 	case !ok:
-		r.reject(ctx, ref, cmd, schemas.ErrUnsupported, fmt.Sprintf("command type %q is not supported by this version of kafka-qdrant", cmd.Type))
-		return
+		return r.reject(ep, ref, cmd, nil, schemas.ErrUnsupported, fmt.Sprintf("command type %q is not supported by this version of kafka-qdrant", cmd.Type))
 	}
 	if err := h.Validate(cmd); err != nil {
 		se := job.StatusErrorOf(err, schemas.ErrInvalidParameters)
-		r.reject(ctx, ref, cmd, se.Code, se.Message)
-		return
+		return r.reject(ep, ref, cmd, nil, se.Code, se.Message)
 	}
-	r.enqueue(ctx, ep, ref, cmd, h, prev)
+	return r.enqueue(ep, ref, cmd, h, prev)
 }
 
 func knownTypes() string {
@@ -90,10 +112,14 @@ func knownTypes() string {
 
 // rejectMalformed publishes the failed status of a record that is not a
 // valid command. Its id is the one salvaged from the record, unless that is
-// missing or belongs to another command: then a generated id is used (and
-// logged), so a typo never overwrites the state of a real command.
-func (r *Runner) rejectMalformed(ctx context.Context, ref offsetRef, cmd schemas.Command, err error) {
+// missing or belongs to another command: then the status goes under an id
+// generated from the record's position and content (the same on every
+// replica, so a redelivered record gets the same answer) and names the
+// record, so a typo never overwrites the state of a real command and
+// `ctl --wait` can still find its answer.
+func (r *Runner) rejectMalformed(ep *epoch, ref offsetRef, rec *kgo.Record, cmd schemas.Command, err error) bool {
 	se := job.StatusErrorOf(err, schemas.ErrInvalidCommand)
+	salvaged := cmd.ID
 	if cmd.ID != "" {
 		r.mu.Lock()
 		_, inFlight := r.active[cmd.ID]
@@ -108,65 +134,120 @@ func (r *Runner) rejectMalformed(ctx context.Context, ref offsetRef, cmd schemas
 		switch {
 		case isFinal && fin.State == schemas.StateFailed && fin.Error != nil && fin.Error.Message == se.Message:
 			// The same bad record again (redelivered): same answer.
-			r.republish(ctx, ref, fin)
-			return
+			return r.republish(ep, ref, fin)
 		case inFlight || isFinal:
 			se.Message = fmt.Sprintf("%s (command id %q belongs to another command; this status is published under a generated id)", se.Message, cmd.ID)
 			cmd.ID = ""
 		}
 	}
+	var src *schemas.RecordRef
 	if cmd.ID == "" {
-		cmd.ID = "kq-invalid-" + uuid.NewString()
+		cmd.ID = schemas.InvalidCommandID(rec.Partition, rec.Offset, rec.Key, rec.Value)
+		src = &schemas.RecordRef{Partition: rec.Partition, Offset: rec.Offset, Key: string(rec.Key), ID: salvaged}
+		if fin, ok := r.knownFinal(cmd.ID); ok {
+			return r.republish(ep, ref, fin)
+		}
 		r.log.Warn("malformed command without a usable id; its failed status gets a generated id",
-			"generated_id", cmd.ID, "partition", ref.partition, "offset", ref.offset, "err", se.Message)
+			"generated_id", cmd.ID, "partition", ref.partition, "offset", ref.offset, "err", schemas.Clip(se.Message, 500))
 	}
-	r.reject(ctx, ref, cmd, se.Code, se.Message)
+	return r.reject(ep, ref, cmd, src, se.Code, se.Message)
+}
+
+// rejectUnauthorized publishes the failed status (code unauthorized) of a
+// record control.auth refused. The status always goes under the record's
+// generated id (schemas.InvalidCommandID), naming the record and the id it
+// claimed: an unauthorized record can neither take an id nor touch the
+// status of the command that has it, and a redelivered one gets the same
+// answer. The reason is logged with the key id, never a secret.
+func (r *Runner) rejectUnauthorized(ep *epoch, ref offsetRef, rec *kgo.Record, err error) bool {
+	var ae *auth.Error
+	if !errors.As(err, &ae) {
+		ae = &auth.Error{Reason: auth.ReasonBadSignature, Msg: err.Error()}
+	}
+	claimed, _ := schemas.DecodeCommand(rec.Key, rec.Value) // for the status's type and the record's id; may be partial
+	id := schemas.InvalidCommandID(rec.Partition, rec.Offset, rec.Key, rec.Value)
+	if fin, ok := r.knownFinal(id); ok {
+		return r.republish(ep, ref, fin)
+	}
+	r.log.Warn("unauthorized command refused; nothing done", "reason", ae.Reason, "key", ae.Key,
+		"claimed_id", schemas.Clip(claimed.ID, 200), "generated_id", id, "partition", rec.Partition, "offset", rec.Offset,
+		"err", schemas.Clip(ae.Msg, 500))
+	cmd := schemas.Command{ID: id, Type: claimed.Type, Collection: claimed.Collection}
+	src := &schemas.RecordRef{Partition: rec.Partition, Offset: rec.Offset, Key: string(rec.Key), ID: claimed.ID}
+	if !r.reject(ep, ref, cmd, src, schemas.ErrUnauthorized, ae.Msg) {
+		return false
+	}
+	r.m.unauthorized.WithLabelValues(string(ae.Reason)).Inc()
+	return true
+}
+
+// knownFinal looks id up in this runner's finals and the status view.
+func (r *Runner) knownFinal(id string) (schemas.Status, bool) {
+	r.mu.Lock()
+	fin, ok := r.finals.get(id)
+	r.mu.Unlock()
+	if ok {
+		return fin, true
+	}
+	if ent, found := r.follower.View().Get(id); found && ent.Latest.State.Final() {
+		return ent.Latest, true
+	}
+	return schemas.Status{}, false
 }
 
 // reject publishes a failed status for a command that does not run.
-func (r *Runner) reject(ctx context.Context, ref offsetRef, cmd schemas.Command, code, msg string) {
+func (r *Runner) reject(ep *epoch, ref offsetRef, cmd schemas.Command, src *schemas.RecordRef, code, msg string) bool {
 	st := r.status(cmd, schemas.StateFailed)
 	st.Error = &schemas.StatusError{Code: code, Message: msg}
-	if err := r.publish(ctx, st); err != nil {
-		r.log.Warn("rejected command's status not published; it will be redelivered", "id", cmd.ID, "err", err)
-		return
+	st.Record = src
+	if err := r.publishNow(context.Background(), ep, st); err != nil {
+		r.log.Warn("rejected command's status not published; handling it again", "id", cmd.ID, "err", err)
+		return false
 	}
-	r.log.Warn("command rejected", "id", cmd.ID, "type", cmd.Type, "code", code, "err", msg)
+	r.log.Warn("command rejected", "id", cmd.ID, "type", schemas.Clip(string(cmd.Type), 100), "code", code, "err", schemas.Clip(msg, 500))
 	r.m.total.WithLabelValues(typeLabel(cmd.Type), string(schemas.StateFailed)).Inc()
 	r.mu.Lock()
 	r.finals.put(st)
 	ref.offs.markDone(ref.partition, ref.offset)
 	r.mu.Unlock()
 	r.kickCommit()
+	return true
 }
 
 // republish publishes a known final status again for a duplicate command.
-func (r *Runner) republish(ctx context.Context, ref offsetRef, fin schemas.Status) {
-	if err := r.publish(ctx, fin); err != nil {
-		r.log.Warn("final status not re-published; the command will be redelivered", "id", fin.CommandID, "err", err)
-		return
+func (r *Runner) republish(ep *epoch, ref offsetRef, fin schemas.Status) bool {
+	pub := r.publisherOf(ep)
+	var err error
+	if pub == nil {
+		err = ownerError("ownership epoch not ready")
+	} else if b, eerr := fin.Encode(); eerr != nil {
+		err = eerr
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), r.callTimeout)
+		err = pub.publish(ctx, fin.CommandID, b)
+		cancel()
+	}
+	if err != nil {
+		r.log.Warn("final status not re-published; handling the command again", "id", fin.CommandID, "err", err)
+		return false
 	}
 	r.mu.Lock()
 	r.finals.put(fin)
 	ref.offs.markDone(ref.partition, ref.offset)
 	r.mu.Unlock()
 	r.kickCommit()
+	return true
 }
 
 // enqueue accepts a valid command: it joins its collection's queue and
 // starts when it reaches the head. A command resumed from a previous owner
 // (prev != nil) is not accepted again.
-func (r *Runner) enqueue(ctx context.Context, ep *epoch, ref offsetRef, cmd schemas.Command, h job.Handler, prev *schemas.Status) {
-	e := &execution{cmd: cmd, h: h, prev: prev, ep: ep, refs: []offsetRef{ref}, done: make(chan struct{})}
-	e.ctx, e.cancel = context.WithCancelCause(ep.runCtx)
-	e.key = "c:" + cmd.Collection
-	if cmd.Collection == "" || cmd.Type == schemas.CommandCancel {
-		e.key = "id:" + cmd.ID // not serialized with anything
-	}
+func (r *Runner) enqueue(ep *epoch, ref offsetRef, cmd schemas.Command, h job.Handler, prev *schemas.Status) bool {
+	e := newExecution(cmd, h, prev, ep, ref)
 	if prev == nil {
-		if err := r.publish(ctx, r.status(cmd, schemas.StateAccepted)); err != nil {
-			r.log.Warn("accepted status not published; the command will be redelivered", "id", cmd.ID, "err", err)
-			return
+		if err := r.publishNow(context.Background(), ep, r.status(cmd, schemas.StateAccepted)); err != nil {
+			r.log.Warn("accepted status not published; handling the command again", "id", cmd.ID, "err", err)
+			return false
 		}
 	} else {
 		r.log.Info("resuming a command left unfinished by another owner", "id", cmd.ID, "previous_replica", prev.Replica, "previous_state", prev.State)
@@ -174,7 +255,7 @@ func (r *Runner) enqueue(ctx context.Context, ep *epoch, ref offsetRef, cmd sche
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if ep != r.ep {
-		return // handed over meanwhile; redelivered to the next owner
+		return true // handed over meanwhile; redelivered to the next owner
 	}
 	r.active[cmd.ID] = e
 	r.queues[e.key] = append(r.queues[e.key], e)
@@ -184,4 +265,5 @@ func (r *Runner) enqueue(ctx context.Context, ep *epoch, ref offsetRef, cmd sche
 		r.log.Info("command queued behind another on the same collection", "id", cmd.ID, "collection", cmd.Collection,
 			"behind", r.queues[e.key][0].cmd.ID)
 	}
+	return true
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
@@ -29,6 +30,29 @@ type execution struct {
 	abandoned   bool
 	cancelledBy string
 	final       *schemas.Status
+
+	// Guarded by pmu: what running events carry.
+	pmu        sync.Mutex
+	progress   *schemas.Progress // latest reported
+	sent       *schemas.Progress // latest published in a progress event
+	checkpoint json.RawMessage   // latest saved (or restored)
+	slotQueued bool              // a progress slot is queued
+	lastQueued time.Time         // when the last progress slot was queued
+	timer      *time.Timer       // pending rate-limited progress
+	closing    bool              // a final is being published: no more running events
+}
+
+func newExecution(cmd schemas.Command, h job.Handler, prev *schemas.Status, ep *epoch, ref offsetRef) *execution {
+	e := &execution{cmd: cmd, h: h, prev: prev, ep: ep, refs: []offsetRef{ref}, done: make(chan struct{})}
+	e.ctx, e.cancel = context.WithCancelCause(ep.runCtx)
+	e.key = "c:" + cmd.Collection
+	if cmd.Collection == "" || cmd.Type == schemas.CommandCancel {
+		e.key = "id:" + cmd.ID // not serialized with anything
+	}
+	if prev != nil && len(prev.Checkpoint) > 0 {
+		e.checkpoint = prev.Checkpoint
+	}
+	return e
 }
 
 // startLocked runs e in its own goroutine. r.mu is held.
@@ -48,9 +72,7 @@ func (r *Runner) execute(e *execution) {
 	if e.prev != nil {
 		detail = fmt.Sprintf("resumed on %s (previous owner %s, last state %s)", r.cfg.Replica, e.prev.Replica, e.prev.State)
 	}
-	st := r.status(e.cmd, schemas.StateRunning)
-	st.Progress = &schemas.Progress{Detail: detail}
-	if err := r.publish(e.ctx, st); err != nil && e.ctx.Err() == nil {
+	if err := r.publishNow(e.ctx, e.ep, e.running(&schemas.Progress{Detail: detail})); err != nil && e.ctx.Err() == nil {
 		r.log.Warn("running status not published", "id", e.cmd.ID, "err", err)
 	}
 
@@ -61,6 +83,19 @@ func (r *Runner) execute(e *execution) {
 		return
 	}
 	r.conclude(e, final, r.cfg.Clock.Now().Sub(start))
+}
+
+// running is a running event of e with progress p and e's checkpoint.
+func (e *execution) running(p *schemas.Progress) schemas.Status {
+	e.pmu.Lock()
+	defer e.pmu.Unlock()
+	return e.runningLocked(p)
+}
+
+func (e *execution) runningLocked(p *schemas.Progress) schemas.Status {
+	st := schemas.Status{CommandID: e.cmd.ID, Type: e.cmd.Type, Collection: e.cmd.Collection, State: schemas.StateRunning,
+		Progress: p, Checkpoint: e.checkpoint}
+	return st
 }
 
 // runHandler calls the handler, turning a panic into an internal error.
@@ -92,7 +127,7 @@ func (r *Runner) outcome(e *execution, res any, err error) (schemas.Status, bool
 			st.Result = b
 		}
 		return st, true
-	case stopped && errors.Is(cause, job.ErrHandover):
+	case stopped && errors.Is(cause, job.ErrHandover), errors.Is(err, job.ErrNotOwner):
 		return schemas.Status{}, false
 	case stopped && errors.Is(cause, job.ErrCancelled):
 		st := r.status(e.cmd, schemas.StateCancelled)
@@ -107,13 +142,42 @@ func (r *Runner) outcome(e *execution, res any, err error) (schemas.Status, bool
 	return st, true
 }
 
-// conclude publishes e's final status and completes e; ran < 0 means the
-// command never ran (no duration observed).
+// conclude publishes e's final status (retrying while the epoch lasts)
+// and completes e; ran < 0 means the command never ran (no duration
+// observed). It returns false when the final could not be published: the
+// command is given up and the next owner decides (from the status topic)
+// whether it still has to run.
 func (r *Runner) conclude(e *execution, st schemas.Status, ran time.Duration) bool {
-	if err := r.publish(e.ep.pubCtx, st); err != nil {
-		r.log.Warn("final status not published; the next owner resumes the command", "id", e.cmd.ID, "state", st.State, "err", err)
-		r.abandon(e, "final status not published")
-		return false
+	e.pmu.Lock()
+	e.closing = true
+	if e.timer != nil {
+		e.timer.Stop()
+	}
+	e.pmu.Unlock()
+	if _, err := st.Encode(); errors.Is(err, schemas.ErrStatusTooLarge) {
+		r.log.Error("final status too large; publishing a failure instead", "id", e.cmd.ID, "err", err)
+		st.State, st.Result = schemas.StateFailed, nil
+		st.Error = &schemas.StatusError{Code: schemas.ErrInternal, Message: fmt.Sprintf("the %s result does not fit in a status event: %v", e.cmd.Type, err)}
+	}
+	b := job.Backoff{Initial: 100 * time.Millisecond, Max: 2 * time.Second}
+	for {
+		if pub := r.publisherOf(e.ep); pub != nil {
+			pub.drop(e.cmd.ID)
+		}
+		err := r.publishNow(context.Background(), e.ep, st)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, job.ErrNotOwner) {
+			r.log.Warn("final status not published; the next owner of the control partition decides", "id", e.cmd.ID, "state", st.State, "err", err)
+			r.giveUp(e)
+			return false
+		}
+		r.log.Warn("publishing final status, retrying", "id", e.cmd.ID, "state", st.State, "err", err)
+		select {
+		case <-e.ep.ended:
+		case <-time.After(b.Next()):
+		}
 	}
 	r.m.total.WithLabelValues(typeLabel(e.cmd.Type), string(st.State)).Inc()
 	if ran >= 0 {
@@ -147,6 +211,20 @@ func (r *Runner) complete(e *execution, st schemas.Status) {
 	r.kickCommit()
 }
 
+// giveUp drops e without a final state and without a running event: a
+// final may or may not have reached the topic.
+func (r *Runner) giveUp(e *execution) {
+	r.mu.Lock()
+	if e.abandoned || e.final != nil {
+		r.mu.Unlock()
+		return
+	}
+	e.abandoned = true
+	r.detachLocked(e)
+	r.mu.Unlock()
+	close(e.done)
+}
+
 // abandon gives e up without a final state: the next owner resumes it.
 // A running command gets a best-effort running event saying so.
 func (r *Runner) abandon(e *execution, why string) {
@@ -162,11 +240,22 @@ func (r *Runner) abandon(e *execution, why string) {
 		until = d
 	}
 	r.mu.Unlock()
-	st := r.status(e.cmd, schemas.StateRunning)
-	st.Progress = &schemas.Progress{Detail: fmt.Sprintf("interrupted on %s (%s); the next owner of the control partition resumes it", r.cfg.Replica, why)}
-	pctx, cancel := context.WithDeadline(e.ep.pubCtx, until)
-	_ = r.publish(pctx, st)
-	cancel()
+	e.pmu.Lock()
+	closing := e.closing
+	e.closing = true
+	if e.timer != nil {
+		e.timer.Stop()
+	}
+	st := e.runningLocked(&schemas.Progress{Detail: fmt.Sprintf("interrupted on %s (%s); the next owner of the control partition resumes it", r.cfg.Replica, why)})
+	e.pmu.Unlock()
+	if !closing {
+		if pub := r.publisherOf(e.ep); pub != nil {
+			pub.drop(e.cmd.ID)
+		}
+		pctx, cancel := context.WithDeadline(context.Background(), until)
+		_ = r.publishNow(pctx, e.ep, st)
+		cancel()
+	}
 	close(e.done)
 }
 
@@ -176,6 +265,13 @@ func (r *Runner) detachLocked(e *execution) {
 	if r.active[e.cmd.ID] == e {
 		delete(r.active, e.cmd.ID)
 	}
+	r.dequeueLocked(e)
+}
+
+// dequeueLocked removes e from its queue (it stays in flight: duplicates
+// arriving meanwhile still join it), starting the next command of the
+// queue when e was at its head.
+func (r *Runner) dequeueLocked(e *execution) {
 	q := r.queues[e.key]
 	for i, x := range q {
 		if x != e {

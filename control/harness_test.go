@@ -2,6 +2,9 @@ package control
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/qdrantmem"
@@ -44,14 +49,19 @@ func (c *manualClock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// severableDialer lets a test cut a client off Kafka at once, as a crash
-// or a network partition would: open connections are closed and new dials
-// fail. Nothing the client does afterwards reaches the broker.
+// severableDialer lets a test cut a client off Kafka, as a crash or a
+// network partition would. sever closes open connections and refuses new
+// dials: nothing the client does afterwards reaches the broker. freeze
+// makes requests of the given API keys hang (as on a partitioned network
+// where packets are dropped) until thaw, their write deadline, or the
+// connection closing; other requests go through.
 type severableDialer struct {
 	mu      sync.Mutex
 	dead    bool
-	conns   []net.Conn
+	conns   []*faultConn
 	refused int // dials refused while severed
+	frozen  map[int16]bool
+	thawed  chan struct{} // closed by thaw
 }
 
 func (d *severableDialer) dial(ctx context.Context, network, host string) (net.Conn, error) {
@@ -62,10 +72,12 @@ func (d *severableDialer) dial(ctx context.Context, network, host string) (net.C
 		return nil, errors.New("severed")
 	}
 	c, err := (&net.Dialer{}).DialContext(ctx, network, host)
-	if err == nil {
-		d.conns = append(d.conns, c)
+	if err != nil {
+		return nil, err
 	}
-	return c, err
+	fc := &faultConn{Conn: c, d: d, closed: make(chan struct{}), deadlineSet: make(chan struct{})}
+	d.conns = append(d.conns, fc)
+	return fc, nil
 }
 
 func (d *severableDialer) sever() {
@@ -90,18 +102,124 @@ func (d *severableDialer) heal() {
 	d.conns = nil
 }
 
+// freeze makes requests with these API keys hang.
+func (d *severableDialer) freeze(keys ...kmsg.Key) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.frozen == nil {
+		d.frozen = map[int16]bool{}
+		d.thawed = make(chan struct{})
+	}
+	for _, k := range keys {
+		d.frozen[int16(k)] = true
+	}
+}
+
+// thaw lets every frozen request through.
+func (d *severableDialer) thaw() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.frozen != nil {
+		d.frozen = nil
+		close(d.thawed)
+	}
+}
+
+// waitFrozen returns the channel to wait on when key is frozen, else nil.
+func (d *severableDialer) waitFrozen(key int16) <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.frozen[key] {
+		return d.thawed
+	}
+	return nil
+}
+
+// frozenKeys are the requests that make a replica's ownership and writes
+// visible: cut off, it can still read, but never commit, heartbeat or
+// produce.
+var frozenKeys = []kmsg.Key{kmsg.Produce, kmsg.Heartbeat, kmsg.JoinGroup, kmsg.SyncGroup, kmsg.LeaveGroup,
+	kmsg.OffsetCommit, kmsg.InitProducerID, kmsg.AddPartitionsToTxn, kmsg.AddOffsetsToTxn, kmsg.EndTxn, kmsg.TxnOffsetCommit}
+
+// faultConn is a connection whose requests can hang (severableDialer.freeze).
+// kgo writes each request with one Write: size (int32), API key (int16).
+type faultConn struct {
+	net.Conn
+	d           *severableDialer
+	closeOnce   sync.Once
+	closed      chan struct{}
+	mu          sync.Mutex
+	deadline    time.Time
+	deadlineSet chan struct{} // closed and replaced when the write deadline changes
+}
+
+func (c *faultConn) Write(b []byte) (int, error) {
+	if len(b) >= 6 {
+		if thawed := c.d.waitFrozen(int16(binary.BigEndian.Uint16(b[4:6]))); thawed != nil {
+			for {
+				c.mu.Lock()
+				dl, changed := c.deadline, c.deadlineSet
+				c.mu.Unlock()
+				var expire <-chan time.Time
+				if !dl.IsZero() {
+					t := time.NewTimer(time.Until(dl))
+					defer t.Stop()
+					expire = t.C
+				}
+				select {
+				case <-thawed:
+				case <-c.closed:
+					return 0, net.ErrClosed
+				case <-expire:
+					return 0, os.ErrDeadlineExceeded
+				case <-changed:
+					continue
+				}
+				break
+			}
+		}
+	}
+	return c.Conn.Write(b)
+}
+
+func (c *faultConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.deadline = t
+	close(c.deadlineSet)
+	c.deadlineSet = make(chan struct{})
+	c.mu.Unlock()
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func (c *faultConn) SetDeadline(t time.Time) error {
+	if err := c.SetWriteDeadline(t); err != nil {
+		return err
+	}
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *faultConn) Close() error {
+	c.closeOnce.Do(func() { close(c.closed) })
+	return c.Conn.Close()
+}
+
 // env is one kfake cluster, one in-memory Qdrant and the test's own
 // clients to them.
 type env struct {
-	t       *testing.T
-	brokers []string
-	qs      *qdrantmem.Server
-	qc      *qdrant.Client
-	clock   *manualClock
-	rest    string
-	prod    *kgo.Client
-	log     *statusLog
-	cfg     config.Config
+	t                 *testing.T
+	kc                *kfake.Cluster // nil on a real broker
+	ctlTopic, stTopic string
+	brokers           []string
+	qs                *qdrantmem.Server
+	qc                *qdrant.Client
+	clock             *manualClock
+	rest              string
+	prod              *kgo.Client
+	log               *statusLog
+	cfg               config.Config
+	// prefix starts the names of the test's collections on a real Qdrant
+	// (coll); "" on the in-memory one.
+	prefix string
 }
 
 const (
@@ -123,38 +241,79 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(kc.Close)
+	e := setupEnv(t, kc.ListenAddrs(), controlTopic, statusTopic, "kq", nil)
+	e.kc = kc
+	return e
+}
 
+// newRealEnv is newEnv on the real broker(s) of KQ_E2E_KAFKA_BROKERS, with
+// topics and group named after the test run; the status topic is created
+// with statusConfigs. It skips when no broker is configured. With
+// KQ_E2E_QDRANT_GRPC it uses that Qdrant (useRealQdrant).
+func newRealEnv(t *testing.T, statusConfigs map[string]*string) *env {
+	t.Helper()
+	brokers := os.Getenv(e2eBrokersEnv)
+	if brokers == "" {
+		t.Skipf("%s is not set: no real Kafka broker", e2eBrokersEnv)
+	}
+	var suffix [4]byte
+	_, _ = rand.Read(suffix[:])
+	run := "kq-e2e-" + hex.EncodeToString(suffix[:])
+	e := setupEnv(t, strings.Split(brokers, ","), run+".control", run+".status", run, statusConfigs)
+	e.useRealQdrant(run)
+	// Real brokers refuse sessions below group.min.session.timeout.ms.
+	e.cfg.Kafka.SessionTimeout = 6 * time.Second
+	e.cfg.Kafka.RebalanceTimeout = 10 * time.Second
+	return e
+}
+
+func setupEnv(t *testing.T, brokers []string, ctlTopic, stTopic, group string, statusConfigs map[string]*string) *env {
+	t.Helper()
 	clock := &manualClock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
 	ts := qdrantmem.NewTestServer(t, qdrantmem.WithClock(clock), qdrantmem.WithIndexingRate(1000), qdrantmem.WithCPUs(2))
 	qs, qc, rest := ts.Server, ts.Client, strings.TrimPrefix(ts.REST, "http://")
 
 	cfg := config.Default()
-	cfg.Kafka.Brokers = kc.ListenAddrs()
-	cfg.Kafka.Group = "kq"
+	cfg.Kafka.Brokers = brokers
+	cfg.Kafka.Group = group
 	cfg.Kafka.SessionTimeout = time.Second
 	cfg.Kafka.RebalanceTimeout = 5 * time.Second
-	cfg.Control.Topic, cfg.Control.StatusTopic = controlTopic, statusTopic
+	cfg.Control.Topic, cfg.Control.StatusTopic = ctlTopic, stTopic
 	cfg.Qdrant.REST = "http://" + rest
 	cfg.Qdrant.Retry = config.Retry{InitialBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}
 	cfg.Qdrant.Timeout = 5 * time.Second
 
-	e := &env{t: t, brokers: kc.ListenAddrs(), qs: qs, qc: qc, clock: clock, rest: rest, cfg: cfg}
+	e := &env{t: t, brokers: brokers, ctlTopic: ctlTopic, stTopic: stTopic, qs: qs, qc: qc, clock: clock, rest: rest, cfg: cfg}
 	ctx := t.Context()
-	if err := EnsureTopics(ctx, e.kafkaOpts(), controlTopic, statusTopic, quietLogger()); err != nil {
+	admCl, err := kgo.NewClient(e.kafkaOpts()...)
+	if err != nil {
 		t.Fatal(err)
 	}
-	e.prod, err = kgo.NewClient(append(e.kafkaOpts(), kgo.DefaultProduceTopic(controlTopic))...)
+	defer admCl.Close()
+	if statusConfigs != nil {
+		if _, err := kadm.NewClient(admCl).CreateTopic(ctx, 1, -1, statusConfigs, stTopic); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := EnsureTopics(ctx, e.kafkaOpts(), ctlTopic, stTopic, quietLogger()); err != nil {
+		t.Fatal(err)
+	}
+	e.prod, err = kgo.NewClient(append(e.kafkaOpts(), kgo.DefaultProduceTopic(ctlTopic))...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.prod.Close)
-	e.log = newStatusLog(t, e.kafkaOpts())
+	e.log = newStatusLog(t, e.kafkaOpts(), stTopic)
 	return e
 }
 
 func (e *env) kafkaOpts(extra ...kgo.Opt) []kgo.Opt {
-	return append([]kgo.Opt{kgo.SeedBrokers(e.brokers...), kgo.MetadataMinAge(20 * time.Millisecond),
-		kgo.MetadataMaxAge(time.Second), kgo.HeartbeatInterval(100 * time.Millisecond)}, extra...)
+	opts := []kgo.Opt{kgo.SeedBrokers(e.brokers...), kgo.MetadataMinAge(20 * time.Millisecond),
+		kgo.MetadataMaxAge(time.Second), kgo.HeartbeatInterval(100 * time.Millisecond)}
+	if os.Getenv("KQ_TEST_KGO_LOG") != "" {
+		opts = append(opts, kgo.WithLogger(kgo.BasicLogger(os.Stderr, kgo.LogLevelInfo, nil)))
+	}
+	return append(opts, extra...)
 }
 
 // runner is a started Runner.
@@ -207,6 +366,7 @@ func (rn *runner) stop(t *testing.T) error {
 		return err
 	case <-time.After(20 * time.Second):
 		t.Errorf("runner did not stop within 20s")
+		_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
 		return nil
 	}
 }
@@ -230,10 +390,16 @@ func (e *env) sendCmd(c schemas.Command) {
 }
 
 // createCollection makes a collection of n 4-dim points that indexes above
-// a 1 kB threshold, so indexing n vectors takes n/1000 clock seconds.
+// a 1 kB threshold, so indexing n vectors takes n/1000 clock seconds on the
+// in-memory Qdrant. name is used as given (see coll); on a real Qdrant it
+// is deleted at the end of the test.
 func (e *env) createCollection(name string, n int) {
 	e.t.Helper()
 	ctx := e.t.Context()
+	if e.qs == nil {
+		_ = e.qc.DeleteCollection(ctx, name)
+		e.t.Cleanup(func() { _ = e.qc.DeleteCollection(context.Background(), name) })
+	}
 	err := e.qc.CreateCollection(ctx, &qdrant.CreateCollection{
 		CollectionName:   name,
 		VectorsConfig:    qdrant.NewVectorsConfig(&qdrant.VectorParams{Size: 4, Distance: qdrant.Distance_Cosine}),
@@ -251,7 +417,23 @@ func (e *env) createCollection(name string, n int) {
 		e.t.Fatal(err)
 	}
 	// Let the initial build finish.
+	if e.qs == nil {
+		e.waitGreen(name)
+		return
+	}
 	e.clock.Advance(time.Duration(n) * time.Millisecond * 2)
+}
+
+// addPoints upserts n 4-dim points with ids from first.
+func (e *env) addPoints(name string, first, n int) {
+	e.t.Helper()
+	pts := make([]*qdrant.PointStruct, 0, n)
+	for i := range n {
+		pts = append(pts, &qdrant.PointStruct{Id: qdrant.NewIDNum(uint64(first + i)), Vectors: qdrant.NewVectors(1, float32(i%7)+1, 2, 3)})
+	}
+	if _, err := e.qc.Upsert(e.t.Context(), &qdrant.UpsertPoints{CollectionName: name, Points: pts, Wait: qdrant.PtrOf(true)}); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 func (e *env) hnswM(name string) uint64 {
@@ -265,18 +447,24 @@ func (e *env) hnswM(name string) uint64 {
 
 // statusLog records every event of the status topic, in order.
 type statusLog struct {
-	t    *testing.T
-	mu   sync.Mutex
-	all  []schemas.Status
-	tick chan struct{}
+	t     *testing.T
+	cl    *kgo.Client
+	topic string
+	mu    sync.Mutex
+	all   []schemas.Status
+	next  int64 // offset after the last record or control marker read
+	// tombstones are the ids whose last record is a tombstone.
+	tombstones map[string]bool
+	tick       chan struct{}
 }
 
-func newStatusLog(t *testing.T, opts []kgo.Opt) *statusLog {
-	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(statusTopic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
+func newStatusLog(t *testing.T, opts []kgo.Opt, topic string) *statusLog {
+	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &statusLog{t: t, tick: make(chan struct{})}
+	l := &statusLog{t: t, cl: cl, topic: topic, tick: make(chan struct{}), tombstones: map[string]bool{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -288,6 +476,15 @@ func newStatusLog(t *testing.T, opts []kgo.Opt) *statusLog {
 			}
 			l.mu.Lock()
 			fs.EachRecord(func(r *kgo.Record) {
+				l.next = r.Offset + 1
+				if r.Attrs.IsControl() {
+					return
+				}
+				if r.Value == nil {
+					l.tombstones[string(r.Key)] = true
+					return
+				}
+				delete(l.tombstones, string(r.Key))
 				s, err := schemas.DecodeStatus(r.Value)
 				if err != nil {
 					t.Errorf("undecodable status event %s: %v", r.Value, err)
@@ -305,6 +502,38 @@ func newStatusLog(t *testing.T, opts []kgo.Opt) *statusLog {
 	}()
 	t.Cleanup(func() { cancel(); <-done; cl.Close() })
 	return l
+}
+
+// endOffset is the status topic's last stable offset.
+func (l *statusLog) endOffset() int64 {
+	l.t.Helper()
+	ends, err := kadm.NewClient(l.cl).ListCommittedOffsets(l.t.Context(), l.topic)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	end, _ := ends.Lookup(l.topic, 0)
+	return end.Offset
+}
+
+// syncEnd waits (up to 20s) until the log holds every committed event of
+// the status topic.
+func (l *statusLog) syncEnd() {
+	l.t.Helper()
+	end := struct{ Offset int64 }{l.endOffset()}
+	deadline := time.After(20 * time.Second)
+	for {
+		l.mu.Lock()
+		next, tick := l.next, l.tick
+		l.mu.Unlock()
+		if next >= end.Offset {
+			return
+		}
+		select {
+		case <-tick:
+		case <-deadline:
+			l.t.Fatalf("status log at %d, end %d", next, end.Offset)
+		}
+	}
 }
 
 // events returns the events of id (all ids when id is "").
@@ -406,7 +635,7 @@ func (e *env) committed() int64 {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	o, ok := offs.Lookup(controlTopic, 0)
+	o, ok := offs.Lookup(e.ctlTopic, 0)
 	if !ok {
 		return -1
 	}
@@ -416,11 +645,11 @@ func (e *env) committed() int64 {
 // endOffset is the control topic's end offset.
 func (e *env) endOffset() int64 {
 	e.t.Helper()
-	ends, err := kadm.NewClient(e.prod).ListEndOffsets(e.t.Context(), controlTopic)
+	ends, err := kadm.NewClient(e.prod).ListEndOffsets(e.t.Context(), e.ctlTopic)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	o, _ := ends.Lookup(controlTopic, 0)
+	o, _ := ends.Lookup(e.ctlTopic, 0)
 	return o.Offset
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/seed-a550a1ef/kafka-qdrant/control/auth"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
 
@@ -15,6 +16,11 @@ type metrics struct {
 	total    *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	running  prometheus.Gauge
+	owner    prometheus.Gauge
+	// tombstones counts finished commands removed by retention.
+	tombstones prometheus.Counter
+	// unauthorized counts commands refused by control.auth, by reason.
+	unauthorized *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -32,8 +38,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "kafka_qdrant_commands_running",
 			Help: "Control commands running on this replica.",
 		}),
+		owner: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kafka_qdrant_control_owner",
+			Help: "1 while this replica owns the control partition (former owners fenced, status view caught up), else 0.",
+		}),
+		tombstones: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kafka_qdrant_status_tombstones_total",
+			Help: "Finished commands tombstoned on the status topic by control.status_retention.",
+		}),
+		unauthorized: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kafka_qdrant_commands_unauthorized_total",
+			Help: "Control commands refused by control.auth (failed, code unauthorized) on this replica, by reason: unsigned, unknown_key, bad_signature, incomplete, expired, not_permitted.",
+		}, []string{"reason"}),
 	}
-	for _, c := range []prometheus.Collector{m.total, m.duration, m.running} {
+	for _, c := range []prometheus.Collector{m.total, m.duration, m.running, m.owner, m.tombstones, m.unauthorized} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering control metrics: %w", err)
 		}
@@ -42,6 +60,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		for _, s := range []schemas.State{schemas.StateSucceeded, schemas.StateFailed, schemas.StateCancelled} {
 			m.total.WithLabelValues(string(t), string(s))
 		}
+	}
+	for _, r := range auth.Reasons() {
+		m.unauthorized.WithLabelValues(string(r))
 	}
 	return m, nil
 }

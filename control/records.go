@@ -10,8 +10,9 @@ import (
 )
 
 // viewRecords gives index_build what index_defer recorded: the result of
-// the collection's latest succeeded index_defer in the status view, after
-// catching up with the status topic.
+// the collection's pending index_defer — the latest succeeded one that no
+// succeeded index_build followed on the status topic — after catching up
+// with the topic. Retention keeps that event (retire).
 type viewRecords struct{ f *statusview.Follower }
 
 func (v viewRecords) LastDefer(ctx context.Context, collection string) (json.RawMessage, bool, error) {
@@ -20,11 +21,14 @@ func (v viewRecords) LastDefer(ctx context.Context, collection string) (json.Raw
 	if err := v.f.Sync(sctx); err != nil {
 		return nil, false, err
 	}
-	s, ok := v.f.View().LatestFinal(schemas.CommandIndexDefer, collection, schemas.StateSucceeded)
-	if !ok || len(s.Result) == 0 {
+	d, ok := v.f.View().LatestFinalEntry(schemas.CommandIndexDefer, collection, schemas.StateSucceeded)
+	if !ok || len(d.Latest.Result) == 0 {
 		return nil, false, nil
 	}
-	return s.Result, true, nil
+	if b, built := v.f.View().LatestFinalEntry(schemas.CommandIndexBuild, collection, schemas.StateSucceeded); built && b.At.After(d.At) {
+		return nil, false, nil
+	}
+	return d.Latest.Result, true, nil
 }
 
 // finalCache remembers the final statuses this runner published, so a

@@ -28,41 +28,27 @@ type Runner struct {
 	m        *metrics
 	handlers map[schemas.CommandType]job.Handler
 	follower *statusview.Follower
-	cl       *kgo.Client
-	started  atomic.Bool
-	commitCh chan struct{}
-	wg       sync.WaitGroup // execution goroutines
+	// probe sends the ownership checks' heartbeats, on connections of its
+	// own so they never queue behind the group client's requests.
+	probe *kgo.Client
+	// callTimeout bounds every Kafka call of the dispatcher loop, the
+	// heartbeat's retries and each transaction: a quarter of the session
+	// timeout, between 1s and 10s.
+	callTimeout    time.Duration
+	sessionTimeout time.Duration // the group session timeout
+	txnID          string
+	started        atomic.Bool
+	commitCh       chan struct{}
+	wg             sync.WaitGroup // execution goroutines
 
-	mu     sync.Mutex
-	ep     *epoch                  // the current ownership epoch
-	active map[string]*execution   // commands in flight by id (queued or running)
-	queues map[string][]*execution // per collection; the head is running
-	finals finalCache
-}
-
-// epoch is one period of ownership of the control partition(s): it ends
-// on revoke, loss or shutdown. Executions and offsets belong to an epoch.
-type epoch struct {
-	n       uint64
-	offsets *offsets
-	// runCtx is the parent of the epoch's executions; it is cancelled
-	// with job.ErrHandover when the epoch ends.
-	runCtx    context.Context
-	runCancel context.CancelCauseFunc
-	// pubCtx bounds the epoch's status publishing; it ends after the
-	// handover, so a command that outlives it publishes nothing final.
-	pubCtx    context.Context
-	pubCancel context.CancelFunc
-	// deadline is when the handover of the epoch gives up waiting (zero
-	// while the epoch is current); guarded by Runner.mu.
-	deadline time.Time
-}
-
-func newEpoch(n uint64) *epoch {
-	e := &epoch{n: n, offsets: newOffsets()}
-	e.runCtx, e.runCancel = context.WithCancelCause(context.Background())
-	e.pubCtx, e.pubCancel = context.WithCancel(context.Background())
-	return e
+	mu      sync.Mutex
+	cl      *kgo.Client             // the group client of the current session
+	restart context.CancelCauseFunc // ends the current session
+	wake    context.CancelFunc      // ends the dispatcher's poll in progress
+	ep      *epoch                  // the current ownership epoch
+	active  map[string]*execution   // commands in flight by id (queued or running)
+	queues  map[string][]*execution // per collection; the head is running
+	finals  finalCache
 }
 
 // NewRunner checks cfg, registers the metrics and builds the handlers:
@@ -82,12 +68,24 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
+	probe, err := kgo.NewClient(slices.Clone(cfg.KafkaOpts)...)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("creating the ownership probe client: %w", err)
+	}
+	session := cfg.Config.Kafka.SessionTimeout
+	if session <= 0 {
+		session = 45 * time.Second // kgo's default
+	}
 	r := &Runner{
-		cfg: cfg, log: log, m: m, follower: f,
-		commitCh: make(chan struct{}, 1),
-		active:   map[string]*execution{},
-		queues:   map[string][]*execution{},
-		ep:       newEpoch(0),
+		cfg: cfg, log: log, m: m, follower: f, probe: probe,
+		callTimeout:    min(max(session/4, time.Second), 10*time.Second),
+		sessionTimeout: session,
+		txnID:          Group(cfg.Config.Kafka.Group),
+		commitCh:       make(chan struct{}, 1),
+		active:         map[string]*execution{},
+		queues:         map[string][]*execution{},
+		ep:             newEpoch(0, false),
 	}
 	q := cfg.Config.Qdrant
 	io := index.Options{
@@ -113,8 +111,9 @@ func (r *Runner) View() *statusview.View { return r.follower.View() }
 // control group and executes commands until ctx ends. Then it hands its
 // running commands over (they stop without a final state and the next
 // owner resumes them), commits what is final and leaves the group, all
-// within HandoverTimeout. It returns nil after a clean stop, or the error
-// that stopped it.
+// within HandoverTimeout. A session whose status producer was fenced or
+// left in an unknown state is ended the same way and a new one joins. It
+// returns nil after a clean stop, or the error that stopped it.
 func (r *Runner) Run(ctx context.Context) error {
 	if !r.started.CompareAndSwap(false, true) {
 		return errors.New("control runner: Run called twice")
@@ -128,24 +127,70 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer func() {
 		bgCancel()
 		r.follower.Close()
+		r.probe.Close()
 		bg.Wait()
 	}()
 	bg.Go(func() { _ = r.follower.Run(bgCtx) })
-	if err := r.syncView(ctx); err != nil {
+	loadStart := time.Now()
+	if err := r.syncView(ctx, 30*time.Second); err != nil {
 		return nil // ctx ended while loading
 	}
-	r.log.Info("status view loaded", "commands", r.follower.View().Len())
+	r.log.Info("status view loaded", "commands", r.follower.View().Len(), "took", time.Since(loadStart).Round(time.Millisecond), "topic", ctl.StatusTopic)
+	bg.Go(func() { r.commitLoop(bgCtx) })
 
+	b := job.Backoff{Initial: 200 * time.Millisecond, Max: 5 * time.Second}
+	for {
+		err := r.session(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var fatal *fatalConfigError
+		if errors.As(err, &fatal) {
+			return fatal.err
+		}
+		r.log.Warn("control group session ended; joining again", "err", err)
+		if err := job.Sleep(ctx, job.RealClock, b.Next()); err != nil {
+			return nil
+		}
+	}
+}
+
+// fatalConfigError stops Run: retrying cannot help.
+type fatalConfigError struct{ err error }
+
+func (e *fatalConfigError) Error() string { return e.err.Error() }
+
+// session is one membership of the control group, with its own client:
+// join, dispatch, then hand over, commit and leave. It ends when ctx ends
+// or the session is restarted (restartSession).
+func (r *Runner) session(ctx context.Context) error {
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	k := r.cfg.Config.Kafka
 	opts := append(slices.Clone(r.cfg.KafkaOpts),
 		kgo.ConsumerGroup(Group(k.Group)),
-		kgo.ConsumeTopics(ctl.Topic),
+		kgo.ConsumeTopics(r.cfg.Config.Control.Topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.OnPartitionsAssigned(r.onAssigned),
 		kgo.OnPartitionsRevoked(r.onRevoked),
 		kgo.OnPartitionsLost(r.onLost),
+		// A heartbeat that cannot reach the coordinator for callTimeout
+		// ends the ownership (onLost) well before the session expires
+		// and the coordinator can give the partition to another replica:
+		// a request that gets no answer fails after callTimeout (on top
+		// of its own timeout), and heartbeats are not retried past it.
+		kgo.RequestTimeoutOverhead(r.callTimeout),
+		kgo.RetryTimeoutFn(func(key int16) time.Duration {
+			switch key {
+			case int16(kmsg.Heartbeat):
+				return r.callTimeout
+			case int16(kmsg.JoinGroup), int16(kmsg.SyncGroup):
+				return r.sessionTimeout // kgo's default
+			}
+			return 30 * time.Second
+		}),
 	)
 	if k.SessionTimeout > 0 {
 		opts = append(opts, kgo.SessionTimeout(k.SessionTimeout))
@@ -155,21 +200,91 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
-		return fmt.Errorf("creating control consumer: %w", err)
+		return &fatalConfigError{fmt.Errorf("creating control consumer: %w", err)}
 	}
-	r.cl = cl
-	bg.Go(func() { r.commitLoop(bgCtx) })
-
-	err = r.poll(ctx)
-	r.shutdown()
+	r.mu.Lock()
+	r.cl, r.restart = cl, cancel
+	r.mu.Unlock()
+	err = r.poll(sctx, cl)
+	r.shutdown(cl)
+	r.mu.Lock()
+	r.cl, r.restart = nil, nil
+	r.mu.Unlock()
+	if err == nil {
+		err = context.Cause(sctx)
+	}
 	return err
 }
 
-// poll is the dispatcher loop: records are handled in order, between
-// polls rebalances are allowed.
-func (r *Runner) poll(ctx context.Context) error {
+// restartSession ends the current group session (its client leaves the
+// group and a new one joins): the way out of an epoch whose producer
+// cannot be used any more while the group still assigns us the partition.
+func (r *Runner) restartSession(cause error) {
+	r.mu.Lock()
+	restart := r.restart
+	r.mu.Unlock()
+	if restart != nil {
+		restart(cause)
+	}
+}
+
+// client returns the current session's group client (nil between
+// sessions).
+func (r *Runner) client() *kgo.Client {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cl
+}
+
+// poll is the dispatcher loop. Records are handled in order, each at most
+// once; a record whose status could not be published stays pending (with
+// those after it) and is handled again on a later round. Between rounds
+// rebalances are allowed, and every Kafka call of a round is bounded by
+// callTimeout, so a replica cut off from Kafka runs its revoke or lost
+// callback in time.
+func (r *Runner) poll(ctx context.Context, cl *kgo.Client) error {
+	var (
+		pending []*kgo.Record
+		pendEp  *epoch
+		synced  bool
+		b       = job.Backoff{Initial: 100 * time.Millisecond, Max: 5 * time.Second}
+		wait    time.Duration
+	)
 	for {
-		fs := r.cl.PollFetches(ctx)
+		ep := r.current()
+		unprepared := r.unprepared(ep)
+		if unprepared {
+			if err := r.prepare(ctx, ep); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				r.log.Warn("taking over the control partition", "attempt", b.Attempts()+1, "err", err)
+				wait = b.Next()
+			} else {
+				b.Reset()
+				unprepared, synced, wait = false, true, 0
+			}
+		}
+
+		// The poll is bounded while work waits; an assignment wakes it
+		// (onAssigned), so a new owner takes over and fences at once,
+		// not with the next command.
+		pctx, cancel := context.WithCancel(ctx)
+		if len(pending) > 0 || unprepared {
+			cancel()
+			pctx, cancel = context.WithTimeout(ctx, max(wait, 50*time.Millisecond))
+		}
+		r.mu.Lock()
+		r.wake = cancel
+		r.mu.Unlock()
+		var fs kgo.Fetches
+		if !r.unprepared(r.current()) || unprepared {
+			fs = cl.PollFetches(pctx)
+		}
+		r.mu.Lock()
+		r.wake = nil
+		r.mu.Unlock()
+		cancel()
 		if fs.IsClientClosed() {
 			return errors.New("control consumer closed")
 		}
@@ -177,20 +292,98 @@ func (r *Runner) poll(ctx context.Context) error {
 			return nil
 		}
 		fs.EachError(func(t string, p int32, err error) {
-			if !errors.Is(err, context.Canceled) {
+			if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 				r.log.Warn("fetching control topic", "topic", t, "partition", p, "err", err)
 			}
 		})
-		if fs.NumRecords() > 0 {
-			// Commands published before this batch must be decided on
-			// what the status topic says now (another replica may have
-			// finished or started them).
-			if err := r.syncView(ctx); err != nil {
-				return nil
-			}
-			fs.EachRecord(func(rec *kgo.Record) { r.handle(ctx, rec) })
+		// Rebalances are blocked from here to AllowRebalance: the epoch
+		// is stable.
+		ep = r.current()
+		if ep != pendEp {
+			pending, pendEp, synced = nil, ep, false
 		}
-		r.cl.AllowRebalance()
+		if fs.NumRecords() > 0 {
+			r.mu.Lock()
+			fs.EachRecord(func(rec *kgo.Record) {
+				ep.offsets.add(rec.Partition, rec.Offset)
+				pending = append(pending, rec)
+			})
+			r.mu.Unlock()
+			// Commands published before these must be decided on what the
+			// status topic says now (another replica may have finished or
+			// started them).
+			synced = false
+		}
+		if len(pending) > 0 && r.epochErr(ep) == nil {
+			if !synced {
+				if err := r.syncView(ctx, r.callTimeout); err == nil {
+					synced = true
+				} else if ctx.Err() == nil {
+					r.log.Warn("catching up with the status topic", "err", err)
+					wait = b.Next()
+				}
+			}
+			for synced && len(pending) > 0 {
+				if !r.handle(ep, pending[0]) {
+					wait = b.Next()
+					break
+				}
+				pending = pending[1:]
+				b.Reset()
+				wait = 0
+			}
+		}
+		cl.AllowRebalance()
+	}
+}
+
+// unprepared reports whether ep is the current, assigned epoch and has not
+// taken over yet.
+func (r *Runner) unprepared(ep *epoch) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return ep == r.ep && ep.assigned && ep.pub == nil && ep.endCause == nil
+}
+
+// prepare makes the assigned epoch ep ready: it initializes the epoch's
+// transactional producer (fencing every former owner: from now on none of
+// their writes can become visible) and then catches up with the status
+// topic, so everything a former owner made visible is in the view.
+func (r *Runner) prepare(ctx context.Context, ep *epoch) error {
+	pctx, cancel := context.WithTimeout(ctx, 2*r.callTimeout)
+	defer cancel()
+	pub, err := newPublisher(pctx, r.cfg.KafkaOpts, r.txnID, r.cfg.Config.Control.StatusTopic, r.callTimeout, r.log,
+		func(err error) { r.fenced(ep, err) })
+	if err != nil {
+		return err
+	}
+	if err := r.syncView(ctx, r.callTimeout); err != nil {
+		pub.close()
+		return err
+	}
+	r.mu.Lock()
+	if ep != r.ep || ep.endCause != nil {
+		r.mu.Unlock()
+		pub.close()
+		return ownerError("the epoch ended while taking over")
+	}
+	ep.pub = pub
+	r.mu.Unlock()
+	r.m.owner.Set(1)
+	r.log.Info("owning the control partition: former owners fenced, status view caught up", "epoch", ep.n, "commands", r.follower.View().Len())
+	go r.sweepLoop(ep)
+	return nil
+}
+
+// fenced ends ep's session: its producer was fenced (another replica took
+// the partition over) or left in an unknown transaction state.
+func (r *Runner) fenced(ep *epoch, err error) {
+	r.mu.Lock()
+	current := ep == r.ep && ep.endCause == nil
+	r.mu.Unlock()
+	if current {
+		r.log.Warn("status producer unusable; ending this control group session", "epoch", ep.n, "err", err)
+		r.restartSession(err)
 	}
 }
 
@@ -219,12 +412,13 @@ func (r *Runner) ensureTopics(ctx context.Context) error {
 	}
 }
 
-// syncView catches the status view up with the topic, retrying until it
-// succeeds or ctx ends.
-func (r *Runner) syncView(ctx context.Context) error {
+// syncView catches the status view up with the topic, each attempt
+// bounded by per; it retries until it succeeds, ctx ends, or (when per is
+// the call timeout, inside the dispatcher loop) after one attempt.
+func (r *Runner) syncView(ctx context.Context, per time.Duration) error {
 	b := job.Backoff{Initial: 100 * time.Millisecond, Max: 5 * time.Second}
 	for {
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		sctx, cancel := context.WithTimeout(ctx, per)
 		err := r.follower.Sync(sctx)
 		cancel()
 		if err == nil {
@@ -232,6 +426,9 @@ func (r *Runner) syncView(ctx context.Context) error {
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if per <= r.callTimeout {
+			return err
 		}
 		r.log.Warn("catching up with the status topic", "attempt", b.Attempts()+1, "err", err)
 		if err := job.Sleep(ctx, job.RealClock, b.Next()); err != nil {
@@ -241,7 +438,20 @@ func (r *Runner) syncView(ctx context.Context) error {
 }
 
 func (r *Runner) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
-	r.log.Info("control partitions assigned", "partitions", assigned[r.cfg.Config.Control.Topic])
+	parts := assigned[r.cfg.Config.Control.Topic]
+	if len(parts) == 0 {
+		return
+	}
+	r.mu.Lock()
+	if !r.ep.assigned {
+		r.ep = newEpoch(r.ep.n+1, true)
+	}
+	n := r.ep.n
+	if r.wake != nil {
+		r.wake()
+	}
+	r.mu.Unlock()
+	r.log.Info("control partitions assigned", "partitions", parts, "epoch", n)
 }
 
 func (r *Runner) onRevoked(_ context.Context, _ *kgo.Client, revoked map[string][]int32) {
@@ -253,6 +463,9 @@ func (r *Runner) onRevoked(_ context.Context, _ *kgo.Client, revoked map[string]
 }
 
 func (r *Runner) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	if len(lost[r.cfg.Config.Control.Topic]) == 0 {
+		return
+	}
 	r.log.Warn("control partitions lost; stopping commands without committing", "partitions", lost[r.cfg.Config.Control.Topic])
 	r.handover("control partition lost", false, time.Now().Add(r.cfg.HandoverTimeout))
 }
@@ -260,14 +473,22 @@ func (r *Runner) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int3
 // handover ends the current epoch: queued commands are dropped, running
 // ones cancelled with job.ErrHandover and awaited until deadline; then
 // what is final is committed (unless the partitions were lost) and the
-// epoch's publishing ends.
+// epoch's producer is closed.
 func (r *Runner) handover(reason string, commit bool, deadline time.Time) {
 	r.mu.Lock()
 	old := r.ep
+	if old.endCause != nil || !old.assigned {
+		r.mu.Unlock()
+		return
+	}
+	old.endCause = ownerError(reason)
 	old.deadline = deadline
-	r.ep = newEpoch(old.n + 1)
+	r.ep = newEpoch(old.n+1, false)
 	var running []*execution
 	for id, e := range r.active {
+		if e.ep != old {
+			continue
+		}
 		delete(r.active, id)
 		if !e.started {
 			e.abandoned = true
@@ -277,7 +498,10 @@ func (r *Runner) handover(reason string, commit bool, deadline time.Time) {
 		running = append(running, e)
 	}
 	r.queues = map[string][]*execution{}
+	pub := old.pub
 	r.mu.Unlock()
+	close(old.ended)
+	r.m.owner.Set(0)
 
 	old.runCancel(job.ErrHandover)
 	timer := time.NewTimer(time.Until(deadline))
@@ -292,21 +516,24 @@ func (r *Runner) handover(reason string, commit bool, deadline time.Time) {
 		}
 	}
 	if len(stuck) > 0 {
-		r.log.Error("commands did not stop within the handover timeout; their late results are discarded", "ids", stuck, "reason", reason)
+		r.log.Error("commands did not stop within the handover timeout; they can publish nothing more", "ids", stuck, "reason", reason)
 	}
 	if commit {
 		cctx, cancel := context.WithDeadline(context.Background(), atLeastASecond(deadline))
 		r.commit(cctx, old)
 		cancel()
 	}
-	old.pubCancel()
+	if pub != nil {
+		pub.close()
+	}
 	if len(running) > 0 {
 		r.log.Info("commands handed over", "count", len(running), "reason", reason)
 	}
 }
 
-// shutdown runs after the dispatcher stopped: hand over, commit, leave.
-func (r *Runner) shutdown() {
+// shutdown runs after the dispatcher of a session stopped: hand over,
+// commit, leave.
+func (r *Runner) shutdown(cl *kgo.Client) {
 	deadline := time.Now().Add(r.cfg.HandoverTimeout)
 	r.handover("replica stopping", true, deadline)
 	waited := make(chan struct{})
@@ -316,13 +543,19 @@ func (r *Runner) shutdown() {
 	case <-time.After(time.Until(deadline)):
 		r.log.Error("command goroutines still running at shutdown")
 	}
-	r.cl.AllowRebalance()
+	cl.AllowRebalance()
 	lctx, cancel := context.WithDeadline(context.Background(), atLeastASecond(deadline))
-	if err := r.cl.LeaveGroupContext(lctx); err != nil {
+	if err := cl.LeaveGroupContext(lctx); err != nil {
 		r.log.Warn("leaving the control group", "err", err)
 	}
 	cancel()
-	r.cl.Close()
+	cl.Close()
+	// The group client is gone: a new session starts unassigned.
+	r.mu.Lock()
+	if r.ep.assigned {
+		r.ep = newEpoch(r.ep.n+1, false)
+	}
+	r.mu.Unlock()
 }
 
 // commitLoop commits final offsets when commands complete, and retries
@@ -337,10 +570,11 @@ func (r *Runner) commitLoop(ctx context.Context) {
 		case <-r.commitCh:
 		case <-t.C:
 		}
-		r.mu.Lock()
-		ep := r.ep
-		r.mu.Unlock()
-		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		ep := r.current()
+		if !ep.assigned {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, r.callTimeout)
 		r.commit(cctx, ep)
 		cancel()
 	}
@@ -354,7 +588,13 @@ func (r *Runner) kickCommit() {
 }
 
 // commit commits the epoch's offsets up to the first command not final.
+// The group coordinator refuses the commit of a member whose generation
+// is stale, so a former owner cannot move the offsets.
 func (r *Runner) commit(ctx context.Context, ep *epoch) {
+	cl := r.client()
+	if cl == nil {
+		return
+	}
 	r.mu.Lock()
 	pts := ep.offsets.commitPoints()
 	r.mu.Unlock()
@@ -367,7 +607,7 @@ func (r *Runner) commit(ctx context.Context, ep *epoch) {
 		req[topic][p] = kgo.EpochOffset{Epoch: -1, Offset: o}
 	}
 	var cerr error
-	r.cl.CommitOffsetsSync(ctx, req, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+	cl.CommitOffsetsSync(ctx, req, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
 		if err != nil {
 			cerr = err
 			return

@@ -13,10 +13,14 @@ import (
 )
 
 // EnsureTopics creates the control topic (1 partition, so commands are
-// totally ordered and one replica owns them) and the status topic (1
+// totally ordered and one replica owns them;
+// message.timestamp.type=LogAppendTime, so a record's timestamp is when
+// the broker took it, which control.auth judges issued_at against) and the
+// status topic (1
 // partition, cleanup.policy=compact, so the last event of every command is
-// kept) when they are missing, with the broker's default replication
-// factor. Existing topics are left as they are; a control topic with more
+// kept; segment.ms one day, so the log cleaner gets to events within a day
+// rather than the default week) when they are missing, with the broker's
+// default replication factor. Existing topics are left as they are; a control topic with more
 // than one partition is logged as a warning.
 func EnsureTopics(ctx context.Context, base []kgo.Opt, controlTopic, statusTopic string, log *slog.Logger) error {
 	cl, err := kgo.NewClient(slices.Clone(base)...)
@@ -25,13 +29,13 @@ func EnsureTopics(ctx context.Context, base []kgo.Opt, controlTopic, statusTopic
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	compact := "compact"
+	compact, day, appendTime := "compact", "86400000", "LogAppendTime"
 	for _, t := range []struct {
 		name    string
 		configs map[string]*string
 	}{
-		{controlTopic, nil},
-		{statusTopic, map[string]*string{"cleanup.policy": &compact}},
+		{controlTopic, map[string]*string{"message.timestamp.type": &appendTime}},
+		{statusTopic, map[string]*string{"cleanup.policy": &compact, "segment.ms": &day}},
 	} {
 		resp, err := adm.CreateTopic(ctx, 1, -1, t.configs, t.name)
 		if err == nil {

@@ -41,16 +41,19 @@ func TestEnsureTopics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	policy := map[string]string{}
+	policy, segment := map[string]string{}, ""
 	for _, rc := range rcs {
 		for _, c := range rc.Configs {
-			if c.Key == "cleanup.policy" {
+			switch {
+			case c.Key == "cleanup.policy":
 				policy[rc.Name] = c.MaybeValue()
+			case c.Key == "segment.ms" && rc.Name == "s":
+				segment = c.MaybeValue()
 			}
 		}
 	}
-	if policy["s"] != "compact" || policy["c"] == "compact" {
-		t.Fatalf("cleanup.policy = %v, want s compacted and c not", policy)
+	if policy["s"] != "compact" || policy["c"] == "compact" || segment != "86400000" {
+		t.Fatalf("cleanup.policy = %v, status segment.ms = %q; want s compacted with one-day segments, c not", policy, segment)
 	}
 }
 

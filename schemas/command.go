@@ -2,11 +2,14 @@ package schemas
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"regexp"
+	"time"
 )
 
 // CommandType names what a control command does. The set is the table of
@@ -69,6 +72,12 @@ type Command struct {
 	// Params are the type's parameters, a JSON object; each type decodes
 	// and validates its own (see IndexDeferParams, IndexBuildParams).
 	Params json.RawMessage `json:"params,omitempty"`
+	// IssuedAt is when the sender issued the command (RFC 3339). With
+	// control.auth configured a command must carry it, inside the signed
+	// value, and it must be within control.auth.window of the time the
+	// command reached the control topic; without control.auth it is
+	// informational.
+	IssuedAt time.Time `json:"issued_at,omitzero"`
 }
 
 // MaxIDLength bounds a command id.
@@ -118,7 +127,7 @@ func commandErrorf(code, format string, args ...any) *CommandError {
 func DecodeCommand(key, value []byte) (Command, error) {
 	var c Command
 	if len(bytes.TrimSpace(value)) == 0 {
-		c.ID = string(key)
+		c.ID = keyID(key)
 		return c, commandErrorf(ErrInvalidCommand, "command value is empty (a command is a JSON object)")
 	}
 	dec := json.NewDecoder(bytes.NewReader(value))
@@ -126,13 +135,17 @@ func DecodeCommand(key, value []byte) (Command, error) {
 	if err := dec.Decode(&c); err != nil {
 		c = Command{ID: salvageID(value)}
 		if c.ID == "" {
-			c.ID = string(key)
+			c.ID = keyID(key)
 		}
-		return c, commandErrorf(ErrInvalidCommand, "decoding command: %s", describeJSONError(err))
+		msg := describeJSONError(err)
+		if m := badIssuedAt(value); m != "" {
+			msg = m
+		}
+		return c, commandErrorf(ErrInvalidCommand, "decoding command: %s", msg)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		if c.ID == "" {
-			c.ID = string(key)
+		if CheckID(c.ID) != nil {
+			c.ID = keyID(key)
 		}
 		return c, commandErrorf(ErrInvalidCommand, "decoding command: trailing data after the JSON object")
 	}
@@ -140,7 +153,11 @@ func DecodeCommand(key, value []byte) (Command, error) {
 	case c.ID == "" && len(key) > 0:
 		c.ID = string(key)
 	case c.ID != "" && len(key) > 0 && c.ID != string(key):
-		return c, commandErrorf(ErrInvalidCommand, "record key %q differs from the command id %q (the key must be the id, or empty)", key, c.ID)
+		err := commandErrorf(ErrInvalidCommand, "record key %.60q differs from the command id %.60q (the key must be the id, or empty)", key, c.ID)
+		if CheckID(c.ID) != nil {
+			c.ID = ""
+		}
+		return c, err
 	}
 	if c.ID == "" {
 		return c, commandErrorf(ErrInvalidCommand, "command has no id (set \"id\" or the record key)")
@@ -170,6 +187,29 @@ func DecodeCommand(key, value []byte) (Command, error) {
 	return c, nil
 }
 
+// InvalidCommandID is the id a malformed control record's failed status is
+// published under when the record has no usable id of its own (or its id
+// belongs to another command): kq-invalid-<partition>-<offset>-<8 hex of
+// SHA-256 over key, a zero byte and value>. Every replica computes the
+// same id for a record, and so can the sender.
+func InvalidCommandID(partition int32, offset int64, key, value []byte) string {
+	h := sha256.New()
+	h.Write(key)
+	h.Write([]byte{0})
+	h.Write(value)
+	return fmt.Sprintf("kq-invalid-%d-%d-%s", partition, offset, hex.EncodeToString(h.Sum(nil)[:4]))
+}
+
+// keyID returns the record key as a command id when it is a valid one,
+// else "" (the caller then uses a generated id: a key that is not an id,
+// such as a megabyte of text, never becomes a status key).
+func keyID(key []byte) string {
+	if CheckID(string(key)) != nil {
+		return ""
+	}
+	return string(key)
+}
+
 // salvageID returns the "id" string of a value that is a JSON object but
 // failed strict decoding (an unknown field, a wrong type elsewhere), so
 // the failed status can carry the id the operator chose. It returns ""
@@ -186,6 +226,22 @@ func salvageID(value []byte) string {
 		return ""
 	}
 	return id
+}
+
+// badIssuedAt says what is wrong with the "issued_at" of a value that
+// failed to decode, or "" when issued_at is absent or fine.
+func badIssuedAt(value []byte) string {
+	var probe struct {
+		IssuedAt json.RawMessage `json:"issued_at"`
+	}
+	if json.Unmarshal(value, &probe) != nil || probe.IssuedAt == nil {
+		return ""
+	}
+	var t time.Time
+	if json.Unmarshal(probe.IssuedAt, &t) == nil {
+		return ""
+	}
+	return fmt.Sprintf("field \"issued_at\" must be an RFC 3339 time such as \"2026-11-29T06:00:00Z\", got %.60s", probe.IssuedAt)
 }
 
 // describeJSONError turns encoding/json errors into messages that name the

@@ -152,6 +152,9 @@ func TestStatusSchemaMatchesTypes(t *testing.T) {
 	if got, want := keys(at(t, prog, "properties")), jsonFields(Progress{}); !slices.Equal(got, want) {
 		t.Errorf("progress properties = %v, Progress fields = %v", got, want)
 	}
+	if got, want := keys(at(t, s, "properties", "record", "properties")), jsonFields(RecordRef{}); !slices.Equal(got, want) {
+		t.Errorf("record properties = %v, RecordRef fields = %v", got, want)
+	}
 	// Every required field is always encoded (none is omitempty).
 	b, err := Status{CommandID: "a", State: StateAccepted}.Encode()
 	if err != nil {

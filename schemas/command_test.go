@@ -46,6 +46,16 @@ func TestDecodeCommand(t *testing.T) {
 			wantCode: ErrInvalidParameters, wantMsg: "params must be a JSON object, got an array", wantID: "a1"},
 		{name: "collection missing", value: `{"id":"a1","type":"index_build"}`, wantCode: ErrInvalidParameters, wantMsg: "index_build needs a collection", wantID: "a1"},
 		{name: "cancel without target", value: `{"id":"a1","type":"cancel"}`, wantCode: ErrInvalidParameters, wantMsg: "cancel needs a target", wantID: "a1"},
+		{name: "empty value, key not an id", key: strings.Repeat("k", 600<<10), value: ``, wantCode: ErrInvalidCommand, wantMsg: "empty"},
+		{name: "invalid JSON, key with spaces", key: "a key", value: `{`, wantCode: ErrInvalidCommand, wantMsg: "invalid JSON"},
+		{name: "huge key differs from id", key: strings.Repeat("k", 600<<10), value: `{"id":"a1","type":"cancel","target":"x"}`,
+			wantCode: ErrInvalidCommand, wantMsg: `record key "` + strings.Repeat("k", 60) + `" differs`, wantID: "a1"},
+		{name: "issued_at", value: `{"id":"a1","type":"cancel","target":"b","issued_at":"2026-11-29T06:00:00+01:00"}`,
+			want: Command{ID: "a1", Type: CommandCancel, Target: "b", IssuedAt: time.Date(2026, 11, 29, 5, 0, 0, 0, time.UTC)}},
+		{name: "issued_at not a time", value: `{"id":"a1","type":"cancel","target":"b","issued_at":"yesterday"}`,
+			wantCode: ErrInvalidCommand, wantMsg: `field "issued_at" must be an RFC 3339 time`, wantID: "a1"},
+		{name: "issued_at a number", value: `{"id":"a1","type":"cancel","target":"b","issued_at":1764396000}`,
+			wantCode: ErrInvalidCommand, wantMsg: `field "issued_at" must be an RFC 3339 time such as "2026-11-29T06:00:00Z", got 1764396000`, wantID: "a1"},
 		{name: "cancel of itself", value: `{"id":"a1","type":"cancel","target":"a1"}`, wantCode: ErrInvalidParameters, wantMsg: "targets itself", wantID: "a1"},
 	}
 	for _, tc := range tests {
@@ -60,7 +70,7 @@ func TestDecodeCommand(t *testing.T) {
 					t.Fatalf("DecodeCommand: %v", err)
 				}
 				if got.ID != tc.want.ID || got.Type != tc.want.Type || got.Collection != tc.want.Collection ||
-					got.Target != tc.want.Target || string(got.Params) != string(tc.want.Params) {
+					got.Target != tc.want.Target || string(got.Params) != string(tc.want.Params) || !got.IssuedAt.Equal(tc.want.IssuedAt) {
 					t.Fatalf("got %+v, want %+v", got, tc.want)
 				}
 				return
@@ -69,7 +79,7 @@ func TestDecodeCommand(t *testing.T) {
 			if !errors.As(err, &ce) {
 				t.Fatalf("error %v is not a *CommandError", err)
 			}
-			if ce.Code != tc.wantCode || !strings.Contains(ce.Error(), tc.wantMsg) {
+			if ce.Code != tc.wantCode || !strings.Contains(ce.Error(), tc.wantMsg) || len(ce.Error()) > 1000 {
 				t.Fatalf("error = %s %q, want %s containing %q", ce.Code, ce.Error(), tc.wantCode, tc.wantMsg)
 			}
 			if got.ID != tc.wantID {
@@ -188,6 +198,8 @@ func FuzzDecodeCommand(f *testing.F) {
 	f.Add([]byte(nil), []byte(`{"id":"a1","type":"cancel","target":"b"}`))
 	f.Add([]byte("x"), []byte(`{"id":`))
 	f.Add([]byte(nil), []byte(`null`))
+	f.Add([]byte(nil), []byte(`{"id":"a1","type":"cancel","target":"b","issued_at":"2026-11-29T06:00:00Z"}`))
+	f.Add([]byte(nil), []byte(`{"id":"a1","type":"cancel","target":"b","issued_at":"2026-13-29T06:00:00Z"}`))
 	f.Fuzz(func(t *testing.T, key, value []byte) {
 		c, err := DecodeCommand(key, value)
 		if err != nil {

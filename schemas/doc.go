@@ -149,4 +149,13 @@
 //     have capped capacity), so a chunk is freed only once all its records
 //     are; names and payload keys are interned, immutable strings.
 //   - A Decoder is not safe for concurrent use; use one per goroutine.
+//
+// # Backup manifests
+//
+// BackupManifest (backup_manifest.v1.schema.json) describes one complete
+// backup in the backup store: its snapshot objects (key, size, SHA-256,
+// the Qdrant node and shards each came from) and, for a collection
+// backup, the data group's committed offsets read before the snapshots
+// and the topics' end offsets read after them. DecodeBackupManifest reads
+// only version 1 and ignores unknown fields of it.
 package schemas

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // State is where a command is in its life:
@@ -66,6 +67,11 @@ const (
 	ErrOptimizer = "optimizer_error"
 	// ErrInternal: a bug or an unexpected failure in the runner.
 	ErrInternal = "internal"
+	// ErrUnauthorized: control.auth is configured and the command is
+	// unsigned, badly signed, outside its issued_at window, or of a type
+	// its key may not send. It did nothing; its status is published under
+	// a generated kq-invalid-… id naming the record (Status.Record).
+	ErrUnauthorized = "unauthorized"
 )
 
 // ErrorCodes returns every error code, in the order above.
@@ -74,6 +80,8 @@ func ErrorCodes() []string {
 		ErrInvalidCommand, ErrUnknownType, ErrUnsupported, ErrInvalidParameters,
 		ErrCollectionNotFound, ErrTimeout, ErrCancelled, ErrNotFound, ErrNotCancellable,
 		ErrUnavailable, ErrQdrant, ErrOptimizer, ErrInternal,
+		ErrBackupNotFound, ErrChecksumMismatch, ErrStoreUnavailable, ErrTargetExists, ErrReplayGap,
+		ErrUnauthorized,
 	}
 }
 
@@ -107,19 +115,99 @@ type Status struct {
 	Progress   *Progress       `json:"progress"`
 	Result     json.RawMessage `json:"result"`
 	Error      *StatusError    `json:"error"`
+	// Checkpoint is the state the command's handler saved to resume from
+	// (type-specific JSON); running events of a command that saved one
+	// carry the latest. It is never on a final event.
+	Checkpoint json.RawMessage `json:"checkpoint,omitempty"`
+	// Record names the control record a failed status answers when the
+	// status is published under a generated kq-invalid-… id (the record
+	// had no usable id, its id belongs to another command, or it was
+	// unauthorized: control.auth).
+	Record *RecordRef `json:"record,omitempty"`
 	// Replica names the connector replica that published the event.
 	Replica string    `json:"replica"`
 	Time    time.Time `json:"time"`
 }
 
-// Encode returns the JSON value of s. Result must be valid JSON or empty.
+// RecordRef is where a control record is, and the key and id it carried
+// (clipped to MaxRefLength bytes).
+type RecordRef struct {
+	Partition int32  `json:"partition"`
+	Offset    int64  `json:"offset"`
+	Key       string `json:"key,omitempty"`
+	ID        string `json:"id,omitempty"`
+}
+
+// Bounds of a status event. Kafka refuses records above the broker's
+// message.max.bytes (1 MiB by default), so a status event is kept well
+// below it whatever the command held: Encode clips the free-text fields
+// (a malformed record's type, collection, key and the messages quoting
+// them) and refuses an event still larger than MaxStatusBytes (a
+// handler's oversized result or checkpoint).
+const (
+	MaxStatusBytes  = 256 << 10
+	MaxRefLength    = 256
+	maxTextLength   = 4 << 10
+	maxDetailLength = 1 << 10
+)
+
+// Clip shortens s to at most n bytes (on a rune boundary), marking the cut
+// with "…".
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:max(cut, 0)] + "…"
+}
+
+// clip bounds the free-text fields of s.
+func (s *Status) clip() {
+	s.Type = CommandType(Clip(string(s.Type), MaxRefLength))
+	s.Collection = Clip(s.Collection, MaxRefLength)
+	s.Replica = Clip(s.Replica, MaxRefLength)
+	if s.Error != nil {
+		e := *s.Error
+		e.Code = Clip(e.Code, MaxRefLength)
+		e.Message = Clip(e.Message, maxTextLength)
+		s.Error = &e
+	}
+	if s.Progress != nil {
+		p := *s.Progress
+		p.Detail = Clip(p.Detail, maxDetailLength)
+		s.Progress = &p
+	}
+	if s.Record != nil {
+		r := *s.Record
+		r.Key, r.ID = Clip(r.Key, MaxRefLength), Clip(r.ID, MaxRefLength)
+		s.Record = &r
+	}
+}
+
+// ErrStatusTooLarge is returned by Encode for an event above
+// MaxStatusBytes after clipping.
+var ErrStatusTooLarge = errors.New("status event too large")
+
+// Encode returns the JSON value of s with its free-text fields clipped.
+// Result and Checkpoint must be valid JSON or empty. An event larger than
+// MaxStatusBytes is an error wrapping ErrStatusTooLarge.
 func (s Status) Encode() ([]byte, error) {
 	if len(s.Result) == 0 {
 		s.Result = nil
 	}
+	if len(s.Checkpoint) == 0 {
+		s.Checkpoint = nil
+	}
+	s.clip()
 	b, err := json.Marshal(s)
 	if err != nil {
 		return nil, fmt.Errorf("encoding status of %s: %w", s.CommandID, err)
+	}
+	if len(b) > MaxStatusBytes {
+		return nil, fmt.Errorf("encoding status of %s: %d bytes, at most %d: %w", s.CommandID, len(b), MaxStatusBytes, ErrStatusTooLarge)
 	}
 	return b, nil
 }
@@ -137,6 +225,9 @@ func DecodeStatus(value []byte) (Status, error) {
 	}
 	if bytes.Equal(bytes.TrimSpace(s.Result), []byte("null")) {
 		s.Result = nil
+	}
+	if bytes.Equal(bytes.TrimSpace(s.Checkpoint), []byte("null")) {
+		s.Checkpoint = nil
 	}
 	switch {
 	case s.CommandID == "":

@@ -2,9 +2,11 @@ package schemas
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestStateFinal(t *testing.T) {
@@ -38,6 +40,30 @@ func TestStatusEncodeMatchesContract(t *testing.T) {
 	}
 	if back.CommandID != "bk-1" || back.State != StateRunning || back.Progress.Total != 3 || !back.Time.Equal(ts) || back.Result != nil {
 		t.Fatalf("round trip = %+v", back)
+	}
+}
+
+// A status event always fits in a Kafka message: free text quoting a
+// malformed record is clipped; an oversized result is refused.
+func TestStatusEncodeBounds(t *testing.T) {
+	huge := strings.Repeat("é", 1<<20)
+	s := Status{CommandID: "kq-invalid-1", Type: CommandType(huge), Collection: huge, State: StateFailed,
+		Error: &StatusError{Code: ErrInvalidCommand, Message: huge}, Progress: &Progress{Detail: huge},
+		Record: &RecordRef{Key: huge, ID: huge}, Replica: "r", Time: time.Unix(0, 0)}
+	b, err := s.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) > 16<<10 {
+		t.Fatalf("encoded %d bytes; free text was not clipped", len(b))
+	}
+	back, err := DecodeStatus(b)
+	if err != nil || !strings.HasSuffix(back.Error.Message, "…") || !utf8.ValidString(back.Record.Key) || len(back.Collection) > MaxRefLength {
+		t.Fatalf("decoded %+v, %v", back, err)
+	}
+	s = Status{CommandID: "a", State: StateSucceeded, Result: json.RawMessage(`"` + strings.Repeat("x", MaxStatusBytes) + `"`), Time: time.Unix(0, 0)}
+	if _, err := s.Encode(); !errors.Is(err, ErrStatusTooLarge) {
+		t.Fatalf("oversized result: %v, want ErrStatusTooLarge", err)
 	}
 }
 

@@ -105,9 +105,14 @@ default.replication.factor=1
 min.insync.replicas=1
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=3
+# The control plane publishes status events in transactions: a single
+# node needs the transaction state log on it.
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=3
+# The log cleaner looks for dirty compacted logs every second (default
+# 15s), so tests of the compacted status topic see it cleaned soon.
+log.cleaner.backoff.ms=1000
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 # Tests start and stop consumers all the time: no initial rebalance delay.

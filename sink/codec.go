@@ -2,6 +2,8 @@ package sink
 
 import (
 	"context"
+	"slices"
+	"sync/atomic"
 
 	"github.com/qdrant/go-client/qdrant"
 	"google.golang.org/grpc"
@@ -11,8 +13,8 @@ import (
 )
 
 // updateBatchCodec is the gRPC codec of the writer's UpdateBatch calls. It
-// marshals *qdrant.UpdateBatchPoints with the hand-written encoder
-// (appendUpdateBatch, wire.go) and everything else, and every Unmarshal,
+// marshals *qdrant.UpdateBatchPoints with the generated encoder (wire.go,
+// wire_gen.go) and everything else, and every Unmarshal,
 // with gRPC's standard proto codec.
 //
 // It is never registered (encoding.RegisterCodecV2 would make it the
@@ -31,29 +33,37 @@ type updateBatchCodec struct{}
 // protoCodec is gRPC's standard codec, registered by grpc/encoding/proto.
 var protoCodec = encoding.GetCodecV2(grpcproto.Name)
 
+// sizeHint is the size of the last request: what Marshal asks gRPC's
+// buffer pool for. The one-pass encoder needs a buffer before it knows
+// the size; when this one is too small it grows through the pool.
+var sizeHint atomic.Int64
+
 // Marshal encodes v. The buffer of a large request comes from gRPC's
 // shared buffer pool and goes back to it once gRPC has written the
 // request, as with the standard codec.
 func (updateBatchCodec) Marshal(v any) (mem.BufferSlice, error) {
 	req, ok := v.(*qdrant.UpdateBatchPoints)
-	if !ok {
+	if !ok || wireSchemaErr() != nil {
 		return protoCodec.Marshal(v)
 	}
-	n := sizeUpdateBatch(req)
-	if mem.IsBelowBufferPoolingThreshold(n) {
-		b := make([]byte, n)
-		if err := writeUpdateBatch(b, req); err != nil {
-			return nil, err
-		}
-		return mem.BufferSlice{mem.SliceBuffer(b)}, nil
-	}
 	pool := mem.DefaultBufferPool()
-	b := pool.Get(n)
-	if err := writeUpdateBatch((*b)[:n], req); err != nil {
-		pool.Put(b)
+	buf := pool.Get(int(max(sizeHint.Load(), 4096)))
+	w := revBuf{b: (*buf)[:cap(*buf)], pool: pool, pooled: buf}
+	w.i = len(w.b)
+	enc, err := w.updateBatch(req)
+	if err != nil {
+		pool.Put(w.pooled)
 		return nil, err
 	}
-	return mem.BufferSlice{mem.NewBuffer(b, pool)}, nil
+	sizeHint.Store(int64(len(enc)))
+	if mem.IsBelowBufferPoolingThreshold(len(enc)) {
+		enc = slices.Clone(enc)
+		pool.Put(w.pooled)
+		return mem.BufferSlice{mem.SliceBuffer(enc)}, nil
+	}
+	// The encoding ends the buffer; gRPC wants it at the front.
+	*w.pooled = w.b[:copy(w.b, enc)]
+	return mem.BufferSlice{mem.NewBuffer(w.pooled, pool)}, nil
 }
 
 // Unmarshal decodes data with the standard proto codec.

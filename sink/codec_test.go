@@ -62,12 +62,21 @@ func TestUpdateBatchCodec(t *testing.T) {
 		t.Fatalf("Name() = %q, want empty (content-type application/grpc)", c.Name())
 	}
 	big := batchOf(upsertOp(pointWith(map[string]*qdrant.Value{"k": qdrant.NewValueString(strings.Repeat("x", 64<<10))})))
-	for name, req := range map[string]*qdrant.UpdateBatchPoints{
-		"small": batchOf(upsertOp(pointWith(nil))),
-		"empty": {},
-		"large": big,
+	defer sizeHint.Store(sizeHint.Load())
+	for _, tt := range []struct {
+		name string
+		req  *qdrant.UpdateBatchPoints
+		hint int64 // what Marshal asks the pool for
+	}{
+		{"small", batchOf(upsertOp(pointWith(nil))), 0},
+		{"empty", &qdrant.UpdateBatchPoints{}, 0},
+		{"large", big, 1 << 20},
+		{"larger than the hint", big, 0},
+		{"larger than the 1 MiB buffers", benchRequest(4096, 128), 1 << 20},
 	} {
-		t.Run(name, func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
+			req := tt.req
+			sizeHint.Store(tt.hint)
 			data, err := c.Marshal(req)
 			if err != nil {
 				t.Fatal(err)
@@ -255,12 +264,16 @@ func TestUpdateBatchEncodingAllocs(t *testing.T) {
 	if a, b := marshal(one), marshal(many); b > a || b > 3 {
 		t.Fatalf("Marshal allocs: %v for 1 point, %v for 512; want at most 3 for both", a, b)
 	}
-	buf := make([]byte, 0, 1<<20)
-	if n := testing.AllocsPerRun(20, func() {
-		if _, err := appendUpdateBatch(buf, many); err != nil {
-			t.Fatal(err)
+	// A buffer of exactly the encoded size is large enough: the writers
+	// never ask for more room than they use.
+	for _, size := range []int{1 << 20, proto.Size(many)} {
+		buf := make([]byte, 0, size)
+		if n := testing.AllocsPerRun(20, func() {
+			if _, err := appendUpdateBatch(buf, many); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Fatalf("appendUpdateBatch into %d bytes: allocs = %v, want 0", size, n)
 		}
-	}); n != 0 {
-		t.Fatalf("appendUpdateBatch allocs = %v, want 0", n)
 	}
 }

@@ -1,7 +1,25 @@
 // Package sink is the Qdrant side of kafka-qdrant's data path: it builds
 // the gRPC client (NewClient), checks the server (CheckServer) and applies
 // batches of decoded records to Qdrant collections (Writer). Its gRPC error
-// table (Classify) is the one the control plane uses too.
+// table (Classify) is the one the control plane uses too. It also holds
+// the REST client of Qdrant's snapshot API (SnapshotClient) that backups
+// and restores use.
+//
+// # Snapshots
+//
+// SnapshotClient talks to one node's REST API: create, list, delete,
+// download and upload collection snapshots, recover from a URL, and the
+// full-storage twins. Snapshot bodies stream both ways: a download is the
+// response body behind a stall timer (no byte for qdrant.timeout fails it,
+// retryably), an upload is the multipart header, the caller's reader and
+// the closing boundary chained with io.MultiReader (with a Content-Length
+// when the size is known), so a snapshot of any size passes through a few
+// kilobytes of buffers. Non-2xx answers become *RESTError carrying Qdrant's
+// message (JSON status.error or actix's plain text); whether one is worth
+// retrying is decided in one table, restStatusRules (snapshots_http.go),
+// and RetryableREST adds transport failures. The client never retries by
+// itself: an upload's reader can be read only once, and the caller knows
+// how long to keep trying.
 //
 // # Writer
 //
@@ -99,17 +117,20 @@
 //
 // The writer's UpdateBatch requests are not marshalled by protobuf-go's
 // reflective encoder, whose map<string, Value> payload encoding dominated
-// the connector's CPU profile, but by a hand-written protobuf encoder
-// (wire.go): a size pass, then the bytes written back to front into one
+// the connector's CPU profile, but by an encoder generated from the
+// go-client's descriptors (wire_gen.go, written by internal/wiregen; `go
+// generate ./sink` after a go-client upgrade) on hand-written primitives
+// (wire.go): one pass over the request, written back to front into a
 // buffer from gRPC's pool, with no allocation per point. Its output
 // decodes into a message proto.Equal to the request and has proto.Size's
-// length; messages it does not cover (operations other than upsert and
-// delete, match/geo conditions, inference vectors, future oneof cases)
-// are encoded by protobuf-go inside it. It reaches gRPC as a codec passed
-// per call with grpc.ForceCodecV2 (codec.go), never registered, so every
-// other call and every response uses the standard proto codec; the
-// content-type stays application/grpc and the go-client's interceptors
-// (API key, rate limit) run as before.
+// length; it covers every message reachable from UpdateBatchPoints. At
+// first use the descriptors of the linked go-client are compared with the
+// ones wire_gen.go was generated from (checkWireSchema); if they differ,
+// every request is encoded by protobuf-go instead. It reaches gRPC as a
+// codec passed per call with grpc.ForceCodecV2 (codec.go), never
+// registered, so every other call and every response uses the standard
+// proto codec; the content-type stays application/grpc and the
+// go-client's interceptors (API key, rate limit) run as before.
 //
 // # Files
 //
@@ -117,11 +138,13 @@
 // Write), merge.go, bisect.go (apply: cutting, bisection, re-check; send:
 // the retrying call), request.go (limits, cut, UpdateBatch building, fence
 // values), fencing.go (CheckServer, the offset index, read-back and its
-// reports), codec.go (the per-call gRPC codec), wire.go, wire_request.go,
-// wire_point.go, wire_unknown.go (the UpdateBatchPoints encoder),
+// reports), codec.go (the per-call gRPC codec), wire.go and the generated
+// wire_gen.go (the UpdateBatchPoints encoder; internal/wiregen writes
+// wire_gen.go, internal/wireschema describes what it covers),
 // classify.go (the gRPC code and message table), backoff.go,
 // collections.go (config cache: vectors, strict-mode limits, offset index;
-// Check), validate.go (vector checks), metrics.go.
+// Check), validate.go (vector checks), metrics.go, snapshots.go (SnapshotClient),
+// snapshots_http.go (RESTError, the HTTP status table, the stall timer).
 //
 // # Invariants
 //
@@ -143,8 +166,9 @@
 //   - Every gRPC call gets its own timeout (WriterConfig.Timeout) and sets
 //     wait=true explicitly.
 //   - The UpdateBatch encoder never sends anything protobuf-go would not:
-//     what it does not cover it hands to protobuf-go, and it fails, as
-//     proto.Marshal does, on strings that are not valid UTF-8.
+//     when the go-client is not the one wire_gen.go was generated from it
+//     hands the request to protobuf-go, and it fails, as proto.Marshal
+//     does, on strings that are not valid UTF-8.
 //   - A Writer is safe for concurrent use; concurrent Checks of one
 //     uncached collection share one fetch.
 //   - Metrics carry no per-record, per-id or per-collection labels.

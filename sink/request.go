@@ -124,8 +124,8 @@ func (w *Writer) opSize(op *Op) int {
 // request (the common case, which allocates nothing).
 //
 // The size of each op is an upper bound computed with the encoder's own
-// size functions (one size pass over every point, the encoder does another
-// when it marshals).
+// size functions: one size pass over every point (the encoder itself
+// writes back to front without one).
 func (w *Writer) cut(collection string, ops []Op, batch []int, lim limits) [][]int {
 	budget := w.maxBytes - requestOverhead(collection)
 	var parts [][]int

@@ -6,107 +6,181 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/qdrant/go-client/qdrant"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/sink/internal/wireschema"
 )
 
-// This file and wire_request.go, wire_point.go hold a hand-written protobuf
-// encoder for the one message the writer sends, qdrant.UpdateBatchPoints.
-// protobuf-go's reflective encoder spends most of its time on the payload
-// maps (map<string, Value>: a reflective map iteration and several
-// allocations per entry); this one walks the generated structs directly
-// and allocates nothing.
+//go:generate go run ./internal/wiregen -o wire_gen.go
+
+// This file and the generated wire_gen.go are a protobuf encoder for the
+// one message the writer sends, qdrant.UpdateBatchPoints. protobuf-go's
+// reflective encoder spends most of its time on the payload maps
+// (map<string, Value>: a reflective map iteration and several allocations
+// per entry); this one walks the generated structs directly and allocates
+// nothing but its output buffer.
 //
-// It works in two passes over the request:
+// wire_gen.go is written by sink/internal/wiregen from the go-client's
+// descriptors: for every message reachable from UpdateBatchPoints, sizeX
+// (the body's encoded size, as proto.Size) and revBuf.writeX (the body).
+// This file holds what they call: the output buffer and one writer per
+// wire type. Upgrading the go-client is `go generate ./sink`; until then
+// wiregen's TestGeneratedFileUpToDate fails, and a binary built anyway
+// encodes with protobuf-go (checkWireSchema), slower but never wrong.
 //
-//  1. size*: the exact encoded size of every message, bottom-up, which is
-//     also what proto.Size returns;
-//  2. revBuf methods: the bytes, written back to front into a buffer of
-//     exactly that size. Writing backwards means a message's body is
-//     written before its length prefix, so no nested size is computed
-//     twice and nothing is moved.
+// The encoding is one pass, written back to front: a message's body is
+// written before its length prefix, so no nested size is computed and
+// nothing is moved (except when the buffer grows, and once at the end).
+// The size functions are for callers that need a size without the bytes.
 //
 // The output is valid proto3 wire format that decodes (proto.Unmarshal)
-// into a message proto.Equal to the input, with the same length as
-// proto.Marshal's. Like proto.Marshal without Deterministic it does not
-// promise one byte order for map entries. Fields are written in field
-// number order, unknown fields last, as protobuf-go does.
-//
-// Every message and oneof case the writer can build is encoded here: see
-// wire_request.go and wire_point.go for the list. A message the encoder
-// does not fully cover (an operation other than upsert and the deletes, a
-// FieldCondition with a match, geo, values_count or datetime_range
-// condition, a Vector for cloud inference, a oneof case added by a newer
-// go-client) is handed whole to protobuf-go (revBuf.fallback): slower,
-// never wrong. TestWireCoversEveryField fails when the go-client grows a
-// field in one of the covered messages, so an upgrade cannot silently drop
-// data. Unknown fields are written back (wire_unknown.go).
-//
-// Like proto.Marshal, the encoder reports string fields (and map keys)
-// that are not valid UTF-8 as an error. Like proto.Marshal, it must not
-// run while another goroutine modifies the request: it may then fail with
-// errWireChanged or panic.
+// into a message proto.Equal to the input, with proto.Size's length. Like
+// proto.Marshal without Deterministic it does not promise one byte order
+// for map entries; otherwise the bytes are proto.Marshal's: fields in
+// number order, unknown fields last. Like proto.Marshal it reports string
+// fields (and map keys) that are not valid UTF-8 as an error, and it must
+// not run while another goroutine modifies the request.
 
-// Wire types, for wireTag. Packed repeated floats are length-delimited
-// (wireBytes) fields.
+// Wire types, for the tags wire_gen.go writes (field<<3 | type). Packed
+// repeated fields are length-delimited.
 const (
 	wireVarint  = uint64(protowire.VarintType)
+	wireFixed32 = uint64(protowire.Fixed32Type)
 	wireFixed64 = uint64(protowire.Fixed64Type)
 	wireBytes   = uint64(protowire.BytesType)
 )
-
-// wireTag is the tag of field num with wire type typ.
-func wireTag(num, typ uint64) uint64 { return num<<3 | typ }
-
-// errWireChanged reports that the request changed between the size and the
-// write pass (a data race in the caller).
-var errWireChanged = errors.New("request changed while it was encoded")
 
 // errInvalidUTF8 is wrapped by the encoder's error for a string field that
 // is not valid UTF-8 (proto3 requires it; protobuf-go refuses it too).
 var errInvalidUTF8 = errors.New("string field contains invalid UTF-8")
 
-// appendUpdateBatch appends the protobuf encoding of req to dst. The result
-// decodes into a message proto.Equal to req, and len(result)-len(dst) ==
-// proto.Size(req). On error (a string field that is not valid UTF-8, or a
-// failure of protobuf-go on a message it encodes for this one) it returns
-// dst unchanged and an error that names the field.
-//
-// It allocates only to grow dst. req must not be modified concurrently.
-func appendUpdateBatch(dst []byte, req *qdrant.UpdateBatchPoints) ([]byte, error) {
-	n := sizeUpdateBatch(req)
-	out := slices.Grow(dst, n)[:len(dst)+n]
-	if err := writeUpdateBatch(out[len(dst):], req); err != nil {
-		return dst, err
+// sizeUpdateBatch is proto.Size(req): the exact length appendUpdateBatch
+// and the codec produce.
+func sizeUpdateBatch(req *qdrant.UpdateBatchPoints) int {
+	if wireSchemaErr() != nil {
+		return proto.Size(req)
 	}
-	return out, nil
+	return sizeUpdateBatchPoints(req)
 }
 
-// writeUpdateBatch encodes req into b, which must be exactly
-// sizeUpdateBatch(req) bytes long.
-func writeUpdateBatch(b []byte, req *qdrant.UpdateBatchPoints) error {
-	w := revBuf{b: b, i: len(b)}
-	w.updateBatch(req)
-	if w.err != nil {
-		return fmt.Errorf("encoding UpdateBatchPoints: %w", w.err)
+// sizePointParts is proto.Size of a PointStruct with these fields (and no
+// unknown fields), without building one: the writer sizes each record's
+// point before it builds a request, to split requests by size.
+func sizePointParts(id *qdrant.PointId, vectors *qdrant.Vectors, payload map[string]*qdrant.Value) int {
+	if wireSchemaErr() != nil {
+		return proto.Size(&qdrant.PointStruct{Id: id, Vectors: vectors, Payload: payload})
 	}
-	if w.i != 0 {
-		return fmt.Errorf("encoding UpdateBatchPoints: %w", errWireChanged)
+	return sizePointStructParts(id, payload, vectors)
+}
+
+// appendUpdateBatch appends the protobuf encoding of req to dst. The result
+// decodes into a message proto.Equal to req, and len(result)-len(dst) ==
+// proto.Size(req). On error (a string field that is not valid UTF-8) it
+// returns dst unchanged and an error that names the field.
+//
+// It allocates nothing when dst has room for the encoding. req must not
+// be modified concurrently.
+func appendUpdateBatch(dst []byte, req *qdrant.UpdateBatchPoints) ([]byte, error) {
+	if wireSchemaErr() != nil {
+		return proto.MarshalOptions{}.MarshalAppend(dst, req)
+	}
+	// Write into dst's spare capacity, then move the result to its front.
+	spare := dst[len(dst):cap(dst)]
+	w := revBuf{b: spare, i: len(spare)}
+	enc, err := w.updateBatch(req)
+	if err != nil {
+		return dst, err
+	}
+	if w.grew {
+		return append(dst, enc...), nil
+	}
+	return dst[:len(dst)+copy(spare, enc)], nil
+}
+
+// updateBatch encodes req; the result is w.b[w.i:].
+func (w *revBuf) updateBatch(req *qdrant.UpdateBatchPoints) ([]byte, error) {
+	w.writeUpdateBatchPoints(req)
+	if w.err != nil {
+		return nil, fmt.Errorf("encoding UpdateBatchPoints: %w", w.err)
+	}
+	return w.b[w.i:], nil
+}
+
+// wireSchemaErr is checkWireSchema's verdict on the go-client linked in.
+var wireSchemaErr = sync.OnceValue(func() error {
+	return checkWireSchema((&qdrant.UpdateBatchPoints{}).ProtoReflect().Descriptor())
+})
+
+// checkWireSchema reports whether the messages reachable from root are
+// exactly those wire_gen.go was generated for, field for field. When they
+// are not, wire_gen.go would drop the fields it does not know.
+func checkWireSchema(root protoreflect.MessageDescriptor) error {
+	mds := wireschema.Reachable(root)
+	if len(mds) != len(wireSchema) {
+		return fmt.Errorf("%d messages reachable from %s, wire_gen.go covers %d: run go generate ./sink",
+			len(mds), root.FullName(), len(wireSchema))
+	}
+	for _, md := range mds {
+		if got, want := wireschema.Signature(md), wireSchema[md.FullName()]; got != want {
+			return fmt.Errorf("%s is {%s}, wire_gen.go was generated for {%s}: run go generate ./sink", md.FullName(), got, want)
+		}
 	}
 	return nil
 }
 
-// revBuf is an output buffer filled from the end: b[i:] is written. The
-// first error is kept in err and ends nothing: the buffer stays consistent
-// and the caller checks err once at the end.
+// revBuf is an output buffer filled from the end: b[i:] is written. It
+// grows when full. The first error is kept in err and ends nothing: the
+// buffer stays consistent and the caller checks err once at the end.
 type revBuf struct {
 	b   []byte
 	i   int
 	err error
+
+	// pool, if set, is where grow gets larger buffers; pooled is the
+	// pool's buffer that b is, which grow gives back.
+	pool   mem.BufferPool
+	pooled *[]byte
+	grew   bool // b is not the buffer revBuf started with
+}
+
+// len is the number of bytes written: a mark that stays valid when the
+// buffer grows (an index would not).
+func (w *revBuf) len() int { return len(w.b) - w.i }
+
+// room makes sure n more bytes fit in front of b[i:].
+func (w *revBuf) room(n int) {
+	if w.i < n {
+		w.grow(n)
+	}
+}
+
+// grow moves the written bytes to the end of a buffer at least twice as
+// large with room for n more. Not inlined: room is on every write's path
+// and grow on almost none.
+//
+//go:noinline
+func (w *revBuf) grow(n int) {
+	used := w.len()
+	size := max(2*len(w.b), used+n, 4096)
+	var b []byte
+	if w.pool != nil {
+		p := w.pool.Get(size)
+		b = (*p)[:cap(*p)]
+		copy(b[len(b)-used:], w.b[w.i:])
+		w.pool.Put(w.pooled)
+		w.pooled = p
+	} else {
+		b = make([]byte, size)
+		copy(b[size-used:], w.b[w.i:])
+	}
+	w.b, w.i, w.grew = b, len(b)-used, true
 }
 
 // fail records err unless an earlier error is recorded.
@@ -116,18 +190,13 @@ func (w *revBuf) fail(err error) {
 	}
 }
 
-// varint writes v as a base-128 varint.
-func (w *revBuf) varint(v uint64) {
+// putVarint writes v as a base-128 varint; the caller made room for it.
+func (w *revBuf) putVarint(v uint64) {
 	if v < 0x80 {
 		w.i--
 		w.b[w.i] = byte(v)
 		return
 	}
-	w.varintLong(v)
-}
-
-// varintLong writes a varint of two bytes or more.
-func (w *revBuf) varintLong(v uint64) {
 	n := protowire.SizeVarint(v)
 	w.i -= n
 	b := w.b[w.i : w.i+n]
@@ -139,58 +208,96 @@ func (w *revBuf) varintLong(v uint64) {
 }
 
 // tagLen writes the tag and length prefix of a length-delimited field
-// whose contents start at w.i and end at end.
-func (w *revBuf) tagLen(tag uint64, end int) {
-	n := uint64(end - w.i)
-	if tag < 0x80 && n < 0x80 {
-		// The common case: a one-byte tag and a body under 128 bytes.
-		w.i -= 2
-		b := w.b[w.i : w.i+2]
-		b[0], b[1] = byte(tag), byte(n)
+// whose contents were written since w.len() was mark. The common case, a
+// one-byte tag (field numbers below 16) and a body under 128 bytes, is
+// inlined.
+func (w *revBuf) tagLen(tag uint64, mark int) {
+	n := uint64(w.len() - mark)
+	if i := w.i - 2; tag|n < 0x80 && i >= 0 {
+		w.b[i], w.b[i+1] = byte(tag), byte(n)
+		w.i = i
 		return
 	}
-	w.varint(n)
-	w.varint(tag)
+	w.tagLenSlow(tag, n)
 }
 
-// raw writes b as is (unknown fields).
+func (w *revBuf) tagLenSlow(tag, n uint64) {
+	w.room(protowire.SizeVarint(n) + protowire.SizeVarint(tag))
+	w.putVarint(n)
+	w.putVarint(tag)
+}
+
+// Each writer below makes room for exactly what it writes, so that a
+// buffer of exactly the encoded size never grows.
+
+// raw writes b as is (unknown fields, which are almost always empty).
 func (w *revBuf) raw(b []byte) {
+	if len(b) > 0 {
+		w.rawSlow(b)
+	}
+}
+
+func (w *revBuf) rawSlow(b []byte) {
+	w.room(len(b))
 	w.i -= len(b)
 	copy(w.b[w.i:], b)
 }
 
 // str writes string field tag. field names it in the UTF-8 error.
 func (w *revBuf) str(tag uint64, s, field string) {
-	if !utf8.ValidString(s) {
+	if !validUTF8(s) {
 		w.fail(fmt.Errorf("%s: %w", field, errInvalidUTF8))
 	}
-	end := w.i
+	w.room(len(s))
+	mark := w.len()
 	w.i -= len(s)
 	copy(w.b[w.i:], s)
-	w.tagLen(tag, end)
+	w.tagLen(tag, mark)
 }
 
-// uvarintField writes a varint field.
-func (w *revBuf) uvarintField(tag, v uint64) {
-	w.varint(v)
-	w.varint(tag)
+// validUTF8 is utf8.ValidString with the short ASCII strings of payload
+// keys and values checked inline.
+func validUTF8(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return utf8.ValidString(s[i:])
+		}
+	}
+	return true
+}
+
+// varintField writes a varint field.
+func (w *revBuf) varintField(tag, v uint64) {
+	w.room(protowire.SizeVarint(v) + protowire.SizeVarint(tag))
+	w.putVarint(v)
+	w.putVarint(tag)
 }
 
 // boolField writes a bool field.
 func (w *revBuf) boolField(tag uint64, v bool) {
+	w.room(1 + protowire.SizeVarint(tag))
 	w.i--
 	w.b[w.i] = 0
 	if v {
 		w.b[w.i] = 1
 	}
-	w.varint(tag)
+	w.putVarint(tag)
 }
 
-// doubleField writes a double (fixed64) field.
-func (w *revBuf) doubleField(tag uint64, v float64) {
+// fixed32Field writes a fixed32 (float) field.
+func (w *revBuf) fixed32Field(tag uint64, v uint32) {
+	w.room(4 + protowire.SizeVarint(tag))
+	w.i -= 4
+	binary.LittleEndian.PutUint32(w.b[w.i:], v)
+	w.putVarint(tag)
+}
+
+// fixed64Field writes a fixed64 (double) field.
+func (w *revBuf) fixed64Field(tag uint64, v uint64) {
+	w.room(8 + protowire.SizeVarint(tag))
 	w.i -= 8
-	binary.LittleEndian.PutUint64(w.b[w.i:], math.Float64bits(v))
-	w.varint(tag)
+	binary.LittleEndian.PutUint64(w.b[w.i:], v)
+	w.putVarint(tag)
 }
 
 // packedFloats writes a packed repeated float field; nothing when empty.
@@ -198,79 +305,75 @@ func (w *revBuf) packedFloats(tag uint64, v []float32) {
 	if len(v) == 0 {
 		return
 	}
-	end := w.i
+	w.room(4 * len(v))
+	mark := w.len()
 	w.i -= 4 * len(v)
-	b := w.b[w.i:end]
-	if nativeLittleEndian {
-		// The wire format is the memory layout: IEEE 754 binary32,
-		// little-endian, bit for bit (NaN payloads included).
-		copy(b, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), len(b)))
-	} else {
-		for j, f := range v {
-			binary.LittleEndian.PutUint32(b[4*j:], math.Float32bits(f))
-		}
-	}
-	w.tagLen(tag, end)
+	putFloats(w.b[w.i:w.i+4*len(v)], v)
+	w.tagLen(tag, mark)
 }
 
-// nativeLittleEndian reports whether this machine stores a float32 as the
-// wire format does.
-var nativeLittleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+// putFloats writes v into b (4*len(v) bytes) as IEEE 754 binary32,
+// little-endian, bit for bit (NaN payloads included): the wire format,
+// and on little-endian machines the memory layout, which protobuf-go (and
+// this encoder before) copied with unsafe. Sixteen at a time through
+// array pointers, unrolled (the compiler does not unroll loops), so that
+// there is one bounds check per sixteen floats: about 3 instructions a
+// float.
+func putFloats(b []byte, v []float32) {
+	for len(v) >= 16 {
+		d, s := (*[64]byte)(b), (*[16]float32)(v)
+		binary.LittleEndian.PutUint32(d[0:], math.Float32bits(s[0]))
+		binary.LittleEndian.PutUint32(d[4:], math.Float32bits(s[1]))
+		binary.LittleEndian.PutUint32(d[8:], math.Float32bits(s[2]))
+		binary.LittleEndian.PutUint32(d[12:], math.Float32bits(s[3]))
+		binary.LittleEndian.PutUint32(d[16:], math.Float32bits(s[4]))
+		binary.LittleEndian.PutUint32(d[20:], math.Float32bits(s[5]))
+		binary.LittleEndian.PutUint32(d[24:], math.Float32bits(s[6]))
+		binary.LittleEndian.PutUint32(d[28:], math.Float32bits(s[7]))
+		binary.LittleEndian.PutUint32(d[32:], math.Float32bits(s[8]))
+		binary.LittleEndian.PutUint32(d[36:], math.Float32bits(s[9]))
+		binary.LittleEndian.PutUint32(d[40:], math.Float32bits(s[10]))
+		binary.LittleEndian.PutUint32(d[44:], math.Float32bits(s[11]))
+		binary.LittleEndian.PutUint32(d[48:], math.Float32bits(s[12]))
+		binary.LittleEndian.PutUint32(d[52:], math.Float32bits(s[13]))
+		binary.LittleEndian.PutUint32(d[56:], math.Float32bits(s[14]))
+		binary.LittleEndian.PutUint32(d[60:], math.Float32bits(s[15]))
+		b, v = b[64:], v[16:]
+	}
+	for j, f := range v {
+		binary.LittleEndian.PutUint32(b[4*j:], math.Float32bits(f))
+	}
+}
 
-// packedUint32s writes a packed repeated uint32 field; nothing when empty.
-func (w *revBuf) packedUint32s(tag uint64, v []uint32) {
+// packedVarints writes a packed repeated varint field; nothing when empty.
+// Signed values are sign-extended, as protobuf-go does for int32.
+func packedVarints[T ~int32 | ~int64 | ~uint32 | ~uint64](w *revBuf, tag uint64, v []T) {
 	if len(v) == 0 {
 		return
 	}
-	end := w.i
+	mark := w.len()
 	for _, x := range slices.Backward(v) {
-		w.varint(uint64(x))
+		w.room(protowire.SizeVarint(uint64(x)))
+		w.putVarint(uint64(x))
 	}
-	w.tagLen(tag, end)
+	w.tagLen(tag, mark)
 }
 
-// fallback writes m with protobuf-go: the body only, like the other
-// message writers. It must be paired with proto.Size(m) in the size pass.
-func (w *revBuf) fallback(m proto.Message) {
-	n := proto.Size(m)
-	start := w.i - n
-	if start < 0 {
-		w.fail(errWireChanged)
-		return
-	}
-	// proto.Size just cached the sizes MarshalAppend needs. Appending to a
-	// zero-length slice with capacity n writes in place.
-	out, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(w.b[start:start:w.i], m)
-	if err != nil {
-		w.fail(err)
-		return
-	}
-	if len(out) != n || (n > 0 && &out[0] != &w.b[start]) {
-		w.fail(errWireChanged)
-		return
-	}
-	w.i = start
-}
-
-// Size helpers. They take the size of the field's tag where it varies:
-// field numbers below 16 have one-byte tags, 16 to 2047 two-byte ones.
+// Size helpers for wire_gen.go, given the size of the field's tag.
 
 // sizeLen is the size of a length-delimited field with an n-byte body.
 func sizeLen(tagSize, n int) int { return tagSize + protowire.SizeVarint(uint64(n)) + n }
 
-// sizeVarintField is the size of a varint field (one-byte tag).
-func sizeVarintField(v uint64) int { return 1 + protowire.SizeVarint(v) }
-
-// sizePackedFloats is the size of a packed float field (one-byte tag).
-func sizePackedFloats(v []float32) int {
+// sizePackedFloats is the size of a packed float field.
+func sizePackedFloats(tagSize int, v []float32) int {
 	if len(v) == 0 {
 		return 0
 	}
-	return sizeLen(1, 4*len(v))
+	return sizeLen(tagSize, 4*len(v))
 }
 
-// sizePackedUint32s is the size of a packed uint32 field (one-byte tag).
-func sizePackedUint32s(v []uint32) int {
+// sizePackedVarints is the size of a packed varint field.
+func sizePackedVarints[T ~int32 | ~int64 | ~uint32 | ~uint64](tagSize int, v []T) int {
 	if len(v) == 0 {
 		return 0
 	}
@@ -278,9 +381,5 @@ func sizePackedUint32s(v []uint32) int {
 	for _, x := range v {
 		n += protowire.SizeVarint(uint64(x))
 	}
-	return sizeLen(1, n)
+	return sizeLen(tagSize, n)
 }
-
-// sizeFallback is the size of a message the encoder hands to protobuf-go;
-// revBuf.fallback writes it.
-func sizeFallback(m proto.Message) int { return proto.Size(m) }

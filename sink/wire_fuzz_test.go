@@ -2,21 +2,32 @@ package sink
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/qdrant/go-client/qdrant"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // FuzzWire: whatever UpdateBatchPoints protobuf-go decodes from the fuzzed
-// bytes (unknown fields, NaNs, deprecated fields and all), the hand-written
+// bytes (unknown fields, NaNs, deprecated fields and all), the generated
 // encoder writes it back so that it decodes into an equal message, with
 // proto.Size's length, and fails exactly when proto.Marshal fails.
 //
 //	go test -run '^$' -fuzz FuzzWire -fuzztime 60s ./sink
 func FuzzWire(f *testing.F) {
+	// Seeds: the writer's shapes (reqGen) and every field of every
+	// message (anyGen).
+	g := &anyGen{set: map[protoreflect.FullName]bool{}}
 	for seed := range uint64(64) {
 		if b, err := proto.Marshal(newReqGen(seed).request()); err == nil {
+			f.Add(b)
+		}
+		g.r = rand.New(rand.NewPCG(seed, 0xf022))
+		req := &qdrant.UpdateBatchPoints{}
+		g.fill(req.ProtoReflect(), 0)
+		if b, err := proto.Marshal(req); err == nil {
 			f.Add(b)
 		}
 	}

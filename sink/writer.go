@@ -144,6 +144,10 @@ func NewWriter(points PointsAPI, collections CollectionsAPI, cfg WriterConfig) *
 		w.log = slog.New(slog.DiscardHandler)
 	}
 	w.cols = newCollectionCache(collections, w)
+	if err := wireSchemaErr(); err != nil {
+		w.log.Warn("the linked go-client differs from the one sink/wire_gen.go was generated for; "+
+			"UpdateBatch requests are encoded by protobuf-go (slower); run go generate ./sink", "err", err)
+	}
 	return w
 }
 

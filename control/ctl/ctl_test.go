@@ -42,7 +42,7 @@ type ctlEnv struct {
 	clock *clock
 }
 
-func newCtlEnv(t *testing.T) *ctlEnv {
+func newCtlEnv(t *testing.T, mods ...func(*config.Config)) *ctlEnv {
 	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.GroupMinSessionTimeout(100*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +69,9 @@ func newCtlEnv(t *testing.T) *ctlEnv {
 	cfg := config.Default()
 	cfg.Kafka.Brokers, cfg.Kafka.Group, cfg.Kafka.SessionTimeout = kc.ListenAddrs(), "kq", time.Second
 	cfg.Qdrant.REST = ts.REST
+	for _, m := range mods {
+		m(&cfg)
+	}
 	opts := []kgo.Opt{kgo.SeedBrokers(kc.ListenAddrs()...), kgo.MetadataMinAge(20 * time.Millisecond), kgo.HeartbeatInterval(100 * time.Millisecond)}
 	r, err := control.NewRunner(control.RunnerConfig{Config: cfg, KafkaOpts: opts, Qdrant: qc,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Replica: "kq-test", ProgressInterval: -1,
@@ -186,5 +189,97 @@ func TestCtlAgainstRunner(t *testing.T) {
 	code, out2, _ := c.ctl(t, "status", "--limit", "2")
 	if code != ExitOK || out2 != out {
 		t.Fatalf("status without id = %d\n%s\nwant the list\n%s", code, out2, out)
+	}
+}
+
+// A command sent with --wait whose id belongs to an earlier command and
+// that the runner rejects (a typo in a field) is answered under a
+// generated kq-invalid-… id: ctl reports that, instead of the earlier
+// command's outcome.
+func TestCtlWaitReportsARejectionUnderAGeneratedID(t *testing.T) {
+	c := newCtlEnv(t)
+	if code, out, errOut := c.ctl(t, "index-defer", "movies", "--id", "d1", "--wait"); code != ExitOK {
+		t.Fatalf("index-defer = %d\n%s\n%s", code, out, errOut)
+	}
+	f := filepath.Join(t.TempDir(), "typo.json")
+	_ = os.WriteFile(f, []byte(`{"id":"d1","type":"index_defer","colection":"movies"}`), 0o600)
+	code, out, errOut := c.ctl(t, "send", f, "--wait")
+	if code != ExitFailed || !strings.Contains(errOut, "command d1 was rejected; its failed status is under the generated id kq-invalid-") ||
+		!strings.Contains(errOut, `unknown field "colection"`) || strings.Contains(out, "d1  succeeded") {
+		t.Fatalf("send --wait = %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+}
+
+// With control.auth, ctl signs with the configured key; the runner runs
+// what the key may send and refuses the rest (failed/unauthorized under a
+// generated id, which ctl --wait reports).
+func TestCtlSigns(t *testing.T) {
+	const (
+		ops = "ops-secret-0123456789abcdef0123456789"
+		ci  = "ci-secret-0123456789abcdef01234567890"
+	)
+	c := newCtlEnv(t, func(cfg *config.Config) {
+		cfg.Control.Auth = config.ControlAuth{
+			Keys:     map[string]config.Secret{"ops": ops, "ci": ci},
+			Commands: map[string]string{"ops": "*", "ci": "index_defer,index_build"},
+			Window:   time.Minute,
+		}
+	})
+	// ctl's own config: only the ci key.
+	c.env.Control.Auth = config.ControlAuth{Keys: map[string]config.Secret{"ci": ci}}
+	if code, out, errOut := c.ctl(t, "index-defer", "movies", "--id", "d1", "--wait"); code != ExitOK || !strings.Contains(out, "d1  succeeded") {
+		t.Fatalf("signed index-defer = %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut := c.ctl(t, "cancel", "d1", "--id", "c1", "--wait")
+	if code != ExitFailed || !strings.Contains(errOut, "command c1 was rejected; its failed status is under the generated id kq-invalid-") ||
+		!strings.Contains(errOut, `key "ci" may not send "cancel"`) {
+		t.Fatalf("cancel signed by ci = %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+
+	// Two keys: ctl needs --key.
+	c.env.Control.Auth.Keys["ops"] = ops
+	if code, _, errOut := c.ctl(t, "cancel", "d1", "--id", "c2"); code != ExitUsage || !strings.Contains(errOut, "control.auth.keys has 2 keys (ci, ops): choose the one to sign with (--key)") {
+		t.Fatalf("two keys without --key = %d %q", code, errOut)
+	}
+	if code, _, errOut := c.ctl(t, "prune", "movies", "--key", "admin"); code != ExitUsage || !strings.Contains(errOut, `no secret for key "admin"`) {
+		t.Fatalf("--key admin = %d %q", code, errOut)
+	}
+	code, out, errOut = c.ctl(t, "cancel", "d1", "--id", "c3", "--key", "ops", "--wait")
+	if code != ExitFailed || !strings.Contains(out, "error not_cancellable: command d1 already succeeded") {
+		t.Fatalf("cancel signed by ops = %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+
+	// No key: unsigned, refused.
+	c.env.Control.Auth = config.ControlAuth{}
+	code, _, errOut = c.ctl(t, "index-build", "movies", "--id", "b1", "--wait")
+	if code != ExitFailed || !strings.Contains(errOut, "command is not signed") {
+		t.Fatalf("unsigned index-build = %d %q", code, errOut)
+	}
+}
+
+// --wait ends with exit 1 (not 3, not never) once Kafka went away.
+func TestCtlWaitExitsWhenKafkaGoesAway(t *testing.T) {
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	opts := []kgo.Opt{kgo.SeedBrokers(kc.ListenAddrs()...), kgo.MetadataMinAge(20 * time.Millisecond)}
+	if err := control.EnsureTopics(t.Context(), opts, cfg.Control.Topic, cfg.Control.StatusTopic, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	env := Env{KafkaOpts: opts, Control: cfg.Control, Stdout: &out, Stderr: &errOut, KafkaDownAfter: time.Second}
+	done := make(chan int, 1)
+	go func() { done <- Run(t.Context(), []string{"status", "some-id", "--wait", "--timeout", "1h"}, env) }()
+	time.Sleep(500 * time.Millisecond) // let the wait start; the outcome does not depend on it
+	kc.Close()
+	select {
+	case code := <-done:
+		if code != ExitFailed || !strings.Contains(errOut.String(), "cannot read the status topic") {
+			t.Fatalf("exit %d, stderr %q", code, errOut.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("ctl status --wait still waits 20s after Kafka went away")
 	}
 }

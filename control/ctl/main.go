@@ -27,9 +27,13 @@ const (
 type Env struct {
 	// KafkaOpts connect to the brokers (seed brokers, TLS, SASL).
 	KafkaOpts []kgo.Opt
-	// Control names the topics.
+	// Control names the topics; the keys of Control.Auth sign the
+	// commands sent (none: unsigned).
 	Control        config.Control
 	Stdout, Stderr io.Writer
+	// KafkaDownAfter is how long --wait goes on while the status topic
+	// cannot be read before it gives up (exit 1); default 30s.
+	KafkaDownAfter time.Duration
 }
 
 // Main runs `kafka-qdrant ctl` with args (what follows "ctl") against the
@@ -50,6 +54,12 @@ Commands (sent to control.topic; outcome on control.status_topic):
   index-defer COLLECTION   prepare for bulk load [--mode hnsw_m0|threshold0]
   index-build COLLECTION   restore indexing and wait until green
                            [--m N] [--ef-construct N] [--indexing-threshold KB] [--timeout D]
+  backup COLLECTION        back the collection up to backup.store [--backup-id ID]
+  backup-storage           full-storage snapshot of a single-node Qdrant [--backup-id ID]
+  backups [COLLECTION]     list the backups (no COLLECTION: storage backups); waits
+  restore COLLECTION       restore a backup [--backup ID] [--into TARGET] [--alias NAME]
+                           [--replay] [--until RFC3339] [--overwrite] [--method upload|recover_url]
+  prune COLLECTION         delete backups beyond backup.retention [--keep-last N] [--max-age D] [--dry-run]
   cancel ID                cancel a running or queued command
   send FILE|-              send any command (a JSON object; "id" is generated when missing)
   status [ID]              the latest status of a command (--wait: until final); no ID: as list
@@ -60,6 +70,9 @@ Flags of the sending commands:
   --wait           follow the status topic to the final state
   --timeout D      with --wait, give up after D (exit 3); index-build also sends it as the build's timeout
   --output FORMAT  text (default) or json (status events as JSON lines)
+  --key ID         sign with this control.auth key (default: the only key configured). With a
+                   key, ctl adds issued_at and the headers kq.auth.key and kq.auth.signature;
+                   secrets come from control.auth.keys or KQ__CONTROL__AUTH__KEYS__<ID>
 
 Exit codes: 0 succeeded (or sent without --wait); 1 failed, cancelled or error; 2 usage; 3 timed out waiting.
 `
@@ -77,6 +90,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 	switch args[0] {
 	case "index-defer", "index-build", "cancel", "send":
 		err = sendCommand(ctx, args[0], args[1:], env)
+	case "backup", "backup-storage", "backups", "restore", "prune":
+		err = sendBackupCommand(ctx, args[0], args[1:], env)
 	case "status":
 		err = statusCommand(ctx, args[1:], env)
 	case "list":

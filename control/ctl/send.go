@@ -13,9 +13,11 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/control"
+	"github.com/seed-a550a1ef/kafka-qdrant/control/auth"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
 
@@ -31,6 +33,7 @@ type sendRequest struct {
 	wait  bool
 	limit time.Duration // wait limit; 0 = none
 	json  bool
+	key   string // --key: the control.auth key to sign with
 }
 
 // parseSend turns the arguments of a sending command into the record to
@@ -44,6 +47,8 @@ func parseSend(name string, args []string, stderr io.Writer) (sendRequest, error
 	fs.BoolVar(&wait, "wait", false, "follow the status topic to the final state")
 	fs.Var(&timeout, "timeout", "with --wait: give up after this long (exit 3); index-build: also the build's timeout")
 	fs.StringVar(&output, "output", "text", "text or json")
+	var key string
+	fs.StringVar(&key, "key", "", keyUsage)
 	var mode string
 	var m, ef, thr uintFlag
 	switch name {
@@ -64,7 +69,7 @@ func parseSend(name string, args []string, stderr io.Writer) (sendRequest, error
 	if len(pos) != 1 {
 		return sendRequest{}, usageErrorf("ctl %s takes exactly one argument, got %d (see kafka-qdrant ctl --help)", name, len(pos))
 	}
-	req := sendRequest{name: name, wait: wait, limit: timeout.d, json: output == "json"}
+	req := sendRequest{name: name, wait: wait, limit: timeout.d, json: output == "json", key: key}
 	switch name {
 	case "index-defer":
 		req.cmd = schemas.Command{Type: schemas.CommandIndexDefer, Collection: pos[0], Params: mustJSON(schemas.IndexDeferParams{Mode: mode})}
@@ -129,6 +134,25 @@ func sendCommand(ctx context.Context, name string, args []string, env Env) error
 	if err != nil {
 		return err
 	}
+	return deliver(ctx, env, req)
+}
+
+// keyUsage documents --key of the sending commands.
+const keyUsage = "sign with this control.auth key (default: the only key of control.auth.keys, if any)"
+
+// deliver signs a parsed command (when control.auth has a key) and sends
+// it and, with --wait, follows it to its end.
+func deliver(ctx context.Context, env Env, req sendRequest) error {
+	signer, err := auth.NewSigner(env.Control.Auth, req.key)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	var headers []kgo.RecordHeader
+	if signer != nil {
+		if req.value, headers, err = signer.Sign(req.value, time.Now()); err != nil {
+			return usageErrorf("%v", err)
+		}
+	}
 	cl, err := kgo.NewClient(env.KafkaOpts...)
 	if err != nil {
 		return fmt.Errorf("creating Kafka client: %w", err)
@@ -139,7 +163,21 @@ func sendCommand(ctx context.Context, name string, args []string, env Env) error
 	}
 	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	rec := &kgo.Record{Topic: env.Control.Topic, Key: []byte(req.cmd.ID), Value: req.value}
+	var after map[int32]int64
+	if req.wait {
+		// Where the status topic ends now: an event of this id before
+		// it answers an earlier command with the same id.
+		ends, err := kadm.NewClient(cl).ListEndOffsets(pctx, env.Control.StatusTopic)
+		if err == nil {
+			err = ends.Error()
+		}
+		if err != nil {
+			return fmt.Errorf("reading the end of %s: %w", env.Control.StatusTopic, err)
+		}
+		after = map[int32]int64{}
+		ends.Each(func(o kadm.ListedOffset) { after[o.Partition] = o.Offset })
+	}
+	rec := &kgo.Record{Topic: env.Control.Topic, Key: []byte(req.cmd.ID), Value: req.value, Headers: headers}
 	if err := cl.ProduceSync(pctx, rec).FirstErr(); err != nil {
 		return fmt.Errorf("sending command %s to %s: %w", req.cmd.ID, env.Control.Topic, err)
 	}
@@ -152,7 +190,8 @@ func sendCommand(ctx context.Context, name string, args []string, env Env) error
 	if !req.wait {
 		return nil
 	}
-	return waitFinal(ctx, env, req.cmd.ID, req.limit, printer{w: env.Stdout, json: req.json})
+	s := &sent{partition: rec.Partition, offset: rec.Offset, key: rec.Key, value: rec.Value, after: after}
+	return waitFinal(ctx, env, req.cmd.ID, req.limit, printer{w: env.Stdout, json: req.json}, s)
 }
 
 func mustJSON(v any) []byte {

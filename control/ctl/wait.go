@@ -12,12 +12,20 @@ import (
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
 
-// follow starts a follower of the status topic; stop ends it.
-func follow(ctx context.Context, env Env) (f *statusview.Follower, stop func(), err error) {
+// follow starts a follower of the status topic (observe, when set, sees
+// every event; with ids, only the events of those commands are read);
+// stop ends it.
+func follow(ctx context.Context, env Env, observe func(schemas.Status, statusview.Position), ids ...string) (f *statusview.Follower, stop func(), err error) {
 	f, err = statusview.NewFollower(env.KafkaOpts, env.Control.StatusTopic, statusview.NewView(),
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		return nil, nil, err
+	}
+	if observe != nil {
+		f.SetObserver(observe)
+	}
+	if len(ids) > 0 {
+		f.KeepOnly(ids...)
 	}
 	fctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -35,11 +43,40 @@ func catchUp(ctx context.Context, f *statusview.Follower, topic string) error {
 	return nil
 }
 
+// sent is the control record ctl produced, when it waits for the answer
+// to its own command.
+type sent struct {
+	partition int32
+	offset    int64
+	key       []byte
+	value     []byte
+	// after is where the status topic ended before the send: events of
+	// the id before it answer an earlier command with the same id.
+	after map[int32]int64
+}
+
 // waitFinal follows the status of id, printing each new state it sees,
-// until it is final (exit 0 succeeded, 1 failed or cancelled) or limit
-// passes (exit 3; 0 = no limit).
-func waitFinal(ctx context.Context, env Env, id string, limit time.Duration, p printer) error {
-	f, stop, err := follow(ctx, env)
+// until it is final (exit 0 succeeded, 1 failed or cancelled), limit
+// passes (exit 3; 0 = no limit) or the status topic cannot be read for
+// env.KafkaDownAfter (exit 1). With s (ctl sent the command), only events
+// published after the send count, and a rejection of the record under a
+// generated kq-invalid-… id (its id was unusable or taken) is reported.
+func waitFinal(ctx context.Context, env Env, id string, limit time.Duration, p printer, s *sent) error {
+	var invalidID string
+	if s != nil {
+		invalidID = schemas.InvalidCommandID(s.partition, s.offset, s.key, s.value)
+	}
+	// Every event of id (after the send) and of the record's generated id,
+	// in topic order; the wait condition drains them (same lock).
+	var pending []schemas.Status
+	f, stop, err := follow(ctx, env, func(st schemas.Status, at statusview.Position) {
+		switch {
+		case st.CommandID == invalidID:
+		case st.CommandID != id, s != nil && at.Offset < s.after[at.Partition]:
+			return
+		}
+		pending = append(pending, st)
+	}, id, invalidID)
 	if err != nil {
 		return err
 	}
@@ -50,19 +87,37 @@ func waitFinal(ctx context.Context, env Env, id string, limit time.Duration, p p
 		t := time.AfterFunc(limit, func() { cancel(errWaitTimeout) })
 		defer t.Stop()
 	}
+	go watchKafka(wctx, f, env.KafkaDownAfter, cancel)
+	if s == nil {
+		// Waiting on a command sent earlier: its state so far, then what
+		// follows.
+		if err = catchUp(wctx, f, env.Control.StatusTopic); err == nil {
+			_ = f.WaitFor(wctx, func(v *statusview.View) bool {
+				pending = pending[:0]
+				if e, ok := v.Get(id); ok {
+					pending = append(pending, e.Latest)
+				}
+				return true
+			})
+		}
+	}
 	var last schemas.Status
-	var seen bool
-	err = f.WaitFor(wctx, func(v *statusview.View) bool {
-		e, ok := v.Get(id)
-		if !ok {
-			return false
-		}
-		if !seen || !sameEvent(e.Latest, last) {
-			p.status(e.Latest)
-			last, seen = e.Latest, true
-		}
-		return e.Latest.State.Final()
-	})
+	var seen, rejected, done bool
+	if err == nil {
+		err = f.WaitFor(wctx, func(v *statusview.View) bool {
+			for _, st := range pending {
+				if done || seen && sameEvent(st, last) {
+					continue
+				}
+				p.status(st)
+				last, seen = st, true
+				rejected = st.CommandID == invalidID
+				done = rejected || st.State.Final()
+			}
+			pending = pending[:0]
+			return done
+		})
+	}
 	switch {
 	case errors.Is(err, errWaitTimeout):
 		state := "nothing yet (is a replica running?)"
@@ -71,12 +126,39 @@ func waitFinal(ctx context.Context, env Env, id string, limit time.Duration, p p
 		}
 		return &outcomeError{code: ExitTimedOut, msg: fmt.Sprintf("timed out after %s waiting for %s; last state: %s (the command may still finish: kafka-qdrant ctl status %s)", limit, id, state, id)}
 	case err != nil:
-		return &outcomeError{code: ExitFailed, msg: fmt.Sprintf("stopped waiting for %s: %v (the command may still finish)", id, err)}
+		return &outcomeError{code: ExitFailed, msg: fmt.Sprintf("stopped waiting for %s: %v (the command may still finish: kafka-qdrant ctl status %s)", id, err, id)}
+	case rejected:
+		msg := fmt.Sprintf("command %s was rejected; its failed status is under the generated id %s", id, last.CommandID)
+		if last.Error != nil {
+			msg += ": " + last.Error.Message
+		}
+		return &outcomeError{code: ExitFailed, msg: msg}
 	}
 	return outcome(last)
 }
 
 var errWaitTimeout = errors.New("wait timed out")
+
+// watchKafka cancels ctx once the status topic could not be read for
+// downAfter.
+func watchKafka(ctx context.Context, f *statusview.Follower, downAfter time.Duration, cancel context.CancelCauseFunc) {
+	if downAfter <= 0 {
+		downAfter = 30 * time.Second
+	}
+	t := time.NewTicker(min(downAfter/4, time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if since, err := f.Failing(); !since.IsZero() && time.Since(since) >= downAfter {
+			cancel(fmt.Errorf("cannot read the status topic for %s (Kafka unreachable?): %w", time.Since(since).Round(time.Second), err))
+			return
+		}
+	}
+}
 
 func sameEvent(a, b schemas.Status) bool {
 	ea, _ := a.Encode()
@@ -118,9 +200,9 @@ func statusCommand(ctx context.Context, args []string, env Env) error {
 	}
 	p := printer{w: env.Stdout, json: *output == "json"}
 	if *wait {
-		return waitFinal(ctx, env, pos[0], timeout.d, p)
+		return waitFinal(ctx, env, pos[0], timeout.d, p, nil)
 	}
-	f, stop, err := follow(ctx, env)
+	f, stop, err := follow(ctx, env, nil, pos[0])
 	if err != nil {
 		return err
 	}
@@ -155,7 +237,7 @@ func list(ctx context.Context, env Env, limit int, output string) error {
 	if output != "text" && output != "json" {
 		return usageErrorf("--output must be text or json, got %q", output)
 	}
-	f, stop, err := follow(ctx, env)
+	f, stop, err := follow(ctx, env, nil)
 	if err != nil {
 		return err
 	}

@@ -43,9 +43,10 @@ type Optimizations interface {
 
 // DeferRecords finds what index_defer recorded.
 type DeferRecords interface {
-	// LastDefer returns the result of the latest succeeded index_defer of
-	// collection, having caught up with the status topic first; found is
-	// false when there is none.
+	// LastDefer returns the result of the collection's pending
+	// index_defer — the latest succeeded one that no succeeded
+	// index_build followed — having caught up with the status topic
+	// first; found is false when there is none.
 	LastDefer(ctx context.Context, collection string) (result json.RawMessage, found bool, err error)
 }
 
@@ -71,6 +72,20 @@ type Options struct {
 	// RetryFor is how long transient failures may last before the command
 	// fails with code unavailable (default 5m).
 	RetryFor time.Duration
+	// InternalAttempts bounds the attempts of a call failing with
+	// Internal (Qdrant's ServiceError: storage or consensus trouble a retry
+	// rarely fixes) before the command fails (default 3).
+	InternalAttempts int
+	// Settle is how long after a settings change idle polls do not end
+	// index_build unless the collection was seen busy since: Qdrant
+	// applies settings to its optimizers in the background, within
+	// milliseconds when no optimization is in flight (and the collection
+	// is yellow while one is). Default: 3 × PollInterval.
+	Settle time.Duration
+	// RedGrace is how long a red collection (optimizer error) is waited
+	// out before index_build fails: an error such as a failed optimizer
+	// recreation clears with the next successful one (default 1m).
+	RedGrace time.Duration
 	// CallTimeout bounds one Qdrant call (default 30s).
 	CallTimeout time.Duration
 	// Log receives retry warnings; default slog.Default().
@@ -98,6 +113,15 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RetryFor <= 0 {
 		o.RetryFor = 5 * time.Minute
+	}
+	if o.InternalAttempts <= 0 {
+		o.InternalAttempts = 3
+	}
+	if o.Settle <= 0 {
+		o.Settle = 3 * o.PollInterval
+	}
+	if o.RedGrace <= 0 {
+		o.RedGrace = time.Minute
 	}
 	if o.CallTimeout <= 0 {
 		o.CallTimeout = 30 * time.Second

@@ -2,8 +2,9 @@ package index
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/qdrant/go-client/qdrant"
@@ -16,16 +17,26 @@ import (
 type BuildResult struct {
 	// Applied are the settings the build set (nil: left as they were).
 	Applied Settings `json:"applied"`
-	// Sources says where each applied setting came from: "params",
-	// "recorded" (the last index_defer), "default" (Qdrant's default).
+	// Sources says where each applied setting came from: "params" or
+	// "recorded" (the pending index_defer).
 	Sources map[string]string `json:"sources,omitempty"`
 	// Changed is false when the collection already had the settings (a
 	// resumed build, or indexing was never deferred).
-	Changed        bool   `json:"changed"`
+	Changed bool `json:"changed"`
+	// Points, IndexedVectors and Segments are what Qdrant reported last.
+	// IndexedVectors is Qdrant's indexed_vectors_count: the dense and
+	// sparse vectors of optimized segments (small appendable segments
+	// never count, a vector built with m=0 has no graph and does not).
 	Points         uint64 `json:"points"`
 	IndexedVectors uint64 `json:"indexed_vectors"`
 	Segments       uint64 `json:"segments"`
 	Polls          int    `json:"polls"`
+}
+
+// buildCheckpoint is what index_build saves before changing anything: a
+// resumed build keeps its deadline.
+type buildCheckpoint struct {
+	Deadline *time.Time `json:"deadline,omitempty"`
 }
 
 // idleStreak is how many consecutive idle polls end the build.
@@ -47,10 +58,22 @@ func (h *buildHandler) Run(ctx context.Context, cmd schemas.Command, rep job.Rep
 		return nil, err
 	}
 	c := &caller{o: h.o, collection: cmd.Collection, timeout: p.Timeout.D()}
-	if p.Timeout > 0 {
-		c.deadline = h.o.Clock.Now().Add(p.Timeout.D())
-		if d, ok := resumedDeadline(rep.Previous()); ok {
-			c.deadline = d
+	var cp buildCheckpoint
+	found, err := rep.Restore(&cp)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case found && cp.Deadline != nil:
+		c.deadline = *cp.Deadline
+	case !found && p.Timeout > 0:
+		d := h.o.Clock.Now().Add(p.Timeout.D())
+		cp.Deadline = &d
+		c.deadline = d
+	}
+	if !found {
+		if err := rep.Checkpoint(ctx, cp); err != nil {
+			return nil, err
 		}
 	}
 
@@ -59,27 +82,33 @@ func (h *buildHandler) Run(ctx context.Context, cmd schemas.Command, rep job.Rep
 		return nil, err
 	}
 	res := BuildResult{Sources: map[string]string{}}
-	target, err := h.target(ctx, cmd.Collection, p, settingsOf(info), res.Sources)
+	cur := settingsOf(info)
+	target, err := h.target(ctx, cmd.Collection, p, cur, res.Sources)
 	if err != nil {
 		return nil, err
 	}
 	res.Applied = target
-	req, changed := diff(cmd.Collection, settingsOf(info), target)
+	req, changed := diff(cmd.Collection, cur, target)
+	var changedAt time.Time
 	if changed {
 		rep.Progress(schemas.Progress{Detail: fmt.Sprintf("restoring indexing of %s: %s", cmd.Collection, target)})
+		if err := rep.Owner().Check(ctx); err != nil {
+			return nil, err
+		}
 		if err := c.do(ctx, "updating collection", func(ctx context.Context) error {
 			return h.o.Collections.UpdateCollection(ctx, req)
 		}); err != nil {
 			return nil, err
 		}
 		res.Changed = true
+		changedAt = h.o.Clock.Now()
 	}
 
 	poll := h.o.PollInterval
 	if p.PollInterval > 0 {
 		poll = p.PollInterval.D()
 	}
-	last, err := h.wait(ctx, c, rep, poll, &res.Polls)
+	last, err := h.wait(ctx, c, rep, poll, changedAt, &res.Polls)
 	if err != nil {
 		return nil, err
 	}
@@ -87,47 +116,71 @@ func (h *buildHandler) Run(ctx context.Context, cmd schemas.Command, rep job.Rep
 	return res, nil
 }
 
-// target picks each setting: the param when given; else, for a setting
-// whose current value defers indexing (m=0, indexing_threshold=0), the value
-// recorded by the last index_defer, else Qdrant's default; else the setting
-// is left as it is (a build never reverts a setting nobody deferred).
+// target picks what to restore: a param when given; else, for a setting
+// the pending index_defer deferred (its mode's setting, still at the
+// deferred value), the value it recorded. Everything else is left as it
+// is: a build never touches a setting nobody deferred, such as m=0 set on
+// purpose for a multitenant collection (payload_m graphs).
 func (h *buildHandler) target(ctx context.Context, collection string, p schemas.IndexBuildParams, cur Settings, src map[string]string) (Settings, error) {
-	rec, found, err := lastDefer(ctx, h.o.Records, collection)
+	rec, pending, err := lastDefer(ctx, h.o.Records, collection)
 	if err != nil {
 		return Settings{}, err
 	}
-	pick := func(name string, param, recorded *uint64, deferred bool, def uint64) *uint64 {
-		switch {
-		case param != nil:
-			src[name] = "params"
-			return param
-		case !deferred:
-			return nil
-		case found && usable(recorded) != nil:
-			src[name] = "recorded"
-			return recorded
-		}
-		src[name] = "default"
-		return ptr(def)
+	mDeferred := pending && rec.Mode == schemas.DeferHNSWM0
+	thrDeferred := pending && rec.Mode == schemas.DeferThreshold0
+	var t Settings
+	switch {
+	case p.M != nil:
+		t.M, src["m"] = p.M, "params"
+	case mDeferred && deferredM(cur.M) && rec.Previous.M != nil:
+		t.M, src["m"] = rec.Previous.M, "recorded"
 	}
-	return Settings{
-		M:                 pick("m", p.M, rec.Previous.M, deferredM(cur.M), DefaultM),
-		EfConstruct:       pick("ef_construct", p.EfConstruct, nil, false, DefaultEfConstruct),
-		IndexingThreshold: pick("indexing_threshold", p.IndexingThreshold, rec.Previous.IndexingThreshold, deferredThreshold(cur.IndexingThreshold), DefaultIndexingThreshold),
-	}, nil
+	if p.EfConstruct != nil {
+		t.EfConstruct, src["ef_construct"] = p.EfConstruct, "params"
+	}
+	switch {
+	case p.IndexingThreshold != nil:
+		t.IndexingThreshold, src["indexing_threshold"] = p.IndexingThreshold, "params"
+	case thrDeferred && deferredThreshold(cur.IndexingThreshold) && rec.Previous.IndexingThreshold != nil:
+		t.IndexingThreshold, src["indexing_threshold"] = rec.Previous.IndexingThreshold, "recorded"
+	}
+	for _, name := range slices.Sorted(maps.Keys(cur.Vectors)) {
+		r, ok := rec.Previous.Vectors[name]
+		if !mDeferred || !ok || r.M == nil || !deferredM(cur.Vectors[name].M) {
+			continue
+		}
+		if t.Vectors == nil {
+			t.Vectors = map[string]VectorSettings{}
+		}
+		key := "vectors." + name + ".m"
+		if p.M != nil {
+			t.Vectors[name], src[key] = VectorSettings{M: p.M}, "params"
+		} else {
+			t.Vectors[name], src[key] = VectorSettings{M: r.M}, "recorded"
+		}
+	}
+	return t, nil
 }
 
-// wait polls until idle twice in a row, failing on red, timeout or cancel.
-func (h *buildHandler) wait(ctx context.Context, c *caller, rep job.Reporter, poll time.Duration, polls *int) (snapshot, error) {
+// wait polls until the collection is done: idle (green, optimizer ok, no
+// optimization running or queued, update queue empty) twice in a row. A
+// settings change reaches Qdrant's optimizers asynchronously, so after one
+// (changedAt) idle polls only count once the collection was seen busy or
+// Options.Settle passed. Red fails the build once it lasted
+// Options.RedGrace (an optimizer error can clear, e.g. a failed optimizer
+// recreation); timeout and cancel end it too.
+func (h *buildHandler) wait(ctx context.Context, c *caller, rep job.Reporter, poll time.Duration, changedAt time.Time, polls *int) (snapshot, error) {
 	poller := job.Poller{Min: poll, Max: max(h.o.MaxPollInterval, poll)}
 	var last snapshot
-	streak, greyPolls := 0, 0
+	var redSince time.Time
+	streak, greyPolls, sawBusy := 0, 0, false
 	for {
 		cur, err := h.observe(ctx, c)
 		if err != nil {
 			return last, err
 		}
 		*polls++
+		now := h.o.Clock.Now()
 		if !c.deadline.IsZero() {
 			d := c.deadline
 			cur.Deadline = &d
@@ -140,12 +193,22 @@ func (h *buildHandler) wait(ctx context.Context, c *caller, rep job.Reporter, po
 
 		switch {
 		case cur.Status == "red" || cur.Optimizer != "ok":
-			return last, job.Errorf(schemas.ErrOptimizer, false, "index_build of %q: collection is %s, optimizer: %s", c.collection, cur.Status, cur.Optimizer)
+			if redSince.IsZero() {
+				redSince = now
+			}
+			if now.Sub(redSince) >= h.o.RedGrace {
+				return last, job.Errorf(schemas.ErrOptimizer, false, "index_build of %q: collection %s for %s, optimizer: %s",
+					c.collection, cur.Status, now.Sub(redSince).Round(time.Second), cur.Optimizer)
+			}
 		case cur.Status == "grey":
+			redSince = time.Time{}
 			// Optimizations are pending until an update arrives; an empty
 			// optimizer update starts them (Qdrant docs, "Grey collection
 			// status"). Nudge on the first grey poll and every 5th after.
 			if greyPolls%5 == 0 {
+				if err := rep.Owner().Check(ctx); err != nil {
+					return last, err
+				}
 				if err := c.do(ctx, "triggering optimizers", func(ctx context.Context) error {
 					return h.o.Collections.UpdateCollection(ctx, &qdrant.UpdateCollection{
 						CollectionName: c.collection, OptimizersConfig: &qdrant.OptimizersConfigDiff{}})
@@ -155,16 +218,19 @@ func (h *buildHandler) wait(ctx context.Context, c *caller, rep job.Reporter, po
 			}
 			greyPolls++
 		default:
-			greyPolls = 0
+			redSince, greyPolls = time.Time{}, 0
 		}
-		if cur.idle() {
+		idle := cur.idle()
+		sawBusy = sawBusy || !idle
+		settled := changedAt.IsZero() || sawBusy || now.Sub(changedAt) >= h.o.Settle
+		if idle && settled {
 			if streak++; streak >= idleStreak {
 				return last, nil
 			}
 		} else {
 			streak = 0
 		}
-		if err := c.checkDeadline(fmt.Sprintf("the collection was %s (%d/%d vectors indexed)", cur.Status, cur.IndexedVectors, cur.Vectors)); err != nil {
+		if err := c.checkDeadline(fmt.Sprintf("the collection was %s (%d vectors indexed)", cur.Status, cur.IndexedVectors)); err != nil {
 			return last, err
 		}
 		d := poller.Next(changed)
@@ -206,16 +272,4 @@ func (h *buildHandler) observe(ctx context.Context, c *caller) (snapshot, error)
 		s.Running, s.Queued = &act.Running, &act.Queued
 	}
 	return s, nil
-}
-
-// resumedDeadline returns the deadline an earlier attempt recorded.
-func resumedDeadline(prev *schemas.Status) (time.Time, bool) {
-	if prev == nil || prev.Progress == nil || len(prev.Progress.Data) == 0 {
-		return time.Time{}, false
-	}
-	var s snapshot
-	if json.Unmarshal(prev.Progress.Data, &s) != nil || s.Deadline == nil {
-		return time.Time{}, false
-	}
-	return *s.Deadline, true
 }

@@ -14,18 +14,29 @@ import (
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
 
-// transientCodes are the gRPC codes of failures that fix themselves:
-// Qdrant restarting or a shard moving (Unavailable), our call timeout or
-// Qdrant's (DeadlineExceeded), rate limiting (ResourceExhausted), a write
-// lock (FailedPrecondition), storage or consensus trouble (Internal),
-// connection-level failures (Unknown, Canceled by a proxy) and Aborted.
-// Every other code is permanent for an admin call: NotFound (the collection
-// is gone), InvalidArgument, PermissionDenied, Unauthenticated,
-// Unimplemented, ...
-var transientCodes = map[codes.Code]bool{
-	codes.Unavailable: true, codes.DeadlineExceeded: true, codes.ResourceExhausted: true,
-	codes.FailedPrecondition: true, codes.Internal: true, codes.Unknown: true,
-	codes.Canceled: true, codes.Aborted: true,
+// retryClass is how a failed call is retried.
+type retryClass int
+
+const (
+	permanent      retryClass = iota // fail the command at once
+	transientClass                   // retry with backoff for up to Options.RetryFor
+	briefClass                       // retry up to Options.InternalAttempts attempts
+)
+
+// codeClasses classify gRPC codes. Transient: Qdrant restarting or a
+// shard moving (Unavailable), our call timeout or Qdrant's
+// (DeadlineExceeded), rate limiting (ResourceExhausted), a write lock
+// (FailedPrecondition), connection-level failures (Unknown, Canceled by a
+// proxy) and Aborted. Brief: Internal, Qdrant's ServiceError (storage or
+// consensus trouble), which a retry rarely fixes: a few attempts, not
+// minutes. Every other code is permanent for an admin call: NotFound (the
+// collection is gone), InvalidArgument, PermissionDenied,
+// Unauthenticated, Unimplemented, ...
+var codeClasses = map[codes.Code]retryClass{
+	codes.Unavailable: transientClass, codes.DeadlineExceeded: transientClass, codes.ResourceExhausted: transientClass,
+	codes.FailedPrecondition: transientClass, codes.Unknown: transientClass,
+	codes.Canceled: transientClass, codes.Aborted: transientClass,
+	codes.Internal: briefClass,
 }
 
 // httpStatusError is a non-2xx answer of Qdrant's REST API.
@@ -38,22 +49,31 @@ func (e *httpStatusError) Error() string {
 	return fmt.Sprintf("HTTP %d: %s", e.Code, e.Body)
 }
 
-// transient reports whether err (with the call's context still alive) is
-// worth retrying.
-func transient(err error) bool {
+// classify tells how err (with the call's context still alive) is
+// retried.
+func classify(err error) retryClass {
 	var he *httpStatusError
 	if errors.As(err, &he) {
-		return he.Code >= 500 || he.Code == http.StatusTooManyRequests || he.Code == http.StatusRequestTimeout
+		switch {
+		case he.Code == http.StatusInternalServerError:
+			return briefClass // Qdrant's ServiceError
+		case he.Code >= 500, he.Code == http.StatusTooManyRequests, he.Code == http.StatusRequestTimeout:
+			return transientClass
+		}
+		return permanent
 	}
 	var ne net.Error
 	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
-		return true // connection refused/reset, our per-call timeout
+		return transientClass // connection refused/reset, our per-call timeout
 	}
 	if s, ok := status.FromError(err); ok {
-		return transientCodes[s.Code()]
+		return codeClasses[s.Code()]
 	}
-	return false
+	return permanent
 }
+
+// transient reports whether err is worth retrying at all.
+func transient(err error) bool { return classify(err) != permanent }
 
 // permanentError turns a non-transient failure of operation what on
 // collection into the command's error.

@@ -1,38 +1,51 @@
-// Package index implements the index_defer and index_build commands.
+// Package index implements the index_defer and index_build commands, as
+// Qdrant v1.18.3 behaves (see internal/qdrantmem/indexing.go for the model
+// and its sources).
 //
 // index_defer prepares a collection for bulk loading: HNSW m=0 (mode
-// hnsw_m0, the default: no graph is built while points stream in) or the
-// optimizer's indexing_threshold=0 (mode threshold0: no segment is indexed).
-// Its result records the settings it replaced ("previous"), which is how a
-// later index_build knows what to restore.
+// hnsw_m0, the default: segments are still optimized, but no graph is
+// built; vectors with their own hnsw_config m get m=0 too) or the
+// optimizer's indexing_threshold=0 (mode threshold0: nothing more is
+// indexed, what is indexed stays). Its result records the settings it
+// found ("previous"), which is how a later index_build knows what to
+// restore.
 //
-// index_build restores indexing — the settings given as params; for a
-// setting that is deferred (m=0, indexing_threshold=0) and not given, the
-// previous value recorded by the collection's last successful index_defer,
-// else Qdrant's default (m=16, indexing_threshold=10000 kB); settings nobody
-// deferred are left alone — and then
-// polls until the collection is green with the optimizer idle, publishing
-// progress (points, indexed vectors, segments, status, optimizer activity).
+// index_build restores what the pending index_defer (the latest succeeded
+// one no succeeded index_build followed) deferred — its mode's setting,
+// when still at the deferred value, back to the recorded value — or what
+// its params ask for; nothing else. A collection created with m=0 on
+// purpose (multitenant, payload_m) is left alone. Then it polls until the
+// collection is done, publishing progress: Qdrant's indexed_vectors_count
+// (optimized segments only, dense and sparse; no made-up total), points,
+// segments, optimizations, update queue.
 //
-//	restore settings ──► poll ──► green + optimizer ok + no optimization
-//	                      ▲  │     running or queued, twice in a row ──► succeeded
-//	                      └──┘ jittered, growing interval (reset on change)
+//	save checkpoint ──► restore settings ──► poll ──► idle twice in a row ──► succeeded
+//	(deadline)          (ownership check)     ▲  │    (green, optimizer ok, no optimization
+//	                                          └──┘     running or queued, update queue empty;
+//	                                                   after a settings change: only once seen
+//	                                                   busy or Settle passed)
 //	   grey  ──► nudge (an empty optimizer update makes Qdrant start)
-//	   red   ──► failed optimizer_error
+//	   red   ──► waited out for RedGrace, then failed optimizer_error
 //	   timeout passed ──► failed timeout (retryable; Qdrant keeps indexing)
 //	   cancel ──► cancelled (Qdrant keeps indexing)
 //
 // Invariants:
-//   - Both handlers are safe to run again for the same command: settings are
-//     only written when they differ from the target, and a resumed build keeps
-//     the deadline of the first attempt (recorded in its progress data).
-//   - Transient Qdrant failures (unavailable, deadline, rate limit, internal)
-//     are retried with capped exponential backoff and full jitter; failing for
-//     longer than Options.RetryFor ends the command failed/unavailable.
-//     Permanent ones (collection missing, invalid request, permission) fail at
-//     once.
-//   - "Idle" is observed twice in a row, so a status read between the
-//     settings update and the optimizer picking it up is not taken for done;
-//     where Qdrant has GET /collections/{c}/optimizations (1.17+), running
-//     and queued optimizations must both be zero.
+//   - Both handlers are safe to run again for the same command. Before
+//     changing anything they save a checkpoint (job.Reporter.Checkpoint):
+//     index_defer the settings it found, index_build its deadline; a
+//     resumed attempt restores it, so a defer resumed after its change
+//     still records the settings found first and a resumed build keeps its
+//     deadline. Settings are only written when they differ from the target,
+//     and only after an ownership check (job.Token).
+//   - Settings updates are asynchronous in Qdrant (the call returns before
+//     the optimizers are rebuilt), so idle right after a change is only
+//     believed once the collection was seen busy or Options.Settle passed.
+//   - Transient Qdrant failures (unavailable, deadline, rate limit, a lock)
+//     are retried with capped exponential backoff and full jitter for up to
+//     Options.RetryFor (then failed/unavailable); Internal errors only
+//     Options.InternalAttempts times; permanent ones (collection missing,
+//     invalid request, permission) fail at once.
+//   - The optimizations endpoint is read in both shapes Qdrant used
+//     ({summary, running} since 1.17, {ongoing, pending} in 1.16); a shape
+//     it cannot read is an error, never "idle".
 package index

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -41,27 +42,48 @@ func wantCode(t *testing.T, err error, code string, retryable bool) {
 	}
 }
 
+// pending is a fake pending index_defer record.
+func pending(result string) fakeRecords { return fakeRecords{result: json.RawMessage(result)} }
+
 func TestDefer(t *testing.T) {
 	tests := []struct {
-		name    string
-		params  string
-		setup   func(f *fakeQdrant)
-		records fakeRecords
-		want    DeferResult
-		wantM   uint64
-		wantThr uint64
-		updates int
+		name     string
+		params   string
+		setup    func(f *fakeQdrant)
+		records  fakeRecords
+		prev     json.RawMessage // a checkpoint of an earlier attempt (resume)
+		want     string          // the result as JSON
+		wantM    uint64
+		wantThr  uint64
+		wantVecM map[string]uint64
+		updates  int
 	}{
-		{name: "hnsw_m0 records previous", want: DeferResult{Mode: "hnsw_m0", Previous: Settings{ptr(16), ptr(100), ptr(10000)}},
+		{name: "hnsw_m0 records previous",
+			want:  `{"mode":"hnsw_m0","previous":{"m":16,"ef_construct":100,"indexing_threshold":10000},"already_deferred":false}`,
 			wantM: 0, wantThr: 10000, updates: 1},
 		{name: "threshold0", params: `{"mode":"threshold0"}`, setup: func(f *fakeQdrant) { f.m = ptr(32) },
-			want: DeferResult{Mode: "threshold0", Previous: Settings{ptr(32), ptr(100), ptr(10000)}}, wantM: 32, wantThr: 0, updates: 1},
-		{name: "already deferred keeps the recorded previous", setup: func(f *fakeQdrant) { f.m = ptr(0) },
-			records: fakeRecords{result: json.RawMessage(`{"mode":"hnsw_m0","previous":{"m":48,"ef_construct":100,"indexing_threshold":10000}}`)},
-			want:    DeferResult{Mode: "hnsw_m0", Previous: Settings{ptr(48), ptr(100), ptr(10000)}, AlreadyDeferred: true}, wantM: 0, wantThr: 10000},
+			want:  `{"mode":"threshold0","previous":{"m":32,"ef_construct":100,"indexing_threshold":10000},"already_deferred":false}`,
+			wantM: 32, wantThr: 0, updates: 1},
+		{name: "already deferred keeps the pending defer's previous", setup: func(f *fakeQdrant) { f.m = ptr(0) },
+			records: pending(`{"mode":"hnsw_m0","previous":{"m":48,"ef_construct":100,"indexing_threshold":10000}}`),
+			want:    `{"mode":"hnsw_m0","previous":{"m":48,"ef_construct":100,"indexing_threshold":10000},"already_deferred":true}`,
+			wantM:   0, wantThr: 10000},
+		{name: "m=0 on purpose, no pending defer: previous is 0", setup: func(f *fakeQdrant) { f.m = ptr(0) },
+			want:  `{"mode":"hnsw_m0","previous":{"m":0,"ef_construct":100,"indexing_threshold":10000},"already_deferred":true}`,
+			wantM: 0, wantThr: 10000},
 		{name: "other mode deferred: its setting comes from the record", params: `{"mode":"hnsw_m0"}`, setup: func(f *fakeQdrant) { f.thr = ptr(0) },
-			records: fakeRecords{result: json.RawMessage(`{"mode":"threshold0","previous":{"m":16,"ef_construct":100,"indexing_threshold":20000}}`)},
-			want:    DeferResult{Mode: "hnsw_m0", Previous: Settings{ptr(16), ptr(100), ptr(20000)}}, wantM: 0, wantThr: 0, updates: 1},
+			records: pending(`{"mode":"threshold0","previous":{"m":16,"ef_construct":100,"indexing_threshold":20000}}`),
+			want:    `{"mode":"hnsw_m0","previous":{"m":16,"ef_construct":100,"indexing_threshold":20000},"already_deferred":false}`,
+			wantM:   0, wantThr: 0, updates: 1},
+		{name: "vectors with their own m are deferred too", setup: func(f *fakeQdrant) {
+			f.vectorM = map[string]*uint64{"text": ptr(32), "image": ptr(8)}
+		},
+			want:  `{"mode":"hnsw_m0","previous":{"m":16,"ef_construct":100,"indexing_threshold":10000,"vectors":{"image":{"m":8},"text":{"m":32}}},"already_deferred":false}`,
+			wantM: 0, wantThr: 10000, wantVecM: map[string]uint64{"text": 0, "image": 0}, updates: 1},
+		{name: "resumed after the change: keeps what the first attempt found", setup: func(f *fakeQdrant) { f.m = ptr(0) },
+			prev:  json.RawMessage(`{"previous":{"m":32,"ef_construct":100,"indexing_threshold":10000},"deferring":true}`),
+			want:  `{"mode":"hnsw_m0","previous":{"m":32,"ef_construct":100,"indexing_threshold":10000},"already_deferred":false}`,
+			wantM: 0, wantThr: 10000},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,19 +98,66 @@ func TestDefer(t *testing.T) {
 			if err := h.Validate(c); err != nil {
 				t.Fatal(err)
 			}
-			res, err := h.Run(t.Context(), c, &recorder{})
+			rec := &recorder{}
+			if tc.prev != nil {
+				rec.checkpoints = []json.RawMessage{tc.prev}
+			}
+			updatesAtCheckpoint := -1
+			rec.onCheckpoint = func() { updatesAtCheckpoint = len(f.updates) }
+			res, err := h.Run(t.Context(), c, rec)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, _ := json.Marshal(res)
-			want, _ := json.Marshal(tc.want)
-			if string(got) != string(want) {
-				t.Fatalf("result %s, want %s", got, want)
+			if got, _ := json.Marshal(res); string(got) != tc.want {
+				t.Fatalf("result %s, want %s", got, tc.want)
 			}
 			if *f.m != tc.wantM || *f.thr != tc.wantThr || len(f.updates) != tc.updates {
 				t.Fatalf("collection m=%d threshold=%d after %d updates; want m=%d threshold=%d after %d",
 					*f.m, *f.thr, len(f.updates), tc.wantM, tc.wantThr, tc.updates)
 			}
+			for name, want := range tc.wantVecM {
+				if *f.vectorM[name] != want {
+					t.Fatalf("vector %s m=%d, want %d", name, *f.vectorM[name], want)
+				}
+			}
+			switch {
+			case tc.prev == nil && updatesAtCheckpoint != 0:
+				t.Fatalf("the first attempt saved its checkpoint after %d updates, want before any", updatesAtCheckpoint)
+			case tc.prev != nil && len(rec.checkpoints) != 1:
+				t.Fatalf("a resumed attempt saved %d more checkpoints", len(rec.checkpoints)-1)
+			}
+			if tc.updates > 0 && rec.checks == 0 {
+				t.Fatal("the settings changed without an ownership check")
+			}
+		})
+	}
+}
+
+// A replica that lost the control partition changes nothing.
+func TestHandlersCheckOwnershipBeforeChanging(t *testing.T) {
+	for _, typ := range []schemas.CommandType{schemas.CommandIndexDefer, schemas.CommandIndexBuild} {
+		t.Run(string(typ), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := newFake(100)
+				o := opts(f)
+				if typ == schemas.CommandIndexBuild {
+					f.m = ptr(0)
+					o.Records = pending(`{"mode":"hnsw_m0","previous":{"m":16}}`)
+				}
+				rec := &recorder{}
+				rec.checkpoints = []json.RawMessage{json.RawMessage(`{}`)} // a resumed attempt: no checkpoint to save
+				rec.notOwner = true
+				h := NewDefer(o)
+				if typ == schemas.CommandIndexBuild {
+					h = NewBuild(o)
+				}
+				if _, err := h.Run(t.Context(), cmd(typ, ""), rec); !errors.Is(err, job.ErrNotOwner) {
+					t.Fatalf("err = %v, want ErrNotOwner", err)
+				}
+				if len(f.updates) != 0 {
+					t.Fatalf("%d updates by a replica that lost ownership", len(f.updates))
+				}
+			})
 		})
 	}
 }
@@ -110,16 +179,25 @@ func TestDeferFailures(t *testing.T) {
 				f.fail = append(f.fail, status.Error(codes.Unavailable, "connection refused"))
 			}
 		}, code: schemas.ErrUnavailable, retryable: true, msg: "checking collection of \"movies\": Qdrant failing for"},
+		{name: "internal errors: a few attempts, not minutes", setup: func(f *fakeQdrant) {
+			for range 1000 {
+				f.fail = append(f.fail, status.Error(codes.Internal, "Service internal error: storage failure"))
+			}
+		}, code: schemas.ErrQdrant, msg: "Qdrant internal error after 3 attempts"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				f := newFake(100)
 				tc.setup(f)
+				start := time.Now()
 				_, err := NewDefer(opts(f)).Run(t.Context(), cmd(schemas.CommandIndexDefer, ""), &recorder{})
 				wantCode(t, err, tc.code, tc.retryable)
 				if !strings.Contains(err.Error(), tc.msg) {
 					t.Fatalf("err %q does not contain %q", err, tc.msg)
+				}
+				if tc.code == schemas.ErrQdrant && time.Since(start) > 5*time.Second {
+					t.Fatalf("failed after %s of retries", time.Since(start))
 				}
 			})
 		})
@@ -131,7 +209,7 @@ func TestBuildWaitsUntilIndexed(t *testing.T) {
 		f := newFake(5000) // 1000 vectors/s: 5s of indexing
 		f.m = ptr(0)
 		o := opts(f)
-		o.Records = fakeRecords{result: json.RawMessage(`{"mode":"hnsw_m0","previous":{"m":32,"ef_construct":200,"indexing_threshold":10000}}`)}
+		o.Records = pending(`{"mode":"hnsw_m0","previous":{"m":32,"ef_construct":200,"indexing_threshold":10000}}`)
 		rec := &recorder{}
 		start := time.Now()
 		res, err := NewBuild(o).Run(t.Context(), cmd(schemas.CommandIndexBuild, ""), rec)
@@ -162,34 +240,51 @@ func TestBuildWaitsUntilIndexed(t *testing.T) {
 		if first.Status != "yellow" || lastSnap.Status != "green" || lastSnap.IndexedVectors != 5000 {
 			t.Fatalf("first %+v last %+v", first, lastSnap)
 		}
+		// Progress is what Qdrant counts, with no made-up total.
+		for _, p := range rec.got {
+			if p.Total != 0 {
+				t.Fatalf("progress %+v has a total", p)
+			}
+		}
 	})
 }
 
 func TestBuildTargets(t *testing.T) {
 	tests := []struct {
-		name    string
-		params  string
-		setup   func(f *fakeQdrant)
-		records fakeRecords
-		wantM   uint64
-		wantEf  uint64
-		wantThr uint64
-		sources map[string]string
-		changed bool
+		name     string
+		params   string
+		setup    func(f *fakeQdrant)
+		records  fakeRecords
+		wantM    uint64
+		wantEf   uint64
+		wantThr  uint64
+		wantVecM map[string]uint64
+		sources  map[string]string
+		changed  bool
 	}{
 		{name: "params win over the record", params: `{"m":24,"ef_construct":64}`, setup: func(f *fakeQdrant) { f.m = ptr(0) },
-			records: fakeRecords{result: json.RawMessage(`{"previous":{"m":32,"ef_construct":200,"indexing_threshold":10000}}`)},
+			records: pending(`{"mode":"hnsw_m0","previous":{"m":32,"ef_construct":200,"indexing_threshold":10000}}`),
 			wantM:   24, wantEf: 64, wantThr: 10000, changed: true,
 			sources: map[string]string{"m": "params", "ef_construct": "params"}},
-		{name: "a setting nobody deferred is not reverted to the record", setup: func(f *fakeQdrant) { f.thr = ptr(0); f.m = ptr(8) },
-			records: fakeRecords{result: json.RawMessage(`{"previous":{"m":32,"ef_construct":200,"indexing_threshold":20000}}`)},
-			wantM:   8, wantEf: 100, wantThr: 20000, changed: true, sources: map[string]string{"indexing_threshold": "recorded"}},
-		{name: "no record: defaults for deferred settings only", setup: func(f *fakeQdrant) { f.thr = ptr(0); f.ef = ptr(77) },
-			wantM: 16, wantEf: 77, wantThr: DefaultIndexingThreshold, changed: true, sources: map[string]string{"indexing_threshold": "default"}},
+		{name: "a setting the pending defer did not defer is left alone", setup: func(f *fakeQdrant) { f.thr = ptr(0); f.m = ptr(0) },
+			records: pending(`{"mode":"threshold0","previous":{"m":32,"ef_construct":200,"indexing_threshold":20000}}`),
+			wantM:   0, wantEf: 100, wantThr: 20000, changed: true, sources: map[string]string{"indexing_threshold": "recorded"}},
+		{name: "m=0 on purpose (multitenant) without a pending defer is left alone", setup: func(f *fakeQdrant) { f.m = ptr(0); f.ef = ptr(77) },
+			wantM: 0, wantEf: 77, wantThr: 10000, sources: map[string]string{}},
 		{name: "nothing deferred, nothing to do", wantM: 16, wantEf: 100, wantThr: 10000, sources: map[string]string{}},
-		{name: "a recorded zero is not restored", setup: func(f *fakeQdrant) { f.m = ptr(0) },
-			records: fakeRecords{result: json.RawMessage(`{"previous":{"m":0,"ef_construct":100,"indexing_threshold":10000}}`)},
-			wantM:   DefaultM, wantEf: 100, wantThr: 10000, changed: true, sources: map[string]string{"m": "default"}},
+		{name: "a recorded zero stays zero", setup: func(f *fakeQdrant) { f.m = ptr(0) },
+			records: pending(`{"mode":"hnsw_m0","previous":{"m":0,"ef_construct":100,"indexing_threshold":10000}}`),
+			wantM:   0, wantEf: 100, wantThr: 10000, sources: map[string]string{"m": "recorded"}},
+		{name: "m changed since the defer is left alone", setup: func(f *fakeQdrant) { f.m = ptr(8) },
+			records: pending(`{"mode":"hnsw_m0","previous":{"m":32}}`),
+			wantM:   8, wantEf: 100, wantThr: 10000, sources: map[string]string{}},
+		{name: "vectors the defer recorded are restored, others left alone", setup: func(f *fakeQdrant) {
+			f.m = ptr(0)
+			f.vectorM = map[string]*uint64{"text": ptr(0), "tenant": ptr(0)}
+		},
+			records: pending(`{"mode":"hnsw_m0","previous":{"m":16,"vectors":{"text":{"m":32}}}}`),
+			wantM:   16, wantEf: 100, wantThr: 10000, wantVecM: map[string]uint64{"text": 32, "tenant": 0}, changed: true,
+			sources: map[string]string{"m": "recorded", "vectors.text.m": "recorded"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -208,13 +303,13 @@ func TestBuildTargets(t *testing.T) {
 				if *f.m != tc.wantM || *f.ef != tc.wantEf || *f.thr != tc.wantThr || br.Changed != tc.changed {
 					t.Fatalf("m=%d ef=%d thr=%d changed=%v; want %d %d %d %v", *f.m, *f.ef, *f.thr, br.Changed, tc.wantM, tc.wantEf, tc.wantThr, tc.changed)
 				}
-				if len(br.Sources) != len(tc.sources) {
-					t.Fatalf("sources %v, want %v", br.Sources, tc.sources)
-				}
-				for k, v := range tc.sources {
-					if br.Sources[k] != v {
-						t.Fatalf("sources %v, want %v", br.Sources, tc.sources)
+				for name, want := range tc.wantVecM {
+					if *f.vectorM[name] != want {
+						t.Fatalf("vector %s m=%d, want %d", name, *f.vectorM[name], want)
 					}
+				}
+				if !maps.Equal(br.Sources, tc.sources) {
+					t.Fatalf("sources %v, want %v", br.Sources, tc.sources)
 				}
 				if !tc.changed && len(f.updates) != 0 {
 					t.Fatalf("unchanged build sent %d updates", len(f.updates))
@@ -228,8 +323,10 @@ func TestBuildTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFake(1_000_000) // 1000s of indexing
 		f.m = ptr(0)
+		o := opts(f)
+		o.Records = pending(`{"mode":"hnsw_m0","previous":{"m":16}}`)
 		start := time.Now()
-		_, err := NewBuild(opts(f)).Run(t.Context(), cmd(schemas.CommandIndexBuild, `{"timeout":"30s"}`), &recorder{})
+		_, err := NewBuild(o).Run(t.Context(), cmd(schemas.CommandIndexBuild, `{"timeout":"30s"}`), &recorder{})
 		wantCode(t, err, schemas.ErrTimeout, true)
 		if took := time.Since(start); took != 30*time.Second {
 			t.Fatalf("timed out after %s, want exactly 30s", took)
@@ -240,17 +337,32 @@ func TestBuildTimeout(t *testing.T) {
 	})
 }
 
+// The deadline is saved before anything changes; a resumed build (after a
+// hand-over whose last event carries no progress data) keeps it.
 func TestBuildResumeKeepsDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFake(1_000_000)
 		f.m = ptr(0)
-		deadline := time.Now().Add(5 * time.Second)
-		data, _ := json.Marshal(snapshot{Status: "yellow", Deadline: &deadline})
-		rec := &recorder{prev: &schemas.Status{State: schemas.StateRunning, Progress: &schemas.Progress{Data: data}}}
-		_, err := NewBuild(opts(f)).Run(t.Context(), cmd(schemas.CommandIndexBuild, `{"timeout":"1h"}`), rec)
+		o := opts(f)
+		o.Records = pending(`{"mode":"hnsw_m0","previous":{"m":16}}`)
+		first := &recorder{}
+		ctx, cancel := context.WithCancelCause(t.Context())
+		time.AfterFunc(2*time.Second, func() { cancel(job.ErrHandover) })
+		updatesAtCheckpoint := -1
+		first.onCheckpoint = func() { updatesAtCheckpoint = len(f.updates) }
+		deadline := time.Now().Add(10 * time.Second)
+		if _, err := NewBuild(o).Run(ctx, cmd(schemas.CommandIndexBuild, `{"timeout":"10s"}`), first); !errors.Is(err, job.ErrHandover) {
+			t.Fatalf("first attempt: %v", err)
+		}
+		if updatesAtCheckpoint != 0 {
+			t.Fatalf("the deadline was saved after %d updates, want before", updatesAtCheckpoint)
+		}
+		interrupted := &schemas.Status{State: schemas.StateRunning, Progress: &schemas.Progress{Detail: "interrupted on kq-a"}}
+		resumed := &recorder{prev: interrupted, checkpoints: first.checkpoints}
+		_, err := NewBuild(o).Run(t.Context(), cmd(schemas.CommandIndexBuild, `{"timeout":"10s"}`), resumed)
 		wantCode(t, err, schemas.ErrTimeout, true)
 		if !time.Now().Equal(deadline) {
-			t.Fatalf("resumed build timed out at %s, want the recorded deadline %s", time.Now(), deadline)
+			t.Fatalf("resumed build timed out at +%s, want the first attempt's deadline", time.Since(deadline.Add(-10*time.Second)))
 		}
 	})
 }
@@ -259,10 +371,12 @@ func TestBuildCancel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFake(1_000_000)
 		f.m = ptr(0)
+		o := opts(f)
+		o.Records = pending(`{"mode":"hnsw_m0","previous":{"m":16}}`)
 		ctx, cancel := context.WithCancelCause(t.Context())
 		time.AfterFunc(3*time.Second, func() { cancel(job.ErrCancelled) })
 		start := time.Now()
-		_, err := NewBuild(opts(f)).Run(ctx, cmd(schemas.CommandIndexBuild, ""), &recorder{})
+		_, err := NewBuild(o).Run(ctx, cmd(schemas.CommandIndexBuild, ""), &recorder{})
 		if !errors.Is(err, job.ErrCancelled) {
 			t.Fatalf("err = %v, want ErrCancelled", err)
 		}
@@ -281,14 +395,38 @@ func TestBuildRetriesTransientErrors(t *testing.T) {
 				status.Error(codes.Unavailable, "restarting"),
 				status.Error(codes.DeadlineExceeded, "slow"),
 				status.Error(codes.ResourceExhausted, "rate limited"),
+				status.Error(codes.Internal, "one internal error"),
 			}
 		})
-		res, err := NewBuild(opts(f)).Run(t.Context(), cmd(schemas.CommandIndexBuild, ""), &recorder{})
+		o := opts(f)
+		o.Records = pending(`{"mode":"hnsw_m0","previous":{"m":16}}`)
+		res, err := NewBuild(o).Run(t.Context(), cmd(schemas.CommandIndexBuild, ""), &recorder{})
 		if err != nil {
 			t.Fatalf("transient errors were not retried: %v", err)
 		}
-		if *f.m != DefaultM || res.(BuildResult).IndexedVectors != 100 {
+		if *f.m != 16 || res.(BuildResult).IndexedVectors != 100 {
 			t.Fatalf("m=%d result %+v", *f.m, res)
+		}
+	})
+}
+
+// Qdrant applies a settings change to its optimizers in the background: for
+// a moment after the update the collection still looks green and idle
+// (here 200ms, two polls). The build is not fooled by it.
+func TestBuildWaitsOutTheAsynchronousSettingsChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(3000) // 3s of indexing
+		f.m = ptr(0)
+		f.lag = 200 * time.Millisecond
+		o := opts(f)
+		o.Records = pending(`{"mode":"hnsw_m0","previous":{"m":16}}`)
+		start := time.Now()
+		res, err := NewBuild(o).Run(t.Context(), cmd(schemas.CommandIndexBuild, ""), &recorder{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took < 3200*time.Millisecond || res.(BuildResult).IndexedVectors != 3000 {
+			t.Fatalf("ended after %s with %+v; want after the lag and 3s of indexing", took, res)
 		}
 	})
 }
@@ -297,28 +435,53 @@ func TestBuildStates(t *testing.T) {
 	t.Run("grey is nudged", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			f := newFake(100)
-			f.grey = true
-			f.indexed = 0
-			res, err := NewBuild(opts(f)).Run(t.Context(), cmd(schemas.CommandIndexBuild, ""), &recorder{})
+			f.grey, f.building, f.indexed = true, true, 0
+			rec := &recorder{}
+			res, err := NewBuild(opts(f)).Run(t.Context(), cmd(schemas.CommandIndexBuild, ""), rec)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(f.updates) != 1 || f.updates[0].OptimizersConfig == nil || f.updates[0].HnswConfig != nil {
-				t.Fatalf("updates %v, want one empty optimizer update", f.updates)
+			if len(f.updates) != 1 || f.updates[0].OptimizersConfig == nil || f.updates[0].HnswConfig != nil || rec.checks == 0 {
+				t.Fatalf("updates %v (%d ownership checks), want one empty optimizer update after a check", f.updates, rec.checks)
 			}
 			if res.(BuildResult).IndexedVectors != 100 {
 				t.Fatalf("result %+v", res)
 			}
 		})
 	})
-	t.Run("red fails", func(t *testing.T) {
+	t.Run("red that lasts fails", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			f := newFake(100)
 			f.red = "segment failure"
+			start := time.Now()
 			_, err := NewBuild(opts(f)).Run(t.Context(), cmd(schemas.CommandIndexBuild, ""), &recorder{})
 			wantCode(t, err, schemas.ErrOptimizer, false)
-			if !strings.Contains(err.Error(), "segment failure") {
-				t.Fatalf("message %q", err)
+			if !strings.Contains(err.Error(), "segment failure") || time.Since(start) < time.Minute {
+				t.Fatalf("failed after %s: %q", time.Since(start), err)
+			}
+		})
+	})
+	t.Run("red that clears is waited out", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			f := newFake(100)
+			f.red = "Failed to recreate optimizers: channel closed"
+			time.AfterFunc(10*time.Second, func() { f.set(func(f *fakeQdrant) { f.red = "" }) })
+			if _, err := NewBuild(opts(f)).Run(t.Context(), cmd(schemas.CommandIndexBuild, ""), &recorder{}); err != nil {
+				t.Fatalf("a red phase of 10s failed the build: %v", err)
+			}
+		})
+	})
+	t.Run("the update queue must drain", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			f := newFake(100)
+			f.updateQueue = 12
+			time.AfterFunc(4*time.Second, func() { f.set(func(f *fakeQdrant) { f.updateQueue = 0 }) })
+			start := time.Now()
+			if _, err := NewBuild(opts(f)).Run(t.Context(), cmd(schemas.CommandIndexBuild, ""), &recorder{}); err != nil {
+				t.Fatal(err)
+			}
+			if took := time.Since(start); took < 4*time.Second {
+				t.Fatalf("ended after %s with updates still queued", took)
 			}
 		})
 	})
@@ -376,7 +539,7 @@ func TestTransientClassification(t *testing.T) {
 		{status.Error(codes.Unavailable, ""), true},
 		{status.Error(codes.DeadlineExceeded, ""), true},
 		{status.Error(codes.ResourceExhausted, ""), true},
-		{status.Error(codes.Internal, ""), true},
+		{status.Error(codes.Internal, ""), true}, // briefly (classify: briefClass)
 		{status.Error(codes.NotFound, ""), false},
 		{status.Error(codes.InvalidArgument, ""), false},
 		{status.Error(codes.PermissionDenied, ""), false},

@@ -25,14 +25,23 @@ type RESTOptimizations struct {
 	Client *http.Client
 }
 
-// optimizationsResponse is the part of the answer we read.
+// optimizationsResponse is the part of the answer we read, in either
+// shape Qdrant used: {summary, running, ...} since 1.17.0 (commit
+// 8fb203eeb5, lib/collection/src/operations/types.rs OptimizationsResponse)
+// and {ongoing, completed, pending} in 1.16.3.
 type optimizationsResponse struct {
 	Result struct {
-		Summary struct {
+		Summary *struct {
 			QueuedOptimizations int   `json:"queued_optimizations"`
 			QueuedPoints        int64 `json:"queued_points"`
 		} `json:"summary"`
 		Running []json.RawMessage `json:"running"`
+		// 1.16.3
+		Ongoing *[]json.RawMessage `json:"ongoing"`
+		Pending *struct {
+			Optimizations int   `json:"optimizations"`
+			Points        int64 `json:"points"`
+		} `json:"pending"`
 	} `json:"result"`
 }
 
@@ -74,11 +83,18 @@ func (r *RESTOptimizations) Optimizations(ctx context.Context, collection string
 	if err := json.Unmarshal(body, &or); err != nil {
 		return Activity{}, fmt.Errorf("decoding optimizations: %w", err)
 	}
-	return Activity{
-		Running:      len(or.Result.Running),
-		Queued:       or.Result.Summary.QueuedOptimizations,
-		QueuedPoints: or.Result.Summary.QueuedPoints,
-	}, nil
+	switch r := or.Result; {
+	case r.Summary != nil:
+		return Activity{Running: len(r.Running), Queued: r.Summary.QueuedOptimizations, QueuedPoints: r.Summary.QueuedPoints}, nil
+	case r.Ongoing != nil:
+		a := Activity{Running: len(*r.Ongoing)}
+		if r.Pending != nil {
+			a.Queued, a.QueuedPoints = r.Pending.Optimizations, r.Pending.Points
+		}
+		return a, nil
+	}
+	// Neither shape: not knowing is not "idle".
+	return Activity{}, fmt.Errorf("decoding optimizations: neither summary nor ongoing in %s", truncate(string(body), 200))
 }
 
 func truncate(s string, n int) string {

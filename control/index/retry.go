@@ -24,6 +24,7 @@ type caller struct {
 func (c *caller) do(ctx context.Context, what string, op func(ctx context.Context) error) error {
 	b := job.Backoff{Initial: c.o.RetryInitial, Max: c.o.RetryMax}
 	var since time.Time
+	internal := 0
 	for {
 		callCtx, cancel := context.WithTimeout(ctx, c.o.CallTimeout)
 		err := op(callCtx)
@@ -34,8 +35,13 @@ func (c *caller) do(ctx context.Context, what string, op func(ctx context.Contex
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
-		if !transient(err) {
+		switch classify(err) {
+		case permanent:
 			return permanentError(what, c.collection, err)
+		case briefClass:
+			if internal++; internal >= c.o.InternalAttempts {
+				return job.Errorf(schemas.ErrQdrant, false, "%s of %q: Qdrant internal error after %d attempts: %w", what, c.collection, internal, err)
+			}
 		}
 		now := c.o.Clock.Now()
 		if since.IsZero() {

@@ -18,9 +18,9 @@ type snapshot struct {
 	Points         uint64 `json:"points"`
 	IndexedVectors uint64 `json:"indexed_vectors"`
 	Segments       uint64 `json:"segments"`
-	// Vectors is points × dense vectors per point: what indexed_vectors
-	// approaches when every segment is indexed.
-	Vectors uint64 `json:"vectors"`
+	// UpdateQueue is update_queue.length: operations Qdrant acknowledged
+	// but has not applied yet.
+	UpdateQueue uint64 `json:"update_queue"`
 	// Running and Queued are optimizations, when the server reports them.
 	Running *int `json:"optimizations_running,omitempty"`
 	Queued  *int `json:"optimizations_queued,omitempty"`
@@ -42,16 +42,6 @@ func statusName(s qdrant.CollectionStatus) string {
 	return "unknown"
 }
 
-// denseVectors counts the dense vectors per point of a collection (1 for
-// an unnamed vector, one per name otherwise).
-func denseVectors(info *qdrant.CollectionInfo) uint64 {
-	vc := info.GetConfig().GetParams().GetVectorsConfig()
-	if m := vc.GetParamsMap(); m != nil {
-		return uint64(len(m.GetMap()))
-	}
-	return 1
-}
-
 func snapshotOf(info *qdrant.CollectionInfo) snapshot {
 	s := snapshot{
 		Status:         statusName(info.GetStatus()),
@@ -59,8 +49,8 @@ func snapshotOf(info *qdrant.CollectionInfo) snapshot {
 		Points:         info.GetPointsCount(),
 		IndexedVectors: info.GetIndexedVectorsCount(),
 		Segments:       info.GetSegmentsCount(),
+		UpdateQueue:    info.GetUpdateQueue().GetLength(),
 	}
-	s.Vectors = s.Points * denseVectors(info)
 	if o := info.GetOptimizerStatus(); o != nil && !o.GetOk() {
 		s.Optimizer = o.GetError()
 		if s.Optimizer == "" {
@@ -71,9 +61,10 @@ func snapshotOf(info *qdrant.CollectionInfo) snapshot {
 }
 
 // idle reports whether the collection is done indexing as far as this poll
-// can tell.
+// can tell: green, optimizer ok, no optimization running or queued, no
+// update waiting in the queue.
 func (s snapshot) idle() bool {
-	return s.Status == "green" && s.Optimizer == "ok" &&
+	return s.Status == "green" && s.Optimizer == "ok" && s.UpdateQueue == 0 &&
 		(s.Running == nil || *s.Running == 0) && (s.Queued == nil || *s.Queued == 0)
 }
 
@@ -81,14 +72,20 @@ func (s snapshot) idle() bool {
 func (s snapshot) same(o snapshot) bool {
 	eq := func(a, b *int) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
 	return s.Status == o.Status && s.Optimizer == o.Optimizer && s.Points == o.Points &&
-		s.IndexedVectors == o.IndexedVectors && s.Segments == o.Segments &&
+		s.IndexedVectors == o.IndexedVectors && s.Segments == o.Segments && s.UpdateQueue == o.UpdateQueue &&
 		eq(s.Running, o.Running) && eq(s.Queued, o.Queued)
 }
 
+// progress is the progress event of a poll. Done is Qdrant's
+// indexed_vectors_count and Total is 0 (unknown): that count covers the
+// dense and sparse vectors of optimized segments only, so it is not a
+// fraction of the points (it stays below them while small segments are
+// appendable, exceeds them with several vectors per point, and is 0 for
+// vectors built with m=0).
 func (s snapshot) progress() schemas.Progress {
 	data, _ := json.Marshal(s)
-	done := min(s.IndexedVectors, s.Vectors)
-	detail := fmt.Sprintf("%s: %d/%d vectors indexed, %d points, %d segments", s.Status, s.IndexedVectors, s.Vectors, s.Points, s.Segments)
+	detail := fmt.Sprintf("%s: %d vectors indexed (Qdrant's count: optimized segments, dense and sparse), %d points, %d segments",
+		s.Status, s.IndexedVectors, s.Points, s.Segments)
 	var extra []string
 	if s.Running != nil {
 		extra = append(extra, fmt.Sprintf("%d optimizations running", *s.Running))
@@ -96,11 +93,14 @@ func (s snapshot) progress() schemas.Progress {
 	if s.Queued != nil {
 		extra = append(extra, fmt.Sprintf("%d queued", *s.Queued))
 	}
+	if s.UpdateQueue > 0 {
+		extra = append(extra, fmt.Sprintf("%d updates waiting in Qdrant's queue", s.UpdateQueue))
+	}
 	if s.Optimizer != "ok" {
 		extra = append(extra, "optimizer error: "+s.Optimizer)
 	}
 	if len(extra) > 0 {
 		detail += ", " + strings.Join(extra, ", ")
 	}
-	return schemas.Progress{Done: int64(done), Total: int64(s.Vectors), Detail: detail, Data: data}
+	return schemas.Progress{Done: int64(s.IndexedVectors), Detail: detail, Data: data}
 }

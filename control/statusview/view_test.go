@@ -1,12 +1,9 @@
 package statusview
 
 import (
-	"context"
+	"slices"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
@@ -22,20 +19,20 @@ func TestViewApply(t *testing.T) {
 		name   string
 		events []schemas.Status
 		want   schemas.State
-		count  int
+		at     int64
 	}{
-		{"lifecycle", []schemas.Status{ev("a", "accepted", 0), ev("a", "running", 1), ev("a", "succeeded", 2)}, schemas.StateSucceeded, 3},
-		{"final is sticky against late progress", []schemas.Status{ev("a", "running", 1), ev("a", "failed", 2), ev("a", "running", 3)}, schemas.StateFailed, 3},
-		{"a re-published final replaces", []schemas.Status{ev("a", "cancelled", 2), ev("a", "cancelled", 2)}, schemas.StateCancelled, 2},
+		{"lifecycle", []schemas.Status{ev("a", "accepted", 0), ev("a", "running", 1), ev("a", "succeeded", 2)}, schemas.StateSucceeded, 2},
+		{"final is sticky against late progress", []schemas.Status{ev("a", "running", 1), ev("a", "failed", 2), ev("a", "running", 3)}, schemas.StateFailed, 1},
+		{"a re-published final replaces", []schemas.Status{ev("a", "cancelled", 2), ev("a", "cancelled", 2)}, schemas.StateCancelled, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			v := NewView()
-			for _, e := range tc.events {
-				v.Apply(e)
+			for i, e := range tc.events {
+				v.Apply(e, Position{Offset: int64(i)})
 			}
 			got, ok := v.Get("a")
-			if !ok || got.Latest.State != tc.want || got.Events != tc.count || !got.First.Equal(tc.events[0].Time) {
+			if !ok || got.Latest.State != tc.want || got.At.Offset != tc.at || got.Last.Offset != int64(len(tc.events)-1) {
 				t.Fatalf("got %+v", got)
 			}
 		})
@@ -52,8 +49,8 @@ func TestViewListAndLatestFinal(t *testing.T) {
 	d3.Type = schemas.CommandIndexDefer
 	other := ev("d4", schemas.StateSucceeded, 7)
 	other.Type, other.Collection = schemas.CommandIndexDefer, "other"
-	for _, s := range []schemas.Status{d2, d1, d3, other, ev("b", schemas.StateRunning, 3)} {
-		v.Apply(s)
+	for i, s := range []schemas.Status{d1, d2, ev("b", schemas.StateRunning, 3), other, d3} {
+		v.Apply(s, Position{Offset: int64(i)})
 	}
 	got, ok := v.LatestFinal(schemas.CommandIndexDefer, "c", schemas.StateSucceeded)
 	if !ok || got.CommandID != "d2" {
@@ -63,72 +60,11 @@ func TestViewListAndLatestFinal(t *testing.T) {
 	for _, e := range v.List() {
 		ids = append(ids, e.Latest.CommandID)
 	}
-	if want := []string{"d3", "d4", "d2", "b", "d1"}; len(ids) != len(want) || ids[0] != want[0] || ids[4] != want[4] || ids[2] != want[2] {
+	if want := []string{"d3", "d4", "b", "d2", "d1"}; !slices.Equal(ids, want) {
 		t.Fatalf("List order %v, want %v", ids, want)
 	}
 	v.Delete("d2")
 	if _, ok := v.Get("d2"); ok || v.Len() != 4 {
 		t.Fatal("Delete did not forget d2")
-	}
-}
-
-func TestFollowerSync(t *testing.T) {
-	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "st"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer kc.Close()
-	base := []kgo.Opt{kgo.SeedBrokers(kc.ListenAddrs()...), kgo.MetadataMinAge(10 * time.Millisecond)}
-	prod, err := kgo.NewClient(append(base, kgo.DefaultProduceTopic("st"))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
-	produce := func(s schemas.Status) {
-		b, _ := s.Encode()
-		if err := prod.ProduceSync(t.Context(), &kgo.Record{Key: []byte(s.CommandID), Value: b}).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	produce(ev("a", schemas.StateAccepted, 0))
-	if err := prod.ProduceSync(t.Context(), &kgo.Record{Key: []byte("junk"), Value: []byte("not json")}).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	produce(ev("a", schemas.StateRunning, 1))
-
-	f, err := NewFollower(base, "st", NewView(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = f.Run(ctx) }()
-	defer func() { cancel(); <-done; f.Close() }()
-
-	sctx, scancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer scancel()
-	if err := f.Sync(sctx); err != nil {
-		t.Fatal(err)
-	}
-	if e, ok := f.View().Get("a"); !ok || e.Latest.State != schemas.StateRunning || f.View().Len() != 1 {
-		t.Fatalf("after Sync: %+v (len %d)", e, f.View().Len())
-	}
-	// Read-your-writes: what was acknowledged before Sync is in the view.
-	produce(ev("a", schemas.StateSucceeded, 2))
-	if err := f.Sync(sctx); err != nil {
-		t.Fatal(err)
-	}
-	if e, _ := f.View().Get("a"); e.Latest.State != schemas.StateSucceeded {
-		t.Fatalf("after the second Sync: %s", e.Latest.State)
-	}
-	// A tombstone forgets the command.
-	if err := prod.ProduceSync(t.Context(), &kgo.Record{Key: []byte("a")}).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Sync(sctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := f.View().Get("a"); ok {
-		t.Fatal("tombstone did not delete")
 	}
 }

@@ -63,12 +63,18 @@ func TestEveryConfigKeyReachable(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &cfgTree); err != nil {
 		t.Fatal(err)
 	}
-	secrets := map[string]string{} // key -> value
+	secrets := map[string]string{} // KQ__ variable -> value
 	for _, k := range config.Keys() {
-		if k.Kind == config.KindSecret {
-			v := "secret-value-of-" + strings.ReplaceAll(k.Name, ".", "-")
-			secrets[k.Name] = v
+		envName := "KQ__" + strings.ToUpper(strings.ReplaceAll(k.Name, ".", "__"))
+		v := "secret-value-of-" + strings.ReplaceAll(k.Name, ".", "-")
+		switch k.Kind {
+		case config.KindSecret:
+			secrets[envName] = v
 			setKey(cfgTree, k.Name, v)
+		case config.KindSecretMap:
+			secrets[envName+"__OPS"] = v + "-ops"
+			secrets[envName+"__CI_BOT"] = v + "-ci_bot"
+			setKey(cfgTree, k.Name, map[string]any{"ops": v + "-ops", "ci_bot": v + "-ci_bot"})
 		}
 	}
 	// What the secrets need to be valid: a SASL mechanism and user for the
@@ -78,6 +84,7 @@ func TestEveryConfigKeyReachable(t *testing.T) {
 	setKey(cfgTree, "backup.s3.access_key_id", "AKIAEXAMPLE")
 	setKey(cfgTree, "schema_registry.username", "kafka-qdrant")
 	setKey(cfgTree, "routing.topics", map[string]any{"vectors": "movies"})
+	setKey(cfgTree, "control.auth.commands", map[string]any{"ops": "*", "ci_bot": "index_defer,index_build"})
 
 	valuesYAML, err := yaml.Marshal(map[string]any{"config": cfgTree})
 	if err != nil {
@@ -99,15 +106,16 @@ func TestEveryConfigKeyReachable(t *testing.T) {
 	if len(keys) < 50 {
 		t.Fatalf("config.Keys() has only %d keys", len(keys))
 	}
+	for envName, v := range secrets {
+		if env[envName] != v {
+			t.Errorf("secret: Secret has %s=%q, want %q from values", envName, env[envName], v)
+		}
+		if strings.Contains(in.configYAML, v) {
+			t.Errorf("secret %s is in the ConfigMap", envName)
+		}
+	}
 	for _, k := range keys {
-		if v, ok := secrets[k.Name]; ok {
-			envName := "KQ__" + strings.ToUpper(strings.ReplaceAll(k.Name, ".", "__"))
-			if env[envName] != v {
-				t.Errorf("secret %s: Secret has %s=%q, want the value from values", k.Name, envName, env[envName])
-			}
-			if strings.Contains(in.configYAML, v) {
-				t.Errorf("secret %s is in the ConfigMap", k.Name)
-			}
+		if k.Kind == config.KindSecret || k.Kind == config.KindSecretMap {
 			continue
 		}
 		want, wok := lookupKey(cfgTree, k.Name)

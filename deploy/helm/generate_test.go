@@ -120,6 +120,9 @@ func leafSchema(k config.Key) (map[string]any, error) {
 			entry = map[string]any{"anyOf": []any{entry, objectSchema(props)}}
 		}
 		return map[string]any{"type": "object", "additionalProperties": entry}, nil
+	case config.KindSecretMap:
+		return map[string]any{"type": "object", "additionalProperties": map[string]any{"type": scalar},
+			"description": "Secrets by name: the chart moves each entry into the Secret (KQ__<KEY>__<NAME>), never the ConfigMap."}, nil
 	}
 	return nil, fmt.Errorf("config key %s: no schema for kind %q", k.Name, k.Kind)
 }
@@ -130,7 +133,7 @@ func leafSchema(k config.Key) (map[string]any, error) {
 func configKeysTemplate() ([]byte, error) {
 	var secrets []string
 	for _, k := range config.Keys() {
-		if k.Kind == config.KindSecret {
+		if k.Kind == config.KindSecret || k.Kind == config.KindSecretMap {
 			secrets = append(secrets, k.Name)
 		}
 	}
@@ -148,7 +151,7 @@ func configKeysTemplate() ([]byte, error) {
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "{{/* %s */}}\n\n", generatedHeader)
-	b.WriteString("{{/* secretKeys: the configuration keys of type config.Secret, space-separated. */}}\n")
+	b.WriteString("{{/* secretKeys: the configuration keys of type config.Secret (or a map of them), space-separated. */}}\n")
 	fmt.Fprintf(&b, "{{- define \"kafka-qdrant.secretKeys\" -}}\n%s\n{{- end -}}\n\n", strings.Join(secrets, " "))
 	b.WriteString("{{/* configDefaults: config/example.yaml (every key at its default) as JSON. */}}\n")
 	fmt.Fprintf(&b, "{{- define \"kafka-qdrant.configDefaults\" -}}\n%s\n{{- end -}}\n", js)

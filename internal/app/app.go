@@ -20,6 +20,8 @@ import (
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
 	"github.com/seed-a550a1ef/kafka-qdrant/connector"
 	"github.com/seed-a550a1ef/kafka-qdrant/control"
+	"github.com/seed-a550a1ef/kafka-qdrant/control/backup"
+	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/httpserver"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/kafkaclient"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/readiness"
@@ -115,13 +117,20 @@ func Run(ctx, hard context.Context, o Options) error {
 	}
 
 	var runner *control.Runner
+	var scheduler *backup.Scheduler
 	if cfg.Control.Enabled {
+		var handlers map[schemas.CommandType]job.Handler
+		handlers, scheduler, err = backupParts(ctx, cfg, kopts, qc, writer, reg, log)
+		if err != nil {
+			return err
+		}
 		runner, err = control.NewRunner(control.RunnerConfig{
 			Config:     cfg,
 			KafkaOpts:  kopts,
 			Qdrant:     qc,
 			Registerer: reg,
 			Logger:     log,
+			Handlers:   handlers,
 		})
 		if err != nil {
 			return err
@@ -178,6 +187,15 @@ func Run(ctx, hard context.Context, o Options) error {
 				log.Error("control plane stopped", "err", controlErr)
 			}
 			stopRun()
+		}()
+	}
+	if scheduler != nil {
+		// Every replica runs the schedule: a slot's commands carry ids
+		// derived from the slot, and the control plane runs an id once.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = scheduler.Run(runCtx)
 		}()
 	}
 	// The whole shutdown is bounded by shutdown.timeout from the moment

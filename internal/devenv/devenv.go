@@ -276,6 +276,10 @@ Send a control command and follow it (ctl, or raw kcat on the control and status
   kafka-qdrant ctl --set kafka.brokers=%s index-build %s --wait
   echo 'ib-1|{"id": "ib-1", "type": "index_build", "collection": "%s"}' | kcat -P -b %s -t kafka-qdrant.control -K'|'
   kcat -C -b %s -t kafka-qdrant.status -e -f '%%k %%s\n'
+Back up into %s, restore into a new collection with a replay, list the backups:
+  kafka-qdrant ctl --set kafka.brokers=%s backup %s --wait
+  kafka-qdrant ctl --set kafka.brokers=%s restore %s --into %s_restored --replay --wait
+  kafka-qdrant ctl --set kafka.brokers=%s backups %s
 
 Stop with Ctrl-C.
 `, broker, o.Topic, o.Partitions, dlq, o.DataDir,
@@ -283,5 +287,6 @@ Stop with Ctrl-C.
 		vec, broker, o.Topic, broker, o.Topic,
 		o.Topic+".protobuf", o.Topic+".registry", registry,
 		broker, dlq,
-		broker, o.Topic, o.Topic, broker, broker)
+		broker, o.Topic, o.Topic, broker, broker,
+		filepath.Join(o.DataDir, "backups"), broker, o.Topic, broker, o.Topic, o.Topic, broker, o.Topic)
 }

@@ -47,9 +47,11 @@ type collection struct {
 	// opNum is the next operation id (Qdrant's WAL op_num).
 	opNum uint64
 
-	// totalVectors counts the stored vectors of all names; elements counts
-	// the float elements per dense name (for the indexing threshold).
+	// totalVectors counts the stored vectors of all names; counts per
+	// name; elements counts the float elements per dense name (for the
+	// indexing threshold).
 	totalVectors uint64
+	counts       map[string]uint64
 	elements     map[string]uint64
 
 	idx indexState
@@ -63,10 +65,10 @@ func newCollection(name string, now time.Time) *collection {
 		wal:        walConfig{capacityMB: defaultWALCapacityMB, retainClosed: defaultWALRetainClosed},
 		params:     collectionParams{shardNumber: 1, replicationFactor: 1, writeConsistencyFactor: 1, onDiskPayload: true},
 		points:     map[pointKey]*point{},
+		counts:     map[string]uint64{},
 		elements:   map[string]uint64{},
 	}
-	c.idx.from = now
-	c.idx.triggered = true
+	c.idx.at = now
 	return c
 }
 
@@ -96,6 +98,7 @@ func (c *collection) remove(k pointKey) bool {
 func (c *collection) account(p *point, sign int64) {
 	for _, nv := range p.vecs {
 		c.totalVectors = uint64(int64(c.totalVectors) + sign)
+		c.counts[nv.name] = uint64(int64(c.counts[nv.name]) + sign)
 		if n := nv.v.elements(); n > 0 {
 			c.elements[nv.name] = uint64(int64(c.elements[nv.name]) + sign*int64(n))
 		}

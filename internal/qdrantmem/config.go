@@ -68,6 +68,17 @@ func (h *hnswConfig) apply(d *qdrant.HnswConfigDiff) {
 	}
 }
 
+// mergeHNSWDiff is HnswConfigDiff::update: the fields set in d replace
+// those of old (nil: a copy of d).
+func mergeHNSWDiff(old, d *qdrant.HnswConfigDiff) *qdrant.HnswConfigDiff {
+	out := &qdrant.HnswConfigDiff{}
+	if old != nil {
+		out = proto.Clone(old).(*qdrant.HnswConfigDiff)
+	}
+	proto.Merge(out, d)
+	return out
+}
+
 // requiresRebuild is HnswConfig::mismatch_requires_rebuild (lib/segment/src/types.rs).
 func (h hnswConfig) requiresRebuild(o hnswConfig) bool {
 	return h.m != o.m || h.efConstruct != o.efConstruct || h.fullScanThreshold != o.fullScanThreshold ||

@@ -29,6 +29,18 @@ const (
 	kindUnimplemented
 	// kindBadRequest is StorageError::BadRequest, displayed "Bad request: {description}".
 	kindBadRequest
+	// kindService is StorageError::ServiceError, displayed "Service internal
+	// error: {description}" (also io::Error and a CollectionError::NotFound
+	// of a snapshot directory that cannot be created).
+	kindService
+	// kindForbidden is StorageError::Forbidden, displayed "Forbidden: {description}".
+	kindForbidden
+	// kindChecksum is StorageError::ChecksumMismatch, displayed
+	// "Checksum mismatch: expected {expected}, actual {actual}".
+	kindChecksum
+	// kindUnprocessable is a REST request whose path, query or body failed
+	// validation (validation_error_handler, src/actix/mod.rs): HTTP 422.
+	kindUnprocessable
 )
 
 // apiError is an error as Qdrant reports it: a kind (which fixes the gRPC code
@@ -53,6 +65,12 @@ func (e *apiError) code() codes.Code {
 		return codes.AlreadyExists
 	case kindUnimplemented:
 		return codes.Unimplemented
+	case kindService:
+		return codes.Internal
+	case kindForbidden:
+		return codes.PermissionDenied
+	case kindChecksum:
+		return codes.DataLoss
 	default:
 		return codes.InvalidArgument
 	}
@@ -66,6 +84,12 @@ func (e *apiError) httpStatus() int {
 		return http.StatusConflict
 	case kindUnimplemented:
 		return http.StatusNotImplemented
+	case kindService:
+		return http.StatusInternalServerError
+	case kindForbidden:
+		return http.StatusForbidden
+	case kindUnprocessable:
+		return http.StatusUnprocessableEntity
 	default:
 		return http.StatusBadRequest
 	}
@@ -80,6 +104,16 @@ func badInput(format string, args ...any) *apiError {
 // which CollectionError::BadRequest and ::StrictMode become.
 func badRequest(format string, args ...any) *apiError {
 	return &apiError{kind: kindBadRequest, msg: "Bad request: " + fmt.Sprintf(format, args...)}
+}
+
+// serviceError is StorageError::ServiceError.
+func serviceError(format string, args ...any) *apiError {
+	return &apiError{kind: kindService, msg: "Service internal error: " + fmt.Sprintf(format, args...)}
+}
+
+// forbidden is StorageError::Forbidden.
+func forbidden(format string, args ...any) *apiError {
+	return &apiError{kind: kindForbidden, msg: "Forbidden: " + fmt.Sprintf(format, args...)}
 }
 
 // invalidArgument is a bare tonic Status::invalid_argument.

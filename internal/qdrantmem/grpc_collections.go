@@ -131,7 +131,7 @@ func (cs *collectionsService) Create(ctx context.Context, req *qdrant.CreateColl
 			return nil, err
 		}
 		name := req.GetCollectionName()
-		schema, err := newVectorsSchema(req.GetVectorsConfig(), req.GetSparseVectorsConfig())
+		c, err := s.buildCollection(req)
 		if err != nil {
 			return nil, err
 		}
@@ -143,36 +143,6 @@ func (cs *collectionsService) Create(ctx context.Context, req *qdrant.CreateColl
 		if _, ok := s.aliases[name]; ok {
 			return nil, badInput("Can't create collection with name %s. Alias with the same name already exists", name)
 		}
-		c := newCollection(name, s.opts.clock.Now())
-		c.schema = schema
-		c.hnsw.apply(req.GetHnswConfig())
-		if err := c.optimizers.apply(req.GetOptimizersConfig()); err != nil {
-			return nil, err
-		}
-		c.wal.apply(req.GetWalConfig())
-		if req.ShardNumber != nil {
-			c.params.shardNumber = *req.ShardNumber
-		}
-		if req.ReplicationFactor != nil {
-			c.params.replicationFactor = *req.ReplicationFactor
-		}
-		if req.WriteConsistencyFactor != nil {
-			c.params.writeConsistencyFactor = *req.WriteConsistencyFactor
-		}
-		if req.OnDiskPayload != nil {
-			c.params.onDiskPayload = *req.OnDiskPayload
-		}
-		if req.ShardingMethod != nil {
-			m := *req.ShardingMethod
-			c.params.shardingMethod = &m
-		}
-		if q := req.GetQuantizationConfig(); q != nil {
-			c.quantization = proto.Clone(q).(*qdrant.QuantizationConfig)
-		}
-		if sm := req.GetStrictModeConfig(); sm != nil {
-			c.strictMode = proto.Clone(sm).(*qdrant.StrictModeConfig)
-		}
-		c.metadata = cloneValues(req.GetMetadata())
 		s.collections[name] = c
 		return opResponse(start, true), nil
 	})
@@ -267,16 +237,11 @@ func (cs *collectionsService) Update(ctx context.Context, req *qdrant.UpdateColl
 		}
 
 		now := s.opts.clock.Now()
-		wasEnabled := c.indexingEnabled()
-		oldHNSW := c.hnsw
-		c.rebase(now, s.opts.indexingRate)
+		c.changed(now, s.opts.indexingRate)
 		idx := c.idx
 		*c = next
 		c.idx = idx
-		if !c.indexingEnabled() || !wasEnabled || oldHNSW.requiresRebuild(c.hnsw) {
-			c.dropIndex()
-		}
-		c.settle(now, true)
+		c.settingsUpdated(now, s.opts.recreateDelay)
 		return opResponse(start, true), nil
 	})
 }
@@ -302,7 +267,9 @@ func updatedSchema(old vectorsSchema, diff *qdrant.VectorsConfigDiff, sparse *qd
 		ns := *spec
 		ns.params = proto.Clone(spec.params).(*qdrant.VectorParams)
 		if d.HnswConfig != nil {
-			ns.params.HnswConfig = proto.Clone(d.HnswConfig).(*qdrant.HnswConfigDiff)
+			// VectorParams' own hnsw_config is merged with the diff
+			// (CollectionParams::update_vectors_from_diff, lib/collection/src/config.rs).
+			ns.params.HnswConfig = mergeHNSWDiff(ns.params.HnswConfig, d.HnswConfig)
 		}
 		if d.QuantizationConfig != nil {
 			if d.QuantizationConfig.GetDisabled() != nil {
@@ -483,7 +450,7 @@ func (s *Server) collectionInfo(c *collection) *qdrant.CollectionInfo {
 	}
 	info := &qdrant.CollectionInfo{
 		Status:          st,
-		OptimizerStatus: &qdrant.OptimizerStatus{Ok: true},
+		OptimizerStatus: &qdrant.OptimizerStatus{Ok: c.idx.optimizerErr == "", Error: c.idx.optimizerErr},
 		SegmentsCount:   c.segmentsCount(s.opts.cpus),
 		Config: &qdrant.CollectionConfig{
 			Params: &qdrant.CollectionParams{
@@ -509,7 +476,7 @@ func (s *Server) collectionInfo(c *collection) *qdrant.CollectionInfo {
 		PayloadSchema:       c.payloadSchema(),
 		PointsCount:         proto.Uint64(uint64(len(c.points))),
 		IndexedVectorsCount: proto.Uint64(indexed),
-		UpdateQueue:         &qdrant.UpdateQueueInfo{},
+		UpdateQueue:         &qdrant.UpdateQueueInfo{Length: c.idx.updateQueue},
 	}
 	if c.quantization != nil {
 		info.Config.QuantizationConfig = proto.Clone(c.quantization).(*qdrant.QuantizationConfig)

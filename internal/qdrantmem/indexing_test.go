@@ -134,16 +134,19 @@ func TestIndexingModel(t *testing.T) {
 			}, state{yellow, 0, 8}},
 			{advance(800 * time.Millisecond), state{green, 8, 8}},
 		}},
-		{name: "m=0 builds nothing", m: 0, thrKB: 4, steps: []step{
-			{add(1, 50), state{green, 0, 50}},
+		// With m=0 segments are still optimized (yellow), only without
+		// the main graph: nothing counts as indexed.
+		{name: "m=0 converts segments without a graph", m: 0, thrKB: 4, steps: []step{
+			{add(1, 50), state{yellow, 0, 50}},
+			{advance(5 * time.Second), state{green, 0, 50}},
 			{advance(time.Hour), state{green, 0, 50}},
 		}},
 		{name: "indexing_threshold=0 builds nothing", m: 16, thrKB: 0, steps: []step{
 			{add(1, 50), state{green, 0, 50}},
 			{advance(time.Hour), state{green, 0, 50}},
 		}},
-		{name: "re-enabling with m starts the climb at the update", m: 0, thrKB: 4, steps: []step{
-			{add(1, 20), state{green, 0, 20}},
+		{name: "re-enabling with m rebuilds every optimized segment", m: 0, thrKB: 4, steps: []step{
+			{add(1, 20), state{yellow, 0, 20}},
 			{advance(time.Hour), state{green, 0, 20}},
 			{setM(16), state{yellow, 0, 20}},
 			{advance(time.Second), state{yellow, 10, 20}},
@@ -154,18 +157,43 @@ func TestIndexingModel(t *testing.T) {
 			{setThreshold(4), state{yellow, 0, 20}},
 			{advance(2 * time.Second), state{green, 20, 20}},
 		}},
-		{name: "disabling mid-build drops the index", m: 16, thrKB: 4, steps: []step{
+		// The recreation waits for the optimization in flight, then the
+		// m=0 rebuild replaces the graphs segment by segment.
+		{name: "m=0 mid-build: the build finishes, then every segment is rebuilt", m: 16, thrKB: 4, steps: []step{
 			{add(1, 20), state{yellow, 0, 20}},
 			{advance(time.Second), state{yellow, 10, 20}},
-			{setM(0), state{green, 0, 20}},
+			{setM(0), state{yellow, 10, 20}},
+			{advance(time.Second), state{yellow, 20, 20}},
+			{advance(time.Second), state{yellow, 10, 20}},
+			{advance(time.Second), state{green, 0, 20}},
 			{advance(time.Hour), state{green, 0, 20}},
 		}},
+		{name: "indexing_threshold=0 keeps what is indexed and indexes nothing more", m: 16, thrKB: 4, steps: []step{
+			{add(1, 20), state{yellow, 0, 20}},
+			{advance(2 * time.Second), state{green, 20, 20}},
+			{setThreshold(0), state{green, 20, 20}},
+			{add(21, 20), state{green, 20, 40}},
+			{advance(time.Hour), state{green, 20, 40}},
+			{setThreshold(4), state{yellow, 20, 40}},
+			{advance(2 * time.Second), state{green, 40, 40}},
+		}},
+		{name: "settings reach the optimizers asynchronously", m: 16, thrKB: 4,
+			extraOpts: []Option{WithOptimizerRecreateDelay(500 * time.Millisecond)}, steps: []step{
+				{add(1, 10), state{yellow, 0, 10}},
+				{advance(time.Second), state{green, 10, 10}},
+				{setM(0), state{green, 10, 10}},
+				{advance(400 * time.Millisecond), state{green, 10, 10}},
+				{advance(100 * time.Millisecond), state{yellow, 10, 10}},
+				{advance(500 * time.Millisecond), state{yellow, 5, 10}},
+				{advance(500 * time.Millisecond), state{green, 0, 10}},
+			}},
 		{name: "hnsw change that needs a rebuild restarts it", m: 16, thrKB: 4, steps: []step{
 			{add(1, 10), state{yellow, 0, 10}},
 			{advance(time.Second), state{green, 10, 10}},
+			// The old segments stay indexed until they are replaced.
 			{func(t *testing.T, e *idxEnv) {
 				e.update(t, &qdrant.UpdateCollection{HnswConfig: &qdrant.HnswConfigDiff{EfConstruct: proto.Uint64(200)}})
-			}, state{yellow, 0, 10}},
+			}, state{yellow, 10, 10}},
 			{advance(time.Second), state{green, 10, 10}},
 		}},
 		{name: "hnsw change without a rebuild keeps the index", m: 16, thrKB: 4, steps: []step{
@@ -234,5 +262,79 @@ func TestIndexingThresholdIsKilobytes(t *testing.T) {
 		if info.GetStatus() != want {
 			t.Errorf("%s: status = %v, want %v", dt, info.GetStatus(), want)
 		}
+	}
+}
+
+// A vector's own hnsw_config overrides the collection's: setting the
+// collection's m to 0 rebuilds the segments, but the vector "own" keeps
+// its graph (m=32). Sparse vectors of optimized segments count as indexed
+// whatever m is; vectors of the appendable segment never count.
+func TestIndexingPerVectorConfigAndSparse(t *testing.T) {
+	clk := newFakeClock()
+	e := newEnv(t, WithClock(clk), WithIndexingRate(10))
+	mustOK(t, e.c.CreateCollection(ctxT(t), &qdrant.CreateCollection{
+		CollectionName: "c",
+		VectorsConfig: qdrant.NewVectorsConfigMap(map[string]*qdrant.VectorParams{
+			"own":    {Size: idxDim, Distance: qdrant.Distance_Dot, HnswConfig: &qdrant.HnswConfigDiff{M: proto.Uint64(32)}},
+			"shared": {Size: idxDim, Distance: qdrant.Distance_Dot},
+		}),
+		SparseVectorsConfig: qdrant.NewSparseVectorsConfig(map[string]*qdrant.SparseVectorParams{"sp": {}}),
+		OptimizersConfig:    &qdrant.OptimizersConfigDiff{IndexingThreshold: proto.Uint64(4)},
+	}))
+	for i := uint64(1); i <= 10; i++ {
+		_, err := e.c.Upsert(ctxT(t), &qdrant.UpsertPoints{CollectionName: "c", Wait: qdrant.PtrOf(true), Points: []*qdrant.PointStruct{{
+			Id: qdrant.NewIDNum(i),
+			Vectors: qdrant.NewVectorsMap(map[string]*qdrant.Vector{
+				"own": qdrant.NewVectorDense(make([]float32, idxDim)), "shared": qdrant.NewVectorDense(make([]float32, idxDim)),
+				"sp": qdrant.NewVectorSparse([]uint32{1}, []float32{1}),
+			}),
+		}}})
+		mustOK(t, err)
+	}
+	check := func(step string, want qdrant.CollectionStatus, indexed uint64) {
+		t.Helper()
+		info, err := e.c.GetCollectionInfo(ctxT(t), "c")
+		mustOK(t, err)
+		if info.GetStatus() != want || info.GetIndexedVectorsCount() != indexed {
+			t.Fatalf("%s: %v with %d indexed, want %v with %d", step, info.GetStatus(), info.GetIndexedVectorsCount(), want, indexed)
+		}
+	}
+	check("loaded", yellow, 0)
+	clk.Advance(3 * time.Second) // 30 vectors at 10/s
+	check("optimized", green, 30)
+	mustOK(t, e.c.UpdateCollection(ctxT(t), &qdrant.UpdateCollection{CollectionName: "c", HnswConfig: &qdrant.HnswConfigDiff{M: proto.Uint64(0)}}))
+	check("collection m=0", yellow, 30)
+	clk.Advance(3 * time.Second)
+	check("rebuilt", green, 20) // own (m=32) and sp; shared has no graph
+	// Deferring "own" too takes a vector-level update, merged into its
+	// hnsw_config.
+	mustOK(t, e.c.UpdateCollection(ctxT(t), &qdrant.UpdateCollection{CollectionName: "c",
+		VectorsConfig: qdrant.NewVectorsConfigDiffMap(map[string]*qdrant.VectorParamsDiff{"own": {HnswConfig: &qdrant.HnswConfigDiff{M: proto.Uint64(0)}}})}))
+	clk.Advance(3 * time.Second)
+	check("own m=0", green, 10)
+	info, err := e.c.GetCollectionInfo(ctxT(t), "c")
+	mustOK(t, err)
+	if h := info.GetConfig().GetParams().GetVectorsConfig().GetParamsMap().GetMap()["own"].GetHnswConfig(); h.GetM() != 0 {
+		t.Fatalf("own hnsw_config = %v, want m=0", h)
+	}
+}
+
+// An optimizer error makes the collection red until cleared; a held update
+// queue shows in update_queue.length.
+func TestOptimizerErrorAndUpdateQueue(t *testing.T) {
+	e := newIdxEnv(t, 16, 4)
+	if !e.s.SetOptimizerError("c", "Failed to recreate optimizers: boom") || !e.s.HoldUpdateQueue("c", 3) {
+		t.Fatal("collection c not found")
+	}
+	info, err := e.c.GetCollectionInfo(ctxT(t), "c")
+	mustOK(t, err)
+	if info.GetStatus() != qdrant.CollectionStatus_Red || info.GetOptimizerStatus().GetOk() ||
+		info.GetOptimizerStatus().GetError() != "Failed to recreate optimizers: boom" || info.GetUpdateQueue().GetLength() != 3 {
+		t.Fatalf("info %v %v %v", info.GetStatus(), info.GetOptimizerStatus(), info.GetUpdateQueue())
+	}
+	e.s.SetOptimizerError("c", "")
+	e.s.HoldUpdateQueue("c", 0)
+	if got := e.state(t); got.status != green {
+		t.Fatalf("after clearing: %+v", got)
 	}
 }

@@ -26,6 +26,12 @@ type options struct {
 	indexingRate float64
 	cpus         int
 	version      string
+	// recreateDelay is how long after UpdateCollection the optimizers
+	// get the new settings.
+	recreateDelay time.Duration
+	snapshotsDir  string
+	// noURLRecovery is service.enable_snapshot_url_recovery = false.
+	noURLRecovery bool
 }
 
 // DefaultIndexingRate is the speed, in vectors per second, at which the
@@ -73,6 +79,16 @@ func WithIndexingRate(vectorsPerSecond float64) Option {
 	return func(o *options) { o.indexingRate = vectorsPerSecond }
 }
 
+// WithOptimizerRecreateDelay sets how long (on the injected clock) after
+// UpdateCollection the optimizers get the new settings: Qdrant recreates
+// them in a background task that first waits for the optimization in
+// flight (recreate_optimizers_background), so a collection can still look
+// green and idle right after a settings change. The model always waits for
+// the optimization in flight; the default delay is 0.
+func WithOptimizerRecreateDelay(d time.Duration) Option {
+	return func(o *options) { o.recreateDelay = max(d, 0) }
+}
+
 // WithVersion sets the version HealthCheck and GET / report (default
 // Version), to play an older or newer Qdrant. It changes nothing else: the
 // server still behaves like v1.18.3.
@@ -89,4 +105,19 @@ func WithCPUs(n int) Option {
 			o.cpus = n
 		}
 	}
+}
+
+// WithSnapshotsDir keeps snapshots in dir (Qdrant's storage.snapshots_path):
+// collection snapshots in dir/<collection>, full snapshots in dir. A
+// recovery from a file:// location must name a file inside it. Default: a
+// temporary directory created on first use and removed by Stop.
+func WithSnapshotsDir(dir string) Option {
+	return func(o *options) { o.snapshotsDir = dir }
+}
+
+// WithSnapshotURLRecovery(false) refuses recoveries from http(s)://
+// locations with Forbidden, as service.enable_snapshot_url_recovery: false
+// does. Default true.
+func WithSnapshotURLRecovery(enabled bool) Option {
+	return func(o *options) { o.noURLRecovery = !enabled }
 }

@@ -73,9 +73,9 @@ func (s *Server) upsert(op upsertOp) (*qdrant.UpdateResult, *apiError) {
 		// WAL; the segment error only shows in its log.
 		return c.result(false), nil
 	}
-	c.rebase(now, s.opts.indexingRate)
+	c.changed(now, s.opts.indexingRate)
 	c.applyUpsert(points, op.updateFilter != nil, cond, op.updateMode)
-	c.settle(now, true)
+	c.pointsWritten(now)
 	return c.result(op.wait), nil
 }
 
@@ -185,7 +185,7 @@ func (s *Server) delete(op deleteOp) (*qdrant.UpdateResult, *apiError) {
 		return nil, err
 	}
 	now := s.opts.clock.Now()
-	c.rebase(now, s.opts.indexingRate)
+	c.changed(now, s.opts.indexingRate)
 	if f != nil {
 		for _, k := range append([]pointKey(nil), c.keys()...) {
 			if f.matches(c.points[k]) {
@@ -196,6 +196,6 @@ func (s *Server) delete(op deleteOp) (*qdrant.UpdateResult, *apiError) {
 	for _, k := range keys {
 		c.remove(k)
 	}
-	c.settle(now, true)
+	c.pointsWritten(now)
 	return c.result(op.wait), nil
 }

@@ -26,12 +26,24 @@ type restRoute struct {
 // for instance — come in a new file without touching this one.
 var restRouteSets []func(*Server) []restRoute
 
+// nodeRouteSets lists the route groups that belong to one node of a
+// Cluster (snapshots, cluster info); a plain Server is one node.
+var nodeRouteSets []func(*node) []restRoute
+
 // RESTHandler returns the REST API as an http.Handler (what StartREST
 // serves), for mounting on a caller-owned server.
-func (s *Server) RESTHandler() http.Handler {
+func (s *Server) RESTHandler() http.Handler { return s.restHandler(s.local()) }
+
+// restHandler serves the shared routes and the routes of node n.
+func (s *Server) restHandler(n *node) http.Handler {
 	mux := http.NewServeMux()
 	for _, set := range restRouteSets {
 		for _, rt := range set(s) {
+			mux.HandleFunc(rt.pattern, s.restEndpoint(rt))
+		}
+	}
+	for _, set := range nodeRouteSets {
+		for _, rt := range set(n) {
 			mux.HandleFunc(rt.pattern, s.restEndpoint(rt))
 		}
 	}

@@ -46,7 +46,7 @@ func (s *Server) restGetCollection(w http.ResponseWriter, r *http.Request, start
 
 type restCollectionInfo struct {
 	Status              string         `json:"status"`
-	OptimizerStatus     string         `json:"optimizer_status"`
+	OptimizerStatus     any            `json:"optimizer_status"` // "ok" or {"error": "..."} (OptimizersStatus)
 	IndexedVectorsCount uint64         `json:"indexed_vectors_count"`
 	PointsCount         uint64         `json:"points_count"`
 	SegmentsCount       uint64         `json:"segments_count"`
@@ -132,11 +132,12 @@ func (s *Server) collectionInfoJSON(c *collection) restCollectionInfo {
 	st, indexed := c.indexStatus(s.opts.clock.Now(), s.opts.indexingRate)
 	info := restCollectionInfo{
 		Status:              strings.ToLower(st.String()),
-		OptimizerStatus:     "ok",
+		OptimizerStatus:     c.idx.optimizerStatusJSON(),
 		IndexedVectorsCount: indexed,
 		PointsCount:         uint64(len(c.points)),
 		SegmentsCount:       c.segmentsCount(s.opts.cpus),
 		PayloadSchema:       map[string]any{},
+		UpdateQueue:         restQueue{Length: c.idx.updateQueue},
 		Config: restConfig{
 			Params: restParams{
 				Vectors:                vectorsJSON(c.schema),

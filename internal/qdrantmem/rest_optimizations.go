@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/qdrant/go-client/qdrant"
 )
 
 type restOptimizations struct {
@@ -74,28 +73,32 @@ func progressTree(start time.Time, end *time.Time, done, total uint64) restProgr
 
 func (s *Server) optimizationsJSON(c *collection, o optimizationsOptions) restOptimizations {
 	now := s.opts.clock.Now()
-	st, indexed := c.indexStatus(now, s.opts.indexingRate)
+	c = c.projected(now, s.opts.indexingRate)
+	ix := &c.idx
 	segments := int(c.segmentsCount(s.opts.cpus))
-	unopt := restOptSegment{UUID: modelUUID(c.name, "segment", c.idx.buildSeq), PointsCount: len(c.points)}
+	unopt := restOptSegment{UUID: modelUUID(c.name, "segment", ix.seq), PointsCount: len(c.points)}
 	out := restOptimizations{Running: []restOptimization{}}
 	busy := 0
-	switch st {
-	case qdrant.CollectionStatus_Yellow:
+	var queued []restPendingOpt
+	switch j := ix.job; {
+	case j != nil && !ix.stopped:
 		busy = 1
 		out.Running = append(out.Running, restOptimization{
-			UUID: modelUUID(c.name, "build", c.idx.buildSeq), Optimizer: "indexing", Status: "optimizing",
+			UUID: modelUUID(c.name, "build", j.seq), Optimizer: j.kind, Status: "optimizing",
 			Segments: []restOptSegment{unopt},
-			Progress: progressTree(c.idx.buildStart, nil, indexed, c.totalVectors),
+			Progress: progressTree(j.start, nil, j.done(now, s.opts.indexingRate), j.total),
 		})
-	case qdrant.CollectionStatus_Grey:
+	case j != nil:
+		queued = append(queued, restPendingOpt{Optimizer: j.kind, Segments: []restOptSegment{unopt}})
+	case ix.jobDue:
+		queued = append(queued, restPendingOpt{Optimizer: "indexing", Segments: []restOptSegment{unopt}})
+	}
+	if len(queued) > 0 {
 		busy = 1
-		out.Summary.QueuedOptimizations, out.Summary.QueuedSegments, out.Summary.QueuedPoints = 1, 1, len(c.points)
+		out.Summary.QueuedOptimizations, out.Summary.QueuedSegments, out.Summary.QueuedPoints = len(queued), 1, len(c.points)
 	}
 	if o.queued {
-		q := []restPendingOpt{}
-		if st == qdrant.CollectionStatus_Grey {
-			q = append(q, restPendingOpt{Optimizer: "indexing", Segments: []restOptSegment{unopt}})
-		}
+		q := append([]restPendingOpt{}, queued...)
 		out.Queued = &q
 	}
 	out.Summary.IdleSegments = max(segments-busy, 0)
@@ -107,14 +110,7 @@ func (s *Server) optimizationsJSON(c *collection, o optimizationsOptions) restOp
 		out.IdleSegments = &idle
 	}
 	if o.completed {
-		done := append([]completedBuild(nil), c.idx.completed...)
-		// A build that finished since the last change is complete too.
-		if c.idx.building && indexed >= c.totalVectors {
-			probe := *c
-			probe.idx.completed = nil
-			probe.rebase(now, s.opts.indexingRate)
-			done = append(done, probe.idx.completed...)
-		}
+		done := append([]completedBuild(nil), ix.complete...)
 		sort.Slice(done, func(i, j int) bool { return done[i].start.After(done[j].start) })
 		if len(done) > o.completedLimit {
 			done = done[:o.completedLimit]
@@ -123,7 +119,7 @@ func (s *Server) optimizationsJSON(c *collection, o optimizationsOptions) restOp
 		for _, b := range done {
 			end := b.end
 			completed = append(completed, restOptimization{
-				UUID: modelUUID(c.name, "build", b.seq), Optimizer: "indexing", Status: "done",
+				UUID: modelUUID(c.name, "build", b.seq), Optimizer: b.kind, Status: "done",
 				Segments: []restOptSegment{{UUID: modelUUID(c.name, "segment", b.seq), PointsCount: b.points}},
 				Progress: progressTree(b.start, &end, b.vectors, b.vectors),
 			})

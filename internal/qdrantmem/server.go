@@ -26,6 +26,10 @@ type Server struct {
 	collections map[string]*collection
 	aliases     map[string]string // alias -> collection
 
+	// snaps holds the nodes, shard placement and background snapshot
+	// operations (snapshots.go, cluster.go).
+	snaps *snapshotState
+
 	lifeMu   sync.Mutex
 	grpcSrv  *grpc.Server
 	httpSrv  *http.Server
@@ -39,23 +43,21 @@ func New(opts ...Option) *Server {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return &Server{
+	s := &Server{
 		opts:        o,
 		faults:      newFaults(),
 		collections: map[string]*collection{},
 		aliases:     map[string]string{},
 		stopped:     make(chan struct{}),
 	}
+	s.snaps = newSnapshotState(s)
+	return s
 }
 
-// Register registers the Qdrant, Collections and Points services on g.
-// Authentication and fault injection run inside the handlers, so they apply
-// on a caller-owned grpc.Server too.
-func (s *Server) Register(g *grpc.Server) {
-	qdrant.RegisterQdrantServer(g, &qdrantService{s: s})
-	qdrant.RegisterCollectionsServer(g, &collectionsService{s: s})
-	qdrant.RegisterPointsServer(g, &pointsService{s: s})
-}
+// Register registers the Qdrant, Collections, Points and Snapshots services
+// on g. Authentication and fault injection run inside the handlers, so they
+// apply on a caller-owned grpc.Server too.
+func (s *Server) Register(g *grpc.Server) { s.local().register(g) }
 
 // Start listens on addr ("127.0.0.1:0" picks a free port) and serves gRPC in
 // the background until Stop. It returns the bound address. Start may be
@@ -70,7 +72,15 @@ func (s *Server) Start(addr string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("starting gRPC: %w", err)
 	}
-	g := grpc.NewServer(
+	g := newGRPCServer()
+	s.Register(g)
+	s.grpcSrv = g
+	go func() { _ = g.Serve(lis) }()
+	return lis.Addr().String(), nil
+}
+
+func newGRPCServer() *grpc.Server {
+	return grpc.NewServer(
 		// Qdrant's tonic server does not police client keepalive pings;
 		// grpc-go's default (one per 5 min) would drop clients that ping
 		// idle connections every 20 s.
@@ -82,10 +92,6 @@ func (s *Server) Start(addr string) (string, error) {
 		// services on their own grpc.Server with grpc.MaxRecvMsgSize.
 		grpc.MaxRecvMsgSize(math.MaxInt),
 	)
-	s.Register(g)
-	s.grpcSrv = g
-	go func() { _ = g.Serve(lis) }()
-	return lis.Addr().String(), nil
 }
 
 // StartREST listens on addr and serves the REST endpoints in the background
@@ -108,8 +114,10 @@ func (s *Server) StartREST(addr string) (string, error) {
 }
 
 // Stop stops both listeners, closes open connections and releases calls
-// blocked by Hang or SetLatency (they fail with Unavailable). It is safe to
-// call more than once and on a server that was never started.
+// blocked by Hang or SetLatency (they fail with Unavailable), waits for
+// snapshot operations answered with wait=false, and removes a temporary
+// snapshots directory. It is safe to call more than once and on a server
+// that was never started.
 func (s *Server) Stop() {
 	s.stopOnce.Do(func() { close(s.stopped) })
 	s.lifeMu.Lock()
@@ -119,6 +127,10 @@ func (s *Server) Stop() {
 	}
 	if s.httpSrv != nil {
 		_ = s.httpSrv.Close()
+	}
+	s.snaps.bg.Wait()
+	for _, n := range s.snaps.nodes {
+		n.removeOwnDir()
 	}
 }
 

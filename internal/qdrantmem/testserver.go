@@ -16,7 +16,7 @@ type TestServer struct {
 	// GRPC is the gRPC host:port; REST the REST base URL (http://...).
 	GRPC, REST string
 	// Client is a go-client for GRPC (one connection, no keepalive
-	// pings, no version check).
+	// pings, no version check) that sends the WithAPIKey key.
 	Client *qdrant.Client
 }
 
@@ -35,7 +35,7 @@ func NewTestServer(t testing.TB, opts ...Option) *TestServer {
 	}
 	host, portStr, _ := net.SplitHostPort(grpcAddr)
 	port, _ := strconv.Atoi(portStr)
-	qc, err := qdrant.NewClient(&qdrant.Config{Host: host, Port: port, SkipCompatibilityCheck: true, PoolSize: 1, KeepAliveTime: -1})
+	qc, err := qdrant.NewClient(&qdrant.Config{Host: host, Port: port, APIKey: s.opts.apiKey, SkipCompatibilityCheck: true, PoolSize: 1, KeepAliveTime: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

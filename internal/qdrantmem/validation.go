@@ -56,15 +56,23 @@ func messageParam(code, message string) string {
 // validate_collection_name_legacy (every other request), from
 // lib/api/build.rs and lib/common/common/src/validation.rs.
 func validateCollectionName(name string, create bool) *apiError {
+	if f := collectionNameField(name, create); f != nil {
+		return bodyError(*f)
+	}
+	return nil
+}
+
+// collectionNameField is the failed collection_name field, or nil.
+func collectionNameField(name string, create bool) *vfield {
 	if n := len(name); n < 1 || n > 255 {
-		return bodyError(vfield{"collection_name", fmt.Sprintf("value %q invalid, must be from 1 to 255 characters", name)})
+		return &vfield{"collection_name", fmt.Sprintf("value %q invalid, must be from 1 to 255 characters", name)}
 	}
 	invalid := "/\x00"
 	if create {
 		invalid = "<>:\"/\\|?*\x00\x1f"
 	}
 	if i := strings.IndexAny(name, invalid); i >= 0 {
-		return bodyError(vfield{"collection_name", fmt.Sprintf("collection name cannot contain \"%c\" char", name[i])})
+		return &vfield{"collection_name", fmt.Sprintf("collection name cannot contain \"%c\" char", name[i])}
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -81,6 +82,9 @@ func checkKafka(ctx context.Context, cfg config.Config, r *reporter) (consumed [
 		if t := cfg.Kafka.DLQTopic; t != "" {
 			detail, err := writable(ctx, adm, t, infos[t], kmsg.ACLOperationWrite)
 			r.result("dlq", detail, err)
+			if err == nil && infos[t].exists {
+				checkDLQSize(ctx, adm, t, cfg.Record.MaxBytes, r)
+			}
 		}
 		if cfg.Control.Enabled {
 			// The replicas read commands and status events and write status
@@ -88,6 +92,9 @@ func checkKafka(ctx context.Context, cfg config.Config, r *reporter) (consumed [
 			d1, err1 := writable(ctx, adm, cfg.Control.Topic, infos[cfg.Control.Topic], kmsg.ACLOperationRead, kmsg.ACLOperationWrite)
 			d2, err2 := writable(ctx, adm, cfg.Control.StatusTopic, infos[cfg.Control.StatusTopic], kmsg.ACLOperationRead, kmsg.ACLOperationWrite)
 			r.result("control", d1+"; "+d2, errors.Join(err1, err2))
+			if len(cfg.Control.Auth.Keys) > 0 && infos[cfg.Control.Topic].exists {
+				checkControlTimestamps(ctx, adm, cfg.Control.Topic, r)
+			}
 		}
 	}
 	groups := []string{cfg.Kafka.Group}
@@ -95,7 +102,101 @@ func checkKafka(ctx context.Context, cfg config.Config, r *reporter) (consumed [
 		groups = append(groups, control.Group(cfg.Kafka.Group))
 	}
 	r.result("groups", strings.Join(groups, ", ")+" may be joined", checkGroups(ctx, kadm.NewClient(cl), groups))
+	if cfg.Control.Enabled {
+		detail, err := checkTxnID(ctx, kadm.NewClient(cl), control.Group(cfg.Kafka.Group))
+		r.result("txn", detail, err)
+	}
 	return consumed, true
+}
+
+// dlqHeadroom is what a DLQ record adds to the value of the record it
+// carries, beyond its original key and headers: the error headers (the
+// message is cut at 4 KiB) and the batch framing, rounded up.
+const dlqHeadroom = 8 << 10
+
+// checkDLQSize warns when the DLQ topic's max.message.bytes cannot hold a
+// record of record.max_bytes with its error headers: such records would be
+// dead-lettered cut (header kq.errors.truncated), without their value.
+func checkDLQSize(ctx context.Context, adm *kadm.Client, topic string, maxRecord config.ByteSize, r *reporter) {
+	v, err := topicConfig(ctx, adm, topic, "max.message.bytes")
+	var limit int64
+	if err == nil {
+		limit, err = strconv.ParseInt(v, 10, 64)
+	}
+	if err != nil {
+		r.warn("dlq", "%s: max.message.bytes not readable (ACL DESCRIBE_CONFIGS on the topic): %v", topic, err)
+		return
+	}
+	if need := int64(maxRecord) + dlqHeadroom; limit < need {
+		r.warn("dlq", "%s: max.message.bytes is %d, below record.max_bytes (%d) plus %d bytes of DLQ headers: bad records near record.max_bytes would be dead-lettered without their value (kq.errors.truncated); set the topic's max.message.bytes to at least %d",
+			topic, limit, int64(maxRecord), dlqHeadroom, need)
+	}
+}
+
+// topicConfig reads a topic's configuration value key (its own or the
+// broker's default).
+func topicConfig(ctx context.Context, adm *kadm.Client, topic, key string) (string, error) {
+	rcs, err := adm.DescribeTopicConfigs(ctx, topic)
+	if err != nil {
+		return "", err
+	}
+	rc, err := rcs.On(topic, nil)
+	if err == nil {
+		err = rc.Err
+	}
+	if err != nil {
+		return "", err
+	}
+	for _, c := range rc.Configs {
+		if c.Key == key && c.Value != nil {
+			return *c.Value, nil
+		}
+	}
+	return "", fmt.Errorf("%s is not in the topic's configuration", key)
+}
+
+// checkControlTimestamps warns when control.auth is on and the control
+// topic's records carry the producer's time: the issued_at window then
+// runs from when the owner reads a command, so one that waited in the
+// topic longer than the window (an outage) is refused.
+func checkControlTimestamps(ctx context.Context, adm *kadm.Client, topic string, r *reporter) {
+	v, err := topicConfig(ctx, adm, topic, "message.timestamp.type")
+	switch {
+	case err != nil:
+		r.warn("auth", "%s: message.timestamp.type not readable (ACL DESCRIBE_CONFIGS on the topic): %v", topic, err)
+	case v != "LogAppendTime":
+		r.warn("auth", "%s: message.timestamp.type is %s: control.auth windows run from when the owner reads a command, not from its arrival, so commands waiting out an outage longer than control.auth.window are refused; set it to LogAppendTime", topic, v)
+	}
+}
+
+// checkTxnID checks that the control plane's transactional id may be used
+// (ACL WRITE and DESCRIBE on it): the owner of the control partition
+// publishes status events in transactions under it. Only DESCRIBE can be
+// probed (DescribeTransactions; WRITE implies it): checking WRITE needs
+// InitProducerID, which would fence the replica owning the partition now.
+func checkTxnID(ctx context.Context, adm *kadm.Client, id string) (string, error) {
+	described, err := adm.DescribeTransactions(ctx, id)
+	for delay := 250 * time.Millisecond; err != nil && retriable(err) && delay < 10*time.Second; delay *= 2 {
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("describing transactional id %s: %w", id, err)
+		case <-time.After(delay):
+		}
+		described, err = adm.DescribeTransactions(ctx, id)
+	}
+	if err == nil {
+		err = described[id].Err
+	}
+	var authErr *kadm.AuthError
+	switch {
+	case errors.As(err, &authErr), errors.Is(err, kerr.TransactionalIDAuthorizationFailed):
+		return "", fmt.Errorf("transactional id %s: not permitted to use it (ACL WRITE and DESCRIBE on the transactional id): the control plane publishes command status in transactions under it", id)
+	case errors.Is(err, kerr.TransactionalIDNotFound):
+		return fmt.Sprintf("transactional id %s may be described (not used yet); WRITE is checked when a replica takes the control partition over", id), nil
+	case err != nil:
+		return "", fmt.Errorf("describing transactional id %s: %w", id, err)
+	}
+	return fmt.Sprintf("transactional id %s may be described (state %s); WRITE is checked when a replica takes the control partition over", id, described[id].State), nil
 }
 
 // checkDataTopics reports whether every consumed topic exists and may be

@@ -14,13 +14,13 @@ type route struct {
 }
 
 // routes returns the collections that topics are routed to, sorted by
-// collection (config.Routing.CollectionOf, the connector's rule). A
+// collection (config.Routing.Route, the connector's rule). A
 // record's own collection field (routing.allow_record_override) is not
 // known before the record arrives and is not covered.
 func routes(r config.Routing, topics []string) []route {
 	byCollection := make(map[string][]string)
 	for _, t := range topics {
-		c := r.CollectionOf(t)
+		c := r.Route(t, "")
 		byCollection[c] = append(byCollection[c], t)
 	}
 	out := make([]route, 0, len(byCollection))

@@ -25,6 +25,12 @@ func (r *reporter) ok(what, format string, args ...any) {
 	fmt.Fprintf(r.out, "ok   %-11s %s\n", what, fmt.Sprintf(format, args...))
 }
 
+// warn reports a problem that does not stop a replica (nor fails
+// validate).
+func (r *reporter) warn(what, format string, args ...any) {
+	fmt.Fprintf(r.out, "WARN %-11s %s\n", what, fmt.Sprintf(format, args...))
+}
+
 func (r *reporter) fail(what string, err error) {
 	fmt.Fprintf(r.out, "FAIL %-11s %v\n", what, err)
 	r.errs = append(r.errs, fmt.Errorf("%s: %w", what, err))

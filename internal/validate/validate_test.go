@@ -48,7 +48,10 @@ func newEnv(t *testing.T) env {
 	groups := kfake.ACL{Resource: kmsg.ACLResourceTypeGroup, Name: "kafka-qdrant", Pattern: pre, Operation: kmsg.ACLOperationRead, Allow: true}
 	create := kfake.ACL{Resource: kmsg.ACLResourceTypeCluster, Name: "kafka-cluster", Pattern: lit, Operation: kmsg.ACLOperationCreate, Allow: true}
 	data := []kfake.ACL{topicACL("vectors", kmsg.ACLOperationDescribe), topicACL("vectors", kmsg.ACLOperationRead)}
-	dlq := []kfake.ACL{topicACL("vectors.dlq", kmsg.ACLOperationDescribe), topicACL("vectors.dlq", kmsg.ACLOperationWrite)}
+	dlq := []kfake.ACL{topicACL("vectors.dlq", kmsg.ACLOperationDescribe), topicACL("vectors.dlq", kmsg.ACLOperationWrite),
+		topicACL("vectors.dlq", kmsg.ACLOperationDescribeConfigs)}
+	// The control plane's transactional id, kafka-qdrant.control.
+	txn := kfake.ACL{Resource: kmsg.ACLResourceTypeTransactionalId, Name: "kafka-qdrant.control", Pattern: lit, Operation: kmsg.ACLOperationWrite, Allow: true}
 	var ctl []kfake.ACL // the control and status topics: kafka-qdrant.*
 	for _, op := range []kmsg.ACLOperation{kmsg.ACLOperationDescribe, kmsg.ACLOperationRead, kmsg.ACLOperationWrite} {
 		ctl = append(ctl, kfake.ACL{Resource: kmsg.ACLResourceTypeTopic, Name: "kafka-qdrant.", Pattern: pre, Operation: op, Allow: true})
@@ -62,11 +65,12 @@ func newEnv(t *testing.T) env {
 	}
 	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "vectors", "vectors.dlq", "other"),
 		kfake.EnableSASL(), kfake.EnableACLs(),
-		kfake.User("SCRAM-SHA-512", "kq", password, all(data, dlq, ctl, []kfake.ACL{groups, create})...),
-		kfake.User("SCRAM-SHA-512", "no-read", password, all([]kfake.ACL{topicACL("vectors", kmsg.ACLOperationDescribe)}, dlq, ctl, []kfake.ACL{groups, create})...),
-		kfake.User("SCRAM-SHA-512", "no-dlq-write", password, all(data, []kfake.ACL{topicACL("vectors.dlq", kmsg.ACLOperationDescribe), groups, create}, ctl)...),
-		kfake.User("SCRAM-SHA-512", "no-create", password, all(data, dlq, ctl, []kfake.ACL{groups})...),
-		kfake.User("SCRAM-SHA-512", "no-group", password, all(data, dlq, ctl, []kfake.ACL{create})...),
+		kfake.User("SCRAM-SHA-512", "kq", password, all(data, dlq, ctl, []kfake.ACL{groups, create, txn})...),
+		kfake.User("SCRAM-SHA-512", "no-read", password, all([]kfake.ACL{topicACL("vectors", kmsg.ACLOperationDescribe)}, dlq, ctl, []kfake.ACL{groups, create, txn})...),
+		kfake.User("SCRAM-SHA-512", "no-dlq-write", password, all(data, []kfake.ACL{topicACL("vectors.dlq", kmsg.ACLOperationDescribe), groups, create, txn}, ctl)...),
+		kfake.User("SCRAM-SHA-512", "no-create", password, all(data, dlq, ctl, []kfake.ACL{groups, txn})...),
+		kfake.User("SCRAM-SHA-512", "no-group", password, all(data, dlq, ctl, []kfake.ACL{create, txn})...),
+		kfake.User("SCRAM-SHA-512", "no-txn", password, all(data, dlq, ctl, []kfake.ACL{groups, create})...),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -132,6 +136,10 @@ func TestCheck(t *testing.T) {
 			"ok   dlq         vectors.dlq writable",
 			"ok   control     kafka-qdrant.control does not exist yet; the replicas will create it",
 			"ok   groups      kafka-qdrant, kafka-qdrant.control may be joined",
+			"ok   txn         transactional id kafka-qdrant.control may be described (not used yet)",
+			// kfake's default max.message.bytes (Kafka's, 1048588) is below
+			// the default record.max_bytes (1 MiB) plus the DLQ headers.
+			"WARN dlq         vectors.dlq: max.message.bytes is 1048588, below record.max_bytes (1048576) plus 8192 bytes of DLQ headers",
 			"ok   qdrant", "version " + qdrantmem.Version, "API key accepted",
 			"ok   rest", "ok   collections vectors (for topic vectors: 4-dim Cosine)",
 			"collections named by records (collection_name) are not known in advance",
@@ -150,6 +158,12 @@ func TestCheck(t *testing.T) {
 		{"control topics missing and not creatable", func(c *config.Config) { c.Kafka.SASL.Username = "no-create" },
 			[]string{"kafka-qdrant.control: does not exist and this principal may not create it", "kafka-qdrant.status: does not exist"},
 			[]string{"FAIL control"}},
+		{"no ACL on the transactional id", func(c *config.Config) { c.Kafka.SASL.Username = "no-txn" },
+			[]string{"txn: transactional id kafka-qdrant.control: not permitted to use it (ACL WRITE and DESCRIBE on the transactional id)"}, []string{"FAIL txn"}},
+		{"control disabled: no transactional id", func(c *config.Config) {
+			c.Kafka.SASL.Username = "no-txn"
+			c.Control.Enabled = false
+		}, nil, nil},
 		{"no READ on the groups", func(c *config.Config) { c.Kafka.SASL.Username = "no-group" },
 			[]string{"not permitted to use them (ACL READ on the groups)"}, []string{"FAIL groups"}},
 		{"control disabled: its topics are not checked", func(c *config.Config) {
@@ -211,6 +225,47 @@ func TestCheck(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDLQSize: no warning when the DLQ topic holds a record of
+// record.max_bytes with its error headers.
+func TestDLQSize(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		maxBytes config.ByteSize
+		warn     bool
+	}{{512 << 10, false}, {1048588 - dlqHeadroom, false}, {1048588 - dlqHeadroom + 1, true}} {
+		cfg := e.config(t)
+		cfg.Record.MaxBytes = tc.maxBytes
+		var out bytes.Buffer
+		if err := Check(t.Context(), cfg, &out, slog.New(slog.DiscardHandler)); err != nil {
+			t.Fatalf("Check = %v\n%s", err, out.String())
+		}
+		if got := strings.Contains(out.String(), "WARN dlq"); got != tc.warn {
+			t.Errorf("record.max_bytes %d: DLQ warning %v, want %v:\n%s", tc.maxBytes, got, tc.warn, out.String())
+		}
+	}
+}
+
+// TestControlTimestamps: with control.auth, a control topic that keeps the
+// producers' timestamps is reported (kfake's topics are CreateTime).
+func TestControlTimestamps(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.config(t)
+	cfg.Control.Topic = "vectors.dlq" // an existing topic the user may describe; its configs are readable
+	cfg.Kafka.DLQTopic = ""
+	cfg.Control.Auth = config.ControlAuth{Keys: map[string]config.Secret{"ops": "0123456789abcdef0123456789abcdef"}, Window: time.Minute}
+	var out bytes.Buffer
+	_ = Check(t.Context(), cfg, &out, slog.New(slog.DiscardHandler))
+	if !strings.Contains(out.String(), "WARN auth        vectors.dlq: message.timestamp.type is CreateTime") {
+		t.Errorf("no warning about the control topic's timestamps:\n%s", out.String())
+	}
+	cfg.Control.Auth = config.ControlAuth{}
+	out.Reset()
+	_ = Check(t.Context(), cfg, &out, slog.New(slog.DiscardHandler))
+	if strings.Contains(out.String(), "WARN auth") {
+		t.Errorf("warning without control.auth:\n%s", out.String())
 	}
 }
 

@@ -38,6 +38,8 @@ type Env struct {
 	QdrantClient *qdrant.Client
 
 	closers []func()
+	// backupBucket is the S3 bucket of the run's backups (backup.go).
+	backupBucket backupBucket
 }
 
 // KafkaEnv says which Kafka the run uses.

@@ -131,7 +131,7 @@ func (s *Scenario) Config() ReplicaConfig {
 	c.Set("qdrant.retry.max_backoff", "1s")
 	c.Set("control.topic", s.ControlTopic)
 	c.Set("control.status_topic", s.StatusTopic)
-	c.Set("backup.store", "file://"+filepath.Join(s.LogDir, "backups"))
+	c.SetBackup(s.BackupConfig())
 	c.Set("log.level", "info")
 	c.Set("log.format", "json")
 	c.Set("shutdown.timeout", "20s")

@@ -14,11 +14,18 @@ import (
 type Proxy struct {
 	Target string
 
-	ln   net.Listener
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	cut  bool
-	live map[net.Conn]struct{}
+	ln  net.Listener
+	wg  sync.WaitGroup
+	mu  sync.Mutex
+	cut bool
+	// stalled holds every byte until Resume; open is signalled on change.
+	stalled bool
+	open    *sync.Cond
+	// stallAt, when > 0, stalls the first connection whose bytes toward
+	// its client pass it; stalledConn is that connection.
+	stallAt     int64
+	stalledConn net.Conn
+	live        map[net.Conn]struct{}
 	// refused counts connections closed on accept while cut.
 	refused int
 }
@@ -30,6 +37,7 @@ func Listen(target string) (*Proxy, error) {
 		return nil, fmt.Errorf("listening: %w", err)
 	}
 	p := &Proxy{Target: target, ln: ln, live: make(map[net.Conn]struct{})}
+	p.open = sync.NewCond(&p.mu)
 	p.wg.Add(1)
 	go p.accept()
 	return p, nil
@@ -46,6 +54,69 @@ func (p *Proxy) Cut() {
 	for c := range p.live {
 		c.Close()
 	}
+}
+
+// Stall stops forwarding bytes, both ways, without closing anything: a
+// request in flight hangs (a download stops mid-stream) until Resume.
+func (p *Proxy) Stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stalled = true
+}
+
+// StallAfter stalls the first connection that sends more than n bytes
+// from the target to its client (counted from now): that response gets so
+// far and hangs, while other connections go on.
+func (p *Proxy) StallAfter(n int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stallAt = n
+}
+
+// Stalled reports whether the proxy holds bytes now.
+func (p *Proxy) Stalled() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stalled || p.stalledConn != nil
+}
+
+// Resume forwards the held bytes again.
+func (p *Proxy) Resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stalled = false
+	p.stallAt, p.stalledConn = 0, nil
+	p.open.Broadcast()
+}
+
+// waitOpen blocks while the proxy, or the connection g belongs to, is
+// stalled; n bytes are about to be written.
+func (p *Proxy) waitOpen(g *gated, n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if g.toClient && p.stallAt > 0 && p.stalledConn == nil {
+		g.sent += int64(n)
+		if g.sent > p.stallAt {
+			p.stalledConn = g.c
+		}
+	}
+	for p.stalled || (p.stalledConn != nil && p.stalledConn == g.c) {
+		p.open.Wait()
+	}
+}
+
+// gated writes to a connection only while the proxy is not stalled, so
+// bytes read during a stall are held until Resume.
+type gated struct {
+	p        *Proxy
+	c        net.Conn
+	toClient bool
+	sent     int64 // bytes toward the client since StallAfter, under p.mu
+}
+
+func (g *gated) Write(b []byte) (int, error) {
+	g.p.waitOpen(g, len(b))
+	return g.c.Write(b)
 }
 
 // Restore forwards new connections again.
@@ -67,6 +138,8 @@ func (p *Proxy) Refused() int {
 func (p *Proxy) Close() error {
 	err := p.ln.Close()
 	p.mu.Lock()
+	p.stalled, p.stalledConn = false, nil
+	p.open.Broadcast()
 	for c := range p.live {
 		c.Close()
 	}
@@ -129,7 +202,7 @@ func (p *Proxy) forward(client net.Conn) {
 	defer p.untrack(server)
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
+		_, _ = io.Copy(&gated{p: p, c: dst, toClient: dst == client}, src)
 		// Closing both ends stops the other direction too.
 		dst.Close()
 		src.Close()

@@ -114,3 +114,105 @@ func isReset(err error) bool {
 	var ne *net.OpError
 	return errors.As(err, &ne)
 }
+
+// TestStall: while stalled nothing is forwarded and nothing is closed;
+// after Resume the held bytes arrive on the same connection.
+func TestStall(t *testing.T) {
+	p, err := Listen(echoServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got, err := roundTrip(c, "before"); err != nil || got != "before" {
+		t.Fatalf("before the stall: %q %v", got, err)
+	}
+	p.Stall()
+	if _, err := io.WriteString(c, "held\n"); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	var ne net.Error
+	if _, err := bufio.NewReader(c).ReadString('\n'); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("read while stalled: %v, want a timeout", err)
+	}
+	p.Resume()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || line != "held\n" {
+		t.Fatalf("after Resume: %q %v", line, err)
+	}
+}
+
+// TestStallAfter: a response passes up to the limit, then hangs.
+func TestStallAfter(t *testing.T) {
+	p, err := Listen(echoServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p.StallAfter(10)
+	if got, err := roundTrip(c, "short"); err != nil || got != "short" {
+		t.Fatalf("below the limit: %q %v", got, err)
+	}
+	if _, err := io.WriteString(c, "a longer line\n"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !p.Stalled() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if !p.Stalled() {
+		t.Fatal("not stalled after the limit")
+	}
+	p.Resume()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "a longer line\n" {
+		t.Fatalf("after Resume: %q %v", line, err)
+	}
+}
+
+// TestStallAfterHoldsOneConnection: the connection that passed the limit
+// hangs, another one goes on.
+func TestStallAfterHoldsOneConnection(t *testing.T) {
+	p, err := Listen(echoServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	slow, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	p.StallAfter(4)
+	if _, err := io.WriteString(slow, "long enough\n"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !p.Stalled() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	other, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if got, err := roundTrip(other, "other connection"); err != nil || got != "other connection" {
+		t.Fatalf("another connection while one is stalled: %q %v", got, err)
+	}
+	p.Resume()
+	_ = slow.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if line, err := bufio.NewReader(slow).ReadString('\n'); err != nil || line != "long enough\n" {
+		t.Fatalf("after Resume: %q %v", line, err)
+	}
+}

@@ -58,8 +58,9 @@ chart creates from the secret keys under config. Empty when there is none.
 
 {{/*
 secretEnv: the secret keys set under config (the list comes from the code:
-_configkeys.tpl), as a YAML map of KQ__ variable name to value. Empty values
-are left out.
+_configkeys.tpl), as a YAML map of KQ__ variable name to value; a map of
+secrets (control.auth.keys) gives one variable per entry, named after it
+in upper case (the loader lower-cases it back). Empty values are left out.
 */}}
 {{- define "kafka-qdrant.secretEnv" -}}
 {{- $env := dict -}}
@@ -71,8 +72,16 @@ are left out.
 {{- end -}}
 {{- if kindIs "map" $node -}}
 {{- $v := get $node (last $parts) -}}
-{{- if $v -}}
-{{- $_ := set $env (printf "KQ__%s" ($key | replace "." "__" | upper)) (toString $v) -}}
+{{- $name := printf "KQ__%s" ($key | replace "." "__" | upper) -}}
+{{- if kindIs "map" $v -}}
+{{- /* a map of secrets (control.auth.keys): one variable per entry */ -}}
+{{- range $entry, $ev := $v -}}
+{{- if $ev -}}
+{{- $_ := set $env (printf "%s__%s" $name (upper $entry)) (toString $ev) -}}
+{{- end -}}
+{{- end -}}
+{{- else if $v -}}
+{{- $_ := set $env $name (toString $v) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
