@@ -86,6 +86,13 @@ type FormatDecoder struct {
 	v1pb   protoReader
 	v1plan *plan
 	cache  *SchemaCache
+	// last is the schema of the last registry record and, for Protobuf,
+	// the plan of its top-level message index.
+	last struct {
+		schema *compiledSchema
+		index  int
+		plan   protoPlan
+	}
 }
 
 // NewFormatDecoder returns a decoder of format f. cache is needed by

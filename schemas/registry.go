@@ -406,9 +406,15 @@ func (fd *FormatDecoder) decodeRegistry(ctx context.Context, key, value []byte) 
 			"value is not in the Schema Registry wire format (byte 0, then a 4-byte schema id): it starts with %s",
 			quoteTrunc(value[:min(len(value), 5)]))
 	}
-	s, err := fd.cache.get(ctx, id)
-	if err != nil {
-		return Record{}, err
+	// The records of a partition name one schema, nearly always: keep
+	// the last one here, so the shared cache's lock is not taken per
+	// record.
+	s := fd.last.schema
+	if s == nil || s.id != id {
+		if s, err = fd.cache.get(ctx, id); err != nil {
+			return Record{}, err
+		}
+		fd.last.schema, fd.last.index, fd.last.plan = s, -1, protoPlan{}
 	}
 	switch s.typ {
 	case SchemaAvro:
@@ -426,9 +432,13 @@ func (fd *FormatDecoder) decodeRegistry(ctx context.Context, key, value []byte) 
 			return Record{}, NewRecordError(ClassDecode, StageDecode,
 				"value of Protobuf schema id %d has no valid message indexes after the schema id: %v", id, err)
 		}
-		p, err := s.message(idx, fd.cache.cfg)
-		if err != nil {
+		var p protoPlan
+		if len(idx) == 1 && idx[0] == fd.last.index {
+			p = fd.last.plan
+		} else if p, err = s.message(idx, fd.cache.cfg); err != nil {
 			return Record{}, err
+		} else if len(idx) == 1 {
+			fd.last.index, fd.last.plan = idx[0], p
 		}
 		if p.v1 {
 			v1, r, _ := fd.recordV1()
