@@ -40,14 +40,11 @@ lint:
 	$(GO) vet ./...
 	@if command -v staticcheck >/dev/null; then staticcheck ./...; else echo "staticcheck not installed; skipped"; fi
 
-## generate: regenerate committed code (schemas/recordpb from schemas/record.v1.proto).
-generate:
-	$(GO) generate ./...
-
 tidy:
 	$(GO) mod tidy
 
-## generate: rewrite generated code (sink/wire_gen.go, from the go-client's descriptors); run after a go-client upgrade.
+## generate: rewrite generated code (sink/wire_gen.go, from the go-client's descriptors; schemas/recordpb,
+## from schemas/record.v1.proto with protoc from Maven Central); run after a go-client upgrade or a .proto change.
 generate:
 	$(GO) generate ./...
 
