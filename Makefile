@@ -43,7 +43,8 @@ lint:
 tidy:
 	$(GO) mod tidy
 
-## generate: rewrite generated code (sink/wire_gen.go, from the go-client's descriptors); run after a go-client upgrade.
+## generate: rewrite generated code (sink/wire_gen.go, from the go-client's descriptors; schemas/recordpb,
+## from schemas/record.v1.proto with protoc from Maven Central); run after a go-client upgrade or a .proto change.
 generate:
 	$(GO) generate ./...
 

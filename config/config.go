@@ -15,6 +15,10 @@ type Config struct {
 	HTTP     HTTP     `koanf:"http"`
 	Log      Log      `koanf:"log"`
 	Shutdown Shutdown `koanf:"shutdown"`
+
+	// SchemaRegistry is the Schema Registry of the topics in the
+	// registry format.
+	SchemaRegistry SchemaRegistry `koanf:"schema_registry"`
 }
 
 // Kafka configures the brokers, the data consumer group and the DLQ.
@@ -103,16 +107,31 @@ type Retry struct {
 type Routing struct {
 	// Collection, when set, receives every topic not in Topics. Empty:
 	// collection = topic name.
-	Collection string            `koanf:"collection"`
-	Topics     map[string]string `koanf:"topics"`
+	Collection string `koanf:"collection"`
+	// Topics routes single topics: each entry is a collection name, or an
+	// object {collection, format}.
+	Topics map[string]Route `koanf:"topics"`
 	// AllowRecordOverride lets a record's collection_name field pick its
 	// collection.
 	AllowRecordOverride bool `koanf:"allow_record_override"`
 }
 
+// Route is how the records of one topic are read and where they go
+// (routing.topics.<topic>). In a layer it is a collection name, or an
+// object {collection, format}; empty fields keep the defaults
+// (routing.collection or the topic name; record.format).
+type Route struct {
+	Collection string `koanf:"collection"`
+	Format     string `koanf:"format"`
+}
+
 // Record configures the record format (value JSON field names, size limit,
 // how the key relates to the point id).
 type Record struct {
+	// Format is how record values are encoded: json, protobuf or
+	// registry (schemas.Formats); routing.topics.<topic>.format overrides
+	// it per topic.
+	Format          string   `koanf:"format"`
 	IDField         string   `koanf:"id_field"`
 	VectorField     string   `koanf:"vector_field"`
 	PayloadField    string   `koanf:"payload_field"`
@@ -125,6 +144,18 @@ type Record struct {
 	// fallback (the value's id field, else the key), key (always the key)
 	// or strict (the key, which a value id must agree with).
 	KeyID string `koanf:"key_id"`
+}
+
+// SchemaRegistry configures the Schema Registry client (the registry
+// format): its URL, basic or bearer authentication, TLS and a bound on one
+// request.
+type SchemaRegistry struct {
+	URL         string        `koanf:"url"`
+	Username    string        `koanf:"username"`
+	Password    Secret        `koanf:"password"`
+	BearerToken Secret        `koanf:"bearer_token"`
+	TLS         TLS           `koanf:"tls"`
+	Timeout     time.Duration `koanf:"timeout"`
 }
 
 // Batch bounds the per-partition batches and the memory of a replica.
@@ -248,6 +279,7 @@ func Default() Config {
 		},
 		Routing: Routing{AllowRecordOverride: true},
 		Record: Record{
+			Format:          "json",
 			IDField:         "id",
 			VectorField:     "vector",
 			PayloadField:    "payload",
@@ -273,5 +305,7 @@ func Default() Config {
 		HTTP:     HTTP{Listen: ":9464"},
 		Log:      Log{Level: "info", Format: "json"},
 		Shutdown: Shutdown{Timeout: 30 * time.Second},
+
+		SchemaRegistry: SchemaRegistry{Timeout: 10 * time.Second},
 	}
 }

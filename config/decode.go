@@ -59,7 +59,7 @@ func convert(t reflect.Type, v any) (any, error) {
 }
 
 // decodeHook is the mapstructure hook of the final decode: convert for leaf
-// types, and map[string]any to map[string]string for map keys.
+// types, and map[string]any to the map's type for map keys (convertEntry).
 func decodeHook(_, to reflect.Type, data any) (any, error) {
 	switch {
 	case to.Kind() == reflect.Struct && to != durationType:
@@ -69,15 +69,19 @@ func decodeHook(_, to reflect.Type, data any) (any, error) {
 		if !ok {
 			return data, nil
 		}
-		out := make(map[string]string, len(m))
+		out := reflect.MakeMapWithSize(to, len(m))
 		for k, v := range m {
-			s, err := toString(v)
+			e, err := convertEntry(to.Elem(), v)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", k, err)
 			}
-			out[k] = s
+			ev := reflect.ValueOf(e)
+			if ev.Type() != to.Elem() {
+				ev = ev.Convert(to.Elem()) // a string for a named string type (Secret)
+			}
+			out.SetMapIndex(reflect.ValueOf(k), ev)
 		}
-		return out, nil
+		return out.Interface(), nil
 	case to.Kind() == reflect.Interface:
 		return data, nil
 	}

@@ -30,7 +30,10 @@
 // KQ__ROUTING__TOPICS__ORDERS sets routing.topics.orders. --set keys are
 // dotted paths; below a map key (routing.topics) the rest of the path is the
 // map key, so --set routing.topics.app.events=events routes topic
-// "app.events".
+// "app.events". An entry of routing.topics is a collection name or an
+// object {collection, format} (Route); from the environment and --set the
+// object is written in YAML flow style, --set 'routing.topics.a={format:
+// registry}'. A later layer replaces an entry whole.
 //
 // kafka.topics and kafka.topic_regex are exclusive: when a layer sets
 // topic_regex and no layer sets topics, the default topics list is dropped.

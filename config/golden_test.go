@@ -36,7 +36,7 @@ var goodChecks = map[string]func(t *testing.T, c Config){
 		want := Config{
 			Kafka: Kafka{
 				Brokers: []string{"b1:9092", "b2:9092", "b3:9092"}, Group: "ingest",
-				Topics: []string{"movies", "app.events"}, DLQTopic: "ingest.dlq", ClientID: "kq-ingest",
+				Topics: []string{"movies", "app.events", "clicks"}, DLQTopic: "ingest.dlq", ClientID: "kq-ingest",
 				DialTimeout: 5 * time.Second, CommitInterval: 500 * time.Millisecond,
 				SessionTimeout: 30 * time.Second, RebalanceTimeout: 2 * time.Minute,
 				FetchMaxBytes: 16_000_000,
@@ -51,9 +51,10 @@ var goodChecks = map[string]func(t *testing.T, c Config){
 			},
 			Routing: Routing{
 				Collection: "default_coll",
-				Topics:     map[string]string{"movies": "films", "app.events": "events"},
+				Topics: map[string]Route{"movies": {Collection: "films"},
+					"app.events": {Collection: "events", Format: "protobuf"}, "clicks": {Format: "json"}},
 			},
-			Record: Record{IDField: "key", VectorField: "embedding", PayloadField: "doc", MaxBytes: 512 << 10,
+			Record: Record{Format: "registry", IDField: "key", VectorField: "embedding", PayloadField: "doc", MaxBytes: 512 << 10,
 				DeleteField: "delete", KeyID: "strict"},
 			Batch: Batch{
 				MaxRecords: 1000, MaxBytes: 8 << 20, Linger: 50 * time.Millisecond, MaxInflightBytes: 1 << 30,
@@ -75,6 +76,8 @@ var goodChecks = map[string]func(t *testing.T, c Config){
 			HTTP:     HTTP{Listen: "127.0.0.1:9464"},
 			Log:      Log{Level: "debug", Format: "text"},
 			Shutdown: Shutdown{Timeout: time.Minute},
+			SchemaRegistry: SchemaRegistry{URL: "https://sr.internal:8081", Username: "kq", Password: "sr-secret",
+				Timeout: 5 * time.Second},
 		}
 		if !reflect.DeepEqual(c, want) {
 			t.Errorf("got  %#v\nwant %#v", c, want)
@@ -88,7 +91,7 @@ var goodChecks = map[string]func(t *testing.T, c Config){
 		if c.Kafka.Topics != nil || c.Kafka.TopicRegex != `^vectors\..+` {
 			t.Errorf("topics %q regex %q: want the default topics dropped", c.Kafka.Topics, c.Kafka.TopicRegex)
 		}
-		if got := c.Routing.Topics["vectors.movies"]; got != "movies" {
+		if got := c.Routing.Topics["vectors.movies"].Collection; got != "movies" {
 			t.Errorf("routing.topics[vectors.movies] = %q, want movies (dotted map key kept whole)", got)
 		}
 	},

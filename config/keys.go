@@ -15,6 +15,10 @@ type Key struct {
 	Name string
 	// Kind is the value's type as the loader accepts it.
 	Kind KeyKind
+	// Fields are the keys an entry of a KindMap key may have when it is
+	// written as an object (routing.topics: collection, format); nil when
+	// entries are strings only.
+	Fields []string
 }
 
 // KeyKind is the type of a configuration key's value.
@@ -22,8 +26,9 @@ type KeyKind string
 
 // Kinds of configuration values. KindSecret is a string that is never
 // logged; KindList is a list of strings (or one comma-separated string);
-// KindMap maps any name to a string (routing.topics); KindSecretMap maps
-// any name to a secret (control.auth.keys).
+// KindMap maps any name to a string, or to an object of Key.Fields
+// (routing.topics); KindSecretMap maps any name to a secret
+// (control.auth.keys).
 const (
 	KindString    KeyKind = "string"
 	KindSecret    KeyKind = "secret"
@@ -47,7 +52,11 @@ func Keys() []Key {
 		if !ok {
 			panic("config: schema key " + name + " does not resolve")
 		}
-		keys = append(keys, Key{Name: name, Kind: kindOf(n.typ)})
+		k := Key{Name: name, Kind: kindOf(n.typ)}
+		if k.Kind == KindMap {
+			k.Fields = entryFields(n.typ.Elem())
+		}
+		keys = append(keys, k)
 	}
 	return keys
 }

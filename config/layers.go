@@ -64,7 +64,7 @@ func checkTree(m map[string]any, n *node, src string, errs *errorList) {
 			checkTree(sub, c, src, errs)
 		case c.isMap():
 			for entry, ev := range sub {
-				if _, err := toString(ev); err != nil {
+				if _, err := convertEntry(c.typ.Elem(), ev); err != nil {
 					errs.add(joinKey(key, entry), "%v (%s)", err, src)
 				}
 			}
@@ -97,7 +97,8 @@ func keyPath(parts []string, sep string) (path []string, display string, n *node
 // checkValue checks a string value for the node reached by keyPath.
 func checkValue(n *node, v string) error {
 	if n.isMap() {
-		return nil // map entries are strings
+		_, err := convertEntry(n.typ.Elem(), v)
+		return err
 	}
 	_, err := convert(n.typ, v)
 	return err

@@ -98,7 +98,7 @@ func TestLoadEnv(t *testing.T) {
 	want.Kafka.SASL.Password = "p=ss"
 	want.Qdrant.APIKey = "qk"
 	want.Qdrant.Retry.MaxBackoff = 3 * time.Second
-	want.Routing.Topics = map[string]string{"orders": "orders_v2", "my_topic": "mine", "app.events": "events"}
+	want.Routing.Topics = routes(map[string]string{"orders": "orders_v2", "my_topic": "mine", "app.events": "events"})
 	want.Control.Enabled = false
 	want.Batch.Linger = 250 * time.Millisecond
 	want.Batch.MaxBytes = 8 << 20
@@ -127,7 +127,7 @@ func TestLoadSet(t *testing.T) {
 	if want := []string{"a:9092", "b:9092"}; !reflect.DeepEqual(c.Kafka.Brokers, want) {
 		t.Errorf("brokers %q, want %q", c.Kafka.Brokers, want)
 	}
-	if want := map[string]string{"orders": "orders_v2", "app.events": "events"}; !reflect.DeepEqual(c.Routing.Topics, want) {
+	if want := routes(map[string]string{"orders": "orders_v2", "app.events": "events"}); !reflect.DeepEqual(c.Routing.Topics, want) {
 		t.Errorf("routing.topics %q, want %q", c.Routing.Topics, want)
 	}
 	if c.Qdrant.APIKey.Reveal() != "k=v" || c.Kafka.SASL.Mechanism != "PLAIN" ||
@@ -144,7 +144,7 @@ func TestLoadMapMergesAcrossLayers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"a": "from-file", "b": "from-env", "c": "from-set"}
+	want := routes(map[string]string{"a": "from-file", "b": "from-env", "c": "from-set"})
 	if !reflect.DeepEqual(c.Routing.Topics, want) {
 		t.Errorf("routing.topics %q, want %q", c.Routing.Topics, want)
 	}

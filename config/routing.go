@@ -10,7 +10,7 @@ func (r Routing) Route(topic, override string) string {
 	if override != "" {
 		return override
 	}
-	if c, ok := r.Topics[topic]; ok {
+	if c := r.Topics[topic].Collection; c != "" {
 		return c
 	}
 	if r.Collection != "" {
@@ -27,8 +27,8 @@ func (r Routing) MayRoute(topic, collection string) bool {
 
 // BackupCollections are the collections the backup schedule backs up:
 // backup.collections, else every collection the routing names for the
-// configured topics (routing.topics values, routing.collection, the names
-// of kafka.topics that neither covers). Sorted, without duplicates.
+// configured topics and the topics of routing.topics (their collections,
+// routing.collection, their names). Sorted, without duplicates.
 func (c Config) BackupCollections() []string {
 	if len(c.Backup.Collections) > 0 {
 		out := slices.Clone(c.Backup.Collections)
@@ -39,8 +39,8 @@ func (c Config) BackupCollections() []string {
 	for _, t := range c.Kafka.Topics {
 		out = append(out, c.Routing.Route(t, ""))
 	}
-	for _, coll := range c.Routing.Topics {
-		out = append(out, coll)
+	for t := range c.Routing.Topics {
+		out = append(out, c.Routing.Route(t, ""))
 	}
 	slices.Sort(out)
 	return slices.Compact(out)

@@ -6,9 +6,10 @@ import (
 )
 
 func TestRoute(t *testing.T) {
-	r := Routing{Collection: "def", Topics: map[string]string{"movies": "films"}}
+	r := Routing{Collection: "def", Topics: map[string]Route{"movies": {Collection: "films"}, "clicks": {Format: "protobuf"}}}
 	for _, tc := range []struct{ topic, override, want string }{
 		{"movies", "", "films"}, {"other", "", "def"}, {"movies", "x", "x"},
+		{"clicks", "", "def"}, // an entry of a format only keeps the default collection
 	} {
 		if got := r.Route(tc.topic, tc.override); got != tc.want {
 			t.Errorf("Route(%q, %q) = %q, want %q", tc.topic, tc.override, got, tc.want)
@@ -29,8 +30,9 @@ func TestRoute(t *testing.T) {
 func TestBackupCollections(t *testing.T) {
 	c := Default()
 	c.Kafka.Topics = []string{"movies", "raw", "users"}
-	c.Routing.Topics = map[string]string{"movies": "films", "extra": "films"}
-	if got, want := c.BackupCollections(), []string{"films", "raw", "users"}; !slices.Equal(got, want) {
+	c.Routing.Topics = map[string]Route{"movies": {Collection: "films"}, "extra": {Collection: "films"},
+		"clicks": {Format: "registry"}}
+	if got, want := c.BackupCollections(), []string{"clicks", "films", "raw", "users"}; !slices.Equal(got, want) {
 		t.Errorf("from routing: %v, want %v", got, want)
 	}
 	c.Backup.Collections = []string{"b", "a", "b"}

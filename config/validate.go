@@ -43,6 +43,7 @@ func (c Config) Validate() error {
 	validateOneOf(&l, "log.level", c.Log.Level, "debug", "info", "warn", "error")
 	validateOneOf(&l, "log.format", c.Log.Format, "json", "text")
 	positive(&l, "shutdown.timeout", c.Shutdown.Timeout)
+	c.SchemaRegistry.validate(&l, c.Record, c.Routing)
 	return l.err(false)
 }
 
@@ -210,13 +211,23 @@ func (r Routing) validate(l *errorList, match consumed) {
 		} else if match != nil && !match(topic) {
 			l.add(key, "topic is not consumed (not in kafka.topics and does not match kafka.topic_regex)")
 		}
-		if err := checkCollection(r.Topics[topic]); err != nil {
-			l.add(key, "%v", err)
+		route := r.Topics[topic]
+		switch {
+		case route == Route{}:
+			l.add(key, "collection name must not be empty (or write a mapping with collection and/or format)")
+		case route.Collection != "":
+			if err := checkCollection(route.Collection); err != nil {
+				l.add(key, "%v", err)
+			}
+		}
+		if route.Format != "" {
+			validateOneOf(l, key+".format", route.Format, RecordFormats...)
 		}
 	}
 }
 
 func (r Record) validate(l *errorList, routing Routing) {
+	validateOneOf(l, "record.format", r.Format, RecordFormats...)
 	fields := []struct{ key, v string }{
 		{"record.id_field", r.IDField},
 		{"record.vector_field", r.VectorField},
@@ -236,6 +247,17 @@ func (r Record) validate(l *errorList, routing Routing) {
 			l.add(f.key, "must differ from %s, both are %q", other, f.v)
 		}
 		seen[f.v] = f.key
+		if slices.Contains(strings.Split(f.v, "."), "") {
+			l.add(f.key, "has an empty part in %q; a dotted name is a path into nested records (Avro, Protobuf)", f.v)
+		}
+	}
+	// A dotted name is a path: no part may be inside another.
+	for _, f := range fields {
+		for _, g := range fields {
+			if f.v != "" && g.v != "" && strings.HasPrefix(f.v, g.v+".") {
+				l.add(f.key, "%q is inside %s (%q); the parts of a record must be distinct fields", f.v, g.key, g.v)
+			}
+		}
 	}
 	if r.MaxBytes <= 0 {
 		l.add("record.max_bytes", "must be > 0, got %d", r.MaxBytes)
@@ -402,6 +424,49 @@ func (b Backup) validate(l *errorList) {
 	if b.Retention.MaxAge < 0 {
 		l.add("backup.retention.max_age", "must be >= 0, got %s", b.Retention.MaxAge)
 	}
+}
+
+// RecordFormats are the values of record.format and
+// routing.topics.<topic>.format (schemas.Formats, which a test keeps equal).
+var RecordFormats = []string{"json", "protobuf", "registry"}
+
+// FormatOf returns the record format of topic: its routing.topics entry's,
+// else record.format.
+func (c Config) FormatOf(topic string) string {
+	if f := c.Routing.Topics[topic].Format; f != "" {
+		return f
+	}
+	return c.Record.Format
+}
+
+func (s SchemaRegistry) validate(l *errorList, r Record, routing Routing) {
+	var users []string
+	if r.Format == "registry" {
+		users = append(users, "record.format")
+	}
+	for _, t := range slices.Sorted(maps.Keys(routing.Topics)) {
+		if routing.Topics[t].Format == "registry" {
+			users = append(users, "routing.topics."+t+".format")
+		}
+	}
+	if s.URL == "" {
+		if len(users) > 0 {
+			l.add("schema_registry.url", "must be set: %s is registry", strings.Join(users, " and "))
+		}
+	} else {
+		u, err := url.Parse(s.URL)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			l.add("schema_registry.url", "must be an http(s) URL, got %q", s.URL)
+		case s.TLS.Enabled && u.Scheme != "https":
+			l.add("schema_registry.url", "must be an https URL when schema_registry.tls.enabled is true, got %q", s.URL)
+		}
+	}
+	if (s.Username == "") != (s.Password == "") {
+		l.add("schema_registry.username and schema_registry.password", "set both or neither")
+	}
+	s.TLS.validate(l, "schema_registry.tls")
+	positive(l, "schema_registry.timeout", s.Timeout)
 }
 
 // checkStore accepts s3://bucket[/prefix] and file:///absolute/path.

@@ -34,7 +34,7 @@ func TestValidate(t *testing.T) {
 		{"duplicate topic", func(c *Config) { c.Kafka.Topics = []string{"a", "b", "a"} }, []string{"kafka.topics[2]"}},
 		{"bad regex hides relations to it", func(c *Config) {
 			c.Kafka.Topics, c.Kafka.TopicRegex = nil, "(["
-			c.Routing.Topics = map[string]string{"x": "y"}
+			c.Routing.Topics = routes(map[string]string{"x": "y"})
 		}, []string{"kafka.topic_regex"}},
 		{"control topic matches the regex", func(c *Config) {
 			c.Kafka.Topics, c.Kafka.TopicRegex = nil, "^kafka-qdrant\\."
@@ -43,7 +43,7 @@ func TestValidate(t *testing.T) {
 			[]string{"control.status_topic"}},
 		{"routing checks each entry", func(c *Config) {
 			c.Kafka.Topics = []string{"a", "b"}
-			c.Routing.Topics = map[string]string{"a": "ok", "b": "", "c": "ok", "d:": "x"}
+			c.Routing.Topics = routes(map[string]string{"a": "ok", "b": "", "c": "ok", "d:": "x"})
 		}, []string{"routing.topics.b", "routing.topics.c", "routing.topics.d:"}},
 		{"inflight below record size", func(c *Config) { c.Record.MaxBytes = 512 << 20 },
 			[]string{"batch.max_inflight_bytes"}},
@@ -93,4 +93,13 @@ func TestValidationErrorUnwrap(t *testing.T) {
 	if !errors.Is(err, fe) {
 		t.Error("errors.Is does not find the FieldError")
 	}
+}
+
+// routes maps each topic to a Route of a collection.
+func routes(m map[string]string) map[string]Route {
+	out := make(map[string]Route, len(m))
+	for t, c := range m {
+		out[t] = Route{Collection: c}
+	}
+	return out
 }

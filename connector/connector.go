@@ -49,6 +49,10 @@ type Config struct {
 	// extras here (e.g. a lower kgo.MetadataMinAge).
 	ClientOpts []kgo.Opt
 	Sink       Sink
+	// Schemas finds the schemas of topics in the registry format
+	// (schemas/registry); needed when record.format or a
+	// routing.topics entry is registry, nil otherwise.
+	Schemas    schemas.SchemaSource
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 
@@ -74,10 +78,13 @@ type Connector struct {
 	log    *slog.Logger
 	m      *metrics
 	router router
-	cl     *kgo.Client
-	gm     *groupmember.Member
-	pauser *pauser
-	pauses *dataPauses // nil without Config.Pauses
+	// schemaCache holds the registry's schemas for every partition's
+	// decoder (nil without Schemas).
+	schemaCache *schemas.SchemaCache
+	cl          *kgo.Client
+	gm          *groupmember.Member
+	pauser      *pauser
+	pauses      *dataPauses // nil without Config.Pauses
 
 	// inflight counts the bytes of records handed to partition workers and
 	// not yet finished (applied, dead-lettered or dropped).
@@ -146,13 +153,25 @@ func New(cfg Config) (*Connector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("record: %w", err)
 	}
+	rt, err := newRouter(cfg.Routing, cfg.Record)
+	if err != nil {
+		return nil, err
+	}
+	var cache *schemas.SchemaCache
+	switch {
+	case cfg.Schemas != nil:
+		cache = schemas.NewSchemaCache(cfg.Schemas, decCfg)
+	case rt.usesRegistry():
+		return nil, errors.New("connector: a topic is in the registry format but no Schemas (schema_registry.url) is configured")
+	}
 	c := &Connector{
-		cfg:       cfg,
-		decCfg:    decCfg,
-		log:       cfg.Logger,
-		router:    newRouter(cfg.Routing),
-		parts:     make(map[tp]*partition),
-		testHooks: cfg.testHooks,
+		cfg:         cfg,
+		decCfg:      decCfg,
+		log:         cfg.Logger,
+		router:      rt,
+		schemaCache: cache,
+		parts:       make(map[tp]*partition),
+		testHooks:   cfg.testHooks,
 		// kgo joins the group from NewClient on, so the group callbacks
 		// can run before New has finished building c.
 		initDone: make(chan struct{}),

@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/seed-a550a1ef/kafka-qdrant/config"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
 
@@ -52,7 +53,7 @@ func TestTombstoneFollowsTopicRoute(t *testing.T) {
 	e := newEnv(t, 1)
 	e.createCollection("routed", testDim)
 	cfg := e.testConfig()
-	cfg.Routing.Topics = map[string]string{e.topic: "routed"}
+	cfg.Routing.Topics = map[string]config.Route{e.topic: {Collection: "routed"}}
 	e.produce(
 		&kgo.Record{Key: []byte("1"), Value: upsertValue(1, vecFor(1, 1), 1)},
 		&kgo.Record{Key: []byte("2"), Value: upsertValue(2, vecFor(2, 2), 2)},

@@ -4,7 +4,8 @@
 // Where a record goes:
 //
 //	kgo poll ──dispatch──▶ partition queue ──nextBatch (Take)──▶ process:
-//	    decode (schemas.Decoder) → route (router) → Sink.Check
+//	    decode (schemas.FormatDecoder of the topic's format; retried while
+//	      the Schema Registry cannot be asked) → route (router) → Sink.Check
 //	    → write (Sink.Write per collection: merge, UpdateBatch wait=true,
 //	      retry, bisect), in pieces of at most decodedShare decoded bytes
 //	    → bad records to the DLQ (deadLetter: ProduceSync, acked; cut to
@@ -69,6 +70,10 @@
 //     fetch and, while the partition is paused (stalled or stopped), of a
 //     ListOffsets every second (watchStalls), so it keeps moving exactly
 //     when a partition makes no progress.
+//   - A record is never dead-lettered because the Schema Registry could
+//     not be asked (schemas.UnavailableError): the partition retries its
+//     decode with backoff until the registry answers or the partition's
+//     context ends, like a write Qdrant cannot take yet (decode).
 //   - A DLQ record is never retried unchanged after a permanent produce
 //     error (produceActions): MESSAGE_TOO_LARGE makes it go alone, then
 //     cut smaller, until the topic takes it. Other produce errors are

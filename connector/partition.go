@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/seed-a550a1ef/kafka-qdrant/internal/backoff"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/groupmember"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 	"github.com/seed-a550a1ef/kafka-qdrant/sink"
@@ -22,7 +24,7 @@ import (
 type partition struct {
 	c   *Connector
 	key tp
-	dec *schemas.Decoder
+	dec *schemas.FormatDecoder
 
 	// ctx is cancelled to abandon work at once (lost partition, drain
 	// deadline, hard stop).
@@ -77,7 +79,7 @@ func newPartition(c *Connector, key tp) *partition {
 	p := &partition{
 		c:        c,
 		key:      key,
-		dec:      schemas.NewDecoder(c.decCfg),
+		dec:      schemas.NewFormatDecoder(c.router.formatOf(key.topic), c.decCfg, c.schemaCache),
 		done:     make(chan struct{}),
 		wake:     make(chan struct{}, 1),
 		lastDone: time.Now(),
@@ -371,8 +373,11 @@ func (p *partition) process(batch []*kgo.Record) error {
 	}()
 
 	for i, r := range batch {
-		rec, err := p.dec.Decode(r.Key, r.Value)
+		rec, err := p.decode(r)
 		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			p.fail(r, err)
 			continue
 		}
@@ -419,6 +424,32 @@ func (p *partition) process(batch []*kgo.Record) error {
 	}
 	p.markDone(kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1})
 	return nil
+}
+
+// decode decodes one record in its topic's format. While the Schema
+// Registry cannot be asked (schemas.UnavailableError) it retries the
+// record with a capped, jittered backoff until the registry answers or the
+// partition's context ends: the record is not at fault, so it is never
+// dead-lettered for it, and the batch waits as it waits for Qdrant (the
+// partition is paused after 5 s, and Ready reports it after
+// StallTimeout).
+func (p *partition) decode(r *kgo.Record) (schemas.Record, error) {
+	b := backoff.Backoff{Initial: 100 * time.Millisecond, Max: 10 * time.Second}
+	for {
+		rec, err := p.dec.Decode(p.ctx, r.Key, r.Value)
+		var unavailable *schemas.UnavailableError
+		if !errors.As(err, &unavailable) {
+			return rec, err
+		}
+		p.c.m.retries.WithLabelValues("schema_registry").Inc()
+		if n := b.Attempts(); n == 0 || n%10 == 0 {
+			p.c.log.Warn("schema registry unavailable; retrying the record", "partition", p.key.String(),
+				"offset", r.Offset, "attempt", n+1, "err", err)
+		}
+		if err := backoff.Sleep(p.ctx, b.Next()); err != nil {
+			return schemas.Record{}, err
+		}
+	}
 }
 
 // write applies the ops collected so far, collection by collection, notes

@@ -8,15 +8,32 @@ import (
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
 
-// router picks the collection of a record by the routing rule of
-// config.Routing.Route (the one rule the restore's replay and validate
-// follow too): the record's collection_name override (when allowed, the
-// decoder drops it otherwise), then routing.topics[topic], then
-// routing.collection, then the topic name. An override must be a valid
-// collection name.
-type router struct{ routing config.Routing }
+// router picks the collection of a record and the format of its topic.
+// The collection: the record's collection_name override (when allowed,
+// the decoder drops it otherwise), then config.Routing.Route. The
+// format: routing.topics[topic].format, then record.format.
+type router struct {
+	routing config.Routing
+	format  schemas.Format            // record.format
+	formats map[string]schemas.Format // routing.topics overrides
+}
 
-func newRouter(r config.Routing) router { return router{routing: r} }
+func newRouter(r config.Routing, rec config.Record) (router, error) {
+	rt := router{routing: r, formats: make(map[string]schemas.Format)}
+	var err error
+	if rt.format, err = schemas.ParseFormat(rec.Format); err != nil {
+		return router{}, fmt.Errorf("record.format: %w", err)
+	}
+	for topic, route := range r.Topics {
+		if route.Format == "" {
+			continue
+		}
+		if rt.formats[topic], err = schemas.ParseFormat(route.Format); err != nil {
+			return router{}, fmt.Errorf("routing.topics.%s.format: %w", topic, err)
+		}
+	}
+	return rt, nil
+}
 
 func (r router) collection(topic, override string) (string, error) {
 	if override != "" {
@@ -25,6 +42,27 @@ func (r router) collection(topic, override string) (string, error) {
 		}
 	}
 	return r.routing.Route(topic, override), nil
+}
+
+// formatOf returns the record format of topic.
+func (r router) formatOf(topic string) schemas.Format {
+	if f, ok := r.formats[topic]; ok {
+		return f
+	}
+	return r.format
+}
+
+// usesRegistry reports whether some topic may be in the registry format.
+func (r router) usesRegistry() bool {
+	if r.format == schemas.FormatRegistry {
+		return true
+	}
+	for _, f := range r.formats {
+		if f == schemas.FormatRegistry {
+			return true
+		}
+	}
+	return false
 }
 
 // validCollectionName applies Qdrant's rule (lib/collection validation):

@@ -219,14 +219,8 @@ func (d *Decoder) intern(b []byte) string {
 // record), then a missing id (or key), a value id that disagrees with the
 // key, then a missing vector.
 func (d *Decoder) Decode(key, value []byte) (Record, error) {
-	if d.cfg.MaxBytes > 0 && len(key)+len(value) > d.cfg.MaxBytes {
-		return Record{}, NewRecordError(ClassOversize, StageDecode,
-			"record is %d bytes (key and value), over the limit of %d bytes",
-			len(key)+len(value), d.cfg.MaxBytes)
-	}
-	d.slabs.held = 0
-	if value == nil {
-		return d.tombstone(key)
+	if rec, done, err := d.begin(key, value); done {
+		return rec, err
 	}
 	var f fields
 	err := d.readRecord(value, &f)
@@ -234,6 +228,32 @@ func (d *Decoder) Decode(key, value []byte) (Record, error) {
 	if err != nil {
 		return Record{}, err
 	}
+	return d.finish(key, &f)
+}
+
+// begin applies the rules every format shares before reading a value:
+// oversize records fail, and a nil value is a tombstone. done says the
+// record is decided.
+func (d *Decoder) begin(key, value []byte) (rec Record, done bool, err error) {
+	if d.cfg.MaxBytes > 0 && len(key)+len(value) > d.cfg.MaxBytes {
+		return Record{}, true, NewRecordError(ClassOversize, StageDecode,
+			"record is %d bytes (key and value), over the limit of %d bytes",
+			len(key)+len(value), d.cfg.MaxBytes)
+	}
+	d.slabs.held = 0
+	if value == nil {
+		rec, err = d.tombstone(key)
+		return rec, true, err
+	}
+	return Record{}, false, nil
+}
+
+// finish turns the fields read from a value into a Record, by the rules
+// every format shares: a delete record ignores its vector and payload, the
+// first problem is reported in the order id, vector, payload, collection,
+// delete, then the point id follows record.key_id, and an upsert needs a
+// vector.
+func (d *Decoder) finish(key []byte, f *fields) (Record, error) {
 	if f.delete {
 		f.vecErr, f.payErr, f.vectors, f.payload = nil, nil, nil, nil
 	}

@@ -1,8 +1,9 @@
 // Package schemas holds kafka-qdrant's wire formats: the decoding and
 // validation of data records (JSON version 1, documented by
-// record.v1.schema.json, embedded as RecordSchemaV1), the derivation of
-// point ids, and the error classes under which bad records are
-// dead-lettered.
+// record.v1.schema.json, embedded as RecordSchemaV1; Protobuf, documented
+// by record.v1.proto; Avro, Protobuf and JSON through a Schema Registry),
+// the derivation of point ids, and the error classes under which bad
+// records are dead-lettered.
 //
 // # Records
 //
@@ -30,6 +31,57 @@
 //     value, so it always follows its topic's route.
 //   - null means absent for every field; the last of duplicate keys wins;
 //     unknown fields are ignored; field names are configurable.
+//
+// # Formats
+//
+// A topic's Format (record.format, per topic routing.topics.<t>.format)
+// picks how FormatDecoder reads its values; the rules above hold in every
+// format, with the same messages:
+//
+//   - FormatJSON: the envelope above (Decoder).
+//   - FormatProtobuf: one kafka_qdrant.record.v1.Record (record.v1.proto,
+//     Go code in schemas/recordpb), with its own field names: id is a
+//     oneof of num, uuid (16 bytes) and text (the string rules); vector a
+//     oneof of dense, multi and named; payload a map of Values with JSON's
+//     types (integers stay int64). A value starting with byte 0 is taken
+//     for Schema Registry framing and rejected with a hint.
+//   - FormatRegistry: the Schema Registry wire format: byte 0, the
+//     schema id (4 bytes, big-endian), for Protobuf the message indexes,
+//     then the value. The registry's schema of the id (SchemaSource,
+//     cached by SchemaCache) says how to read it: Avro or Protobuf by the
+//     record rules of compile.go, the configured field names finding the
+//     parts (a dotted name is a path into nested records); JSON as the
+//     envelope (top-level names). A registered record.v1 Record is read
+//     with record.v1's names.
+//
+// Typed formats (Avro, Protobuf) are compiled once per schema (compilePlan:
+// which field holds which part, and how to read it) and read straight into
+// the Qdrant types of the Record, in the Decoder's slabs, with no
+// intermediate value: protoReader (proto.go) and avroReader (avro.go)
+// follow the plan. Which types hold which part:
+//
+//   - id: an unsigned integer (a signed one must be >= 0), a string (the
+//     string rules), or 16 bytes (a UUID); a union or oneof of those.
+//   - vector: a list of float or double (unnamed dense), a list of such
+//     lists (unnamed multi), a map or a record of named vectors (each
+//     dense, multi, or sparse: a record of exactly "indices", a list of
+//     integers, and "values", a list of float or double). Protobuf cannot
+//     put a list in a oneof, a map value or a list element: there, a
+//     message of one field, or only of one oneof's members, stands for it.
+//   - payload: a record (every field by name; Protobuf scalars without
+//     presence at their default), a map, or a JSON type (google.protobuf
+//     or record.v1 Struct, Value); enums by name, bytes in base64,
+//     timestamps (google.protobuf.Timestamp, Avro timestamp-*) as RFC 3339
+//     text, Avro dates as YYYY-MM-DD, Avro decimals as decimal text,
+//     Protobuf wrappers by their value. Numbers must be finite and
+//     integers fit int64, as in JSON.
+//   - collection: a string; delete: a boolean. Null (an Avro null branch,
+//     a Protobuf field not on the wire) is absent.
+//
+// Protobuf values are read as protobuf-go reads them (unknown fields and
+// fields of another wire type skipped, lists packed or not, the last
+// member of a oneof set wins), except that a message field occurring twice
+// is not merged: the last occurrence wins.
 //
 // # Key and id
 //
@@ -68,7 +120,14 @@
 //
 // # Invariants
 //
-//   - Decode never panics, whatever the input (FuzzDecode).
+//   - Decode never panics, whatever the input (FuzzDecode, FuzzProtobuf,
+//     FuzzRegistry).
+//   - A FormatDecoder's errors are a *RecordError, or (registry format)
+//     an *UnavailableError when the Schema Registry could not be asked,
+//     which the caller retries, or the context's error. ClassSchema
+//     (StageDecode) is a record whose schema id the registry does not know
+//     or whose schema cannot be used; a value that does not decode by its
+//     schema or framing is ClassDecode.
 //   - Every error is a *RecordError whose Class and Stage are set:
 //     ClassOversize (StageDecode), ClassDecode (StageDecode: invalid JSON,
 //     a value that is not an object, a vector of the wrong JSON type, a

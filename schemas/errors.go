@@ -21,6 +21,11 @@ const (
 	ClassValidate ErrorClass = "validate"
 	// ClassOversize: the record is larger than record.max_bytes.
 	ClassOversize ErrorClass = "oversize"
+	// ClassSchema: the record names a Schema Registry schema that cannot
+	// be used: an id the registry does not know, a schema that does not
+	// parse, of another type than the value, or whose fields the
+	// record.* names find with types that cannot hold their part.
+	ClassSchema ErrorClass = "schema"
 	// ClassUnknownCollection: the record routes to a collection that does
 	// not exist in Qdrant.
 	ClassUnknownCollection ErrorClass = "unknown_collection"
@@ -55,6 +60,15 @@ func (e *RecordError) Unwrap() error { return e.Err }
 func NewRecordError(class ErrorClass, stage Stage, format string, args ...any) *RecordError {
 	return &RecordError{Class: class, Stage: stage, Err: fmt.Errorf(format, args...)}
 }
+
+// UnavailableError is a record that could not be decoded because a service
+// the decoder needs (the Schema Registry) could not be asked. It is not the
+// record's fault: retry the record until the service answers, never
+// dead-letter it.
+type UnavailableError struct{ Err error }
+
+func (e *UnavailableError) Error() string { return "schema registry unavailable: " + e.Err.Error() }
+func (e *UnavailableError) Unwrap() error { return e.Err }
 
 // AsRecordError reports whether err is (or wraps) a RecordError.
 func AsRecordError(err error) (*RecordError, bool) {

@@ -39,15 +39,20 @@ func (d *Decoder) readPayload() (map[string]*qdrant.Value, error) {
 	}
 	m, err := d.readObject(1)
 	if p, ok := err.(*payloadProblem); ok {
-		var b strings.Builder
-		for i := len(p.path) - 1; i >= 0; i-- {
-			b.WriteByte('/')
-			b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(p.path[i]))
-		}
-		return nil, NewRecordError(ClassValidate, StageValidate,
-			"field %q at %s: %s", d.cfg.PayloadField, b.String(), p.msg)
+		return nil, p.recordError(d.cfg.PayloadField)
 	}
 	return m, err
+}
+
+// recordError is the problem as the error of the payload field named field.
+func (p *payloadProblem) recordError(field string) *RecordError {
+	var b strings.Builder
+	for i := len(p.path) - 1; i >= 0; i-- {
+		b.WriteByte('/')
+		b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(p.path[i]))
+	}
+	return NewRecordError(ClassValidate, StageValidate,
+		"field %q at %s: %s", field, b.String(), p.msg)
 }
 
 // readObject reads a JSON object at nesting level depth; nil when empty.

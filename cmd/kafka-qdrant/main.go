@@ -153,6 +153,7 @@ func cmdDev(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.KafkaAddr, "kafka-addr", o.KafkaAddr, "embedded Kafka listen address (127.0.0.1 only)")
 	fs.StringVar(&o.QdrantGRPC, "qdrant-grpc", o.QdrantGRPC, "in-memory Qdrant gRPC listen address")
 	fs.StringVar(&o.QdrantREST, "qdrant-rest", o.QdrantREST, "in-memory Qdrant REST listen address")
+	fs.StringVar(&o.RegistryAddr, "schema-registry", o.RegistryAddr, "embedded Schema Registry listen address")
 	fs.StringVar(&o.HTTPListen, "http", o.HTTPListen, "metrics and health listen address")
 	fs.StringVar(&o.Topic, "topic", o.Topic, "data topic, also the collection name")
 	fs.IntVar(&o.Partitions, "partitions", o.Partitions, "partitions of the data topic")

@@ -396,7 +396,7 @@ func TestRestoreAliasChecks(t *testing.T) {
 			if err := w.q.Client.CreateAlias(t.Context(), "other", collection+"_v1"); err != nil {
 				t.Fatal(err)
 			}
-			w.h.o.Config.Routing.Topics = map[string]string{"other": "other"}
+			w.h.o.Config.Routing.Topics = map[string]config.Route{"other": {Collection: "other"}}
 			w.h.o.Config.Kafka.Topics = []string{topic, "other"}
 		}
 		_, err := w.run(schemas.CommandRestore, "r-"+name, collection, params, &fakeSession{})

@@ -78,10 +78,11 @@ func TestEveryConfigKeyReachable(t *testing.T) {
 		}
 	}
 	// What the secrets need to be valid: a SASL mechanism and user for the
-	// password, an access key id for the secret key.
+	// password, an access key id for the secret key, a registry user.
 	setKey(cfgTree, "kafka.sasl.mechanism", "SCRAM-SHA-512")
 	setKey(cfgTree, "kafka.sasl.username", "kafka-qdrant")
 	setKey(cfgTree, "backup.s3.access_key_id", "AKIAEXAMPLE")
+	setKey(cfgTree, "schema_registry.username", "kafka-qdrant")
 	setKey(cfgTree, "routing.topics", map[string]any{"vectors": "movies"})
 	setKey(cfgTree, "control.auth.commands", map[string]any{"ops": "*", "ci_bot": "index_defer,index_build"})
 

@@ -111,7 +111,15 @@ func leafSchema(k config.Key) (map[string]any, error) {
 	case config.KindList:
 		return map[string]any{"type": []string{"array", "string"}, "items": map[string]any{"type": scalar}}, nil
 	case config.KindMap:
-		return map[string]any{"type": "object", "additionalProperties": map[string]any{"type": scalar}}, nil
+		entry := map[string]any{"type": scalar}
+		if len(k.Fields) > 0 {
+			props := map[string]any{}
+			for _, f := range k.Fields {
+				props[f] = map[string]any{"type": scalar}
+			}
+			entry = map[string]any{"anyOf": []any{entry, objectSchema(props)}}
+		}
+		return map[string]any{"type": "object", "additionalProperties": entry}, nil
 	case config.KindSecretMap:
 		return map[string]any{"type": "object", "additionalProperties": map[string]any{"type": scalar},
 			"description": "Secrets by name: the chart moves each entry into the Secret (KQ__<KEY>__<NAME>), never the ConfigMap."}, nil

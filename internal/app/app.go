@@ -26,6 +26,7 @@ import (
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/kafkaclient"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/readiness"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
+	"github.com/seed-a550a1ef/kafka-qdrant/schemas/registry"
 	"github.com/seed-a550a1ef/kafka-qdrant/sink"
 )
 
@@ -85,6 +86,15 @@ func Run(ctx, hard context.Context, o Options) error {
 	}
 	writer := sink.NewWriter(sink.PooledPoints(qc), qc.GetCollectionsClient(), wcfg)
 
+	var schemaSource schemas.SchemaSource
+	if cfg.SchemaRegistry.URL != "" {
+		rc, err := registry.FromConfig(cfg.SchemaRegistry, reg)
+		if err != nil {
+			return err
+		}
+		schemaSource = rc
+	}
+
 	kopts, err := kafkaclient.Options(cfg.Kafka)
 	if err != nil {
 		return err
@@ -132,6 +142,7 @@ func Run(ctx, hard context.Context, o Options) error {
 		Batch:        cfg.Batch,
 		ClientOpts:   kopts,
 		Sink:         writer,
+		Schemas:      schemaSource,
 		Logger:       log.With("component", "connector"),
 		Registerer:   reg,
 		DrainTimeout: cfg.Shutdown.Timeout,

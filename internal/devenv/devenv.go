@@ -1,6 +1,10 @@
 // Package devenv is `kafka-qdrant dev`: an embedded Kafka broker (kfake,
-// persisted to a data dir), the in-memory Qdrant API server and the
-// connector, on one machine with no infrastructure.
+// persisted to a data dir), the in-memory Qdrant API server, an embedded
+// Schema Registry (franz-go's srfake, its schemas saved in the data dir)
+// and the connector, on one machine with no infrastructure. The data topic
+// is read as JSON, <topic>.protobuf as record.v1 Protobuf and
+// <topic>.registry in the Schema Registry wire format, all into the one
+// collection.
 package devenv
 
 import (
@@ -108,27 +112,30 @@ type Options struct {
 	KafkaAddr  string
 	QdrantGRPC string
 	QdrantREST string
-	HTTPListen string
-	Topic      string
-	Partitions int
-	Dimension  int
-	Group      string
-	LogLevel   string
+	// RegistryAddr is the embedded Schema Registry's listen address.
+	RegistryAddr string
+	HTTPListen   string
+	Topic        string
+	Partitions   int
+	Dimension    int
+	Group        string
+	LogLevel     string
 }
 
 // DefaultOptions are the documented defaults of `kafka-qdrant dev`.
 func DefaultOptions() Options {
 	return Options{
-		DataDir:    ".dev-data",
-		KafkaAddr:  "127.0.0.1:9092",
-		QdrantGRPC: "127.0.0.1:6334",
-		QdrantREST: "127.0.0.1:6333",
-		HTTPListen: "127.0.0.1:9464",
-		Topic:      "vectors",
-		Partitions: 4,
-		Dimension:  4,
-		Group:      "kafka-qdrant",
-		LogLevel:   "info",
+		DataDir:      ".dev-data",
+		KafkaAddr:    "127.0.0.1:9092",
+		QdrantGRPC:   "127.0.0.1:6334",
+		QdrantREST:   "127.0.0.1:6333",
+		RegistryAddr: "127.0.0.1:8081",
+		HTTPListen:   "127.0.0.1:9464",
+		Topic:        "vectors",
+		Partitions:   4,
+		Dimension:    4,
+		Group:        "kafka-qdrant",
+		LogLevel:     "info",
 	}
 }
 
@@ -136,14 +143,20 @@ func DefaultOptions() Options {
 // connector until ctx ends.
 func Run(ctx, hard context.Context, o Options, log *slog.Logger, out io.Writer) error {
 	dlq := o.Topic + ".dlq"
+	pbTopic, regTopic := o.Topic+".protobuf", o.Topic+".registry"
 	kc, err := StartKafka(o.KafkaAddr, filepath.Join(o.DataDir, "kafka"), map[string]int32{
-		o.Topic: int32(o.Partitions), dlq: 1,
+		o.Topic: int32(o.Partitions), pbTopic: int32(o.Partitions), regTopic: int32(o.Partitions), dlq: 1,
 	})
 	if err != nil {
 		return err
 	}
 	defer kc.Close()
 	brokers := kc.ListenAddrs()
+	reg, err := StartRegistry(o.RegistryAddr, filepath.Join(o.DataDir, "schema-registry.json"))
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
 
 	qs, grpcAddr, restAddr, err := StartQdrant(o.QdrantGRPC, o.QdrantREST)
 	if err != nil {
@@ -163,7 +176,12 @@ func Run(ctx, hard context.Context, o Options, log *slog.Logger, out io.Writer) 
 	cfg := config.Default()
 	cfg.Kafka.Brokers = brokers
 	cfg.Kafka.Group = o.Group
-	cfg.Kafka.Topics = []string{o.Topic}
+	cfg.Kafka.Topics = []string{o.Topic, pbTopic, regTopic}
+	cfg.Routing.Topics = map[string]config.Route{
+		pbTopic:  {Collection: o.Topic, Format: "protobuf"},
+		regTopic: {Collection: o.Topic, Format: "registry"},
+	}
+	cfg.SchemaRegistry.URL = reg.URL()
 	cfg.Kafka.DLQTopic = dlq
 	cfg.Kafka.SessionTimeout = 10 * time.Second
 	cfg.Qdrant.GRPC = grpcAddr
@@ -177,7 +195,7 @@ func Run(ctx, hard context.Context, o Options, log *slog.Logger, out io.Writer) 
 
 	return app.Run(ctx, hard, app.Options{Config: cfg, Logger: log, OnListening: func(httpAddr string) {
 		o.HTTPListen = httpAddr
-		printUsage(out, brokers[0], o, dlq, grpcAddr, restAddr)
+		printUsage(out, brokers[0], o, dlq, grpcAddr, restAddr, reg.URL())
 	}})
 }
 
@@ -233,7 +251,7 @@ func resetGroup(ctx context.Context, brokers []string, group string) error {
 	return nil
 }
 
-func printUsage(w io.Writer, broker string, o Options, dlq, grpcAddr, restAddr string) {
+func printUsage(w io.Writer, broker string, o Options, dlq, grpcAddr, restAddr, registry string) {
 	vec := "[0.1, 0.2, 0.3, 0.4]"
 	if o.Dimension != 4 {
 		vec = fmt.Sprintf("<%d numbers>", o.Dimension)
@@ -242,12 +260,16 @@ func printUsage(w io.Writer, broker string, o Options, dlq, grpcAddr, restAddr s
 kafka-qdrant dev is up.
   Kafka (embedded):   %s   topic %q (%d partitions), DLQ %q, data in %s
   Qdrant (in-memory): gRPC %s, REST http://%s   collection %q (dim %d, cosine)
+  Schema Registry:    %s (embedded)
   Metrics:            http://%s/metrics   health: /healthz /readyz
 
 Produce a record (key = point id):
   echo '42|{"vector": %s, "payload": {"title": "Alien", "year": 1979}}' | kcat -P -b %s -t %s -K'|'
 Delete it (tombstone):
   echo '42|' | kcat -P -b %s -t %s -K'|' -Z
+Binary records, into the same collection (README: Record format):
+  topic %q: a serialized kafka_qdrant.record.v1.Record (schemas/record.v1.proto)
+  topic %q: Avro, Protobuf or JSON from a Schema Registry serializer (%s)
 Read the DLQ with its error headers:
   kcat -C -b %s -t %s -e -f 'offset %%o key %%k headers %%h\n%%s\n'
 Send a control command and follow it (ctl, or raw kcat on the control and status topics):
@@ -261,8 +283,10 @@ Back up into %s, restore into a new collection with a replay, list the backups:
 
 Stop with Ctrl-C.
 `, broker, o.Topic, o.Partitions, dlq, o.DataDir,
-		grpcAddr, restAddr, o.Topic, o.Dimension, o.HTTPListen,
-		vec, broker, o.Topic, broker, o.Topic, broker, dlq,
+		grpcAddr, restAddr, o.Topic, o.Dimension, registry, o.HTTPListen,
+		vec, broker, o.Topic, broker, o.Topic,
+		o.Topic+".protobuf", o.Topic+".registry", registry,
+		broker, dlq,
 		broker, o.Topic, o.Topic, broker, broker,
 		filepath.Join(o.DataDir, "backups"), broker, o.Topic, broker, o.Topic, o.Topic, broker, o.Topic)
 }

@@ -5,13 +5,20 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hamba/avro/v2"
 	"github.com/qdrant/go-client/qdrant"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/schemas/recordpb"
 )
 
 // syncBuffer is a bytes.Buffer safe for the concurrent write (Run) and
@@ -43,6 +50,7 @@ func TestDevEndToEnd(t *testing.T) {
 	o.QdrantGRPC = freeAddr(t)
 	o.QdrantREST = "127.0.0.1:0"
 	o.HTTPListen = "127.0.0.1:0"
+	o.RegistryAddr = "127.0.0.1:0"
 	var out syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -94,6 +102,42 @@ func TestDevEndToEnd(t *testing.T) {
 		pts, err := qc.Get(ctx, &qdrant.GetPoints{CollectionName: "vectors", Ids: []*qdrant.PointId{qdrant.NewIDNum(42)}, WithPayload: qdrant.NewWithPayload(true)})
 		return err == nil && len(pts) == 1 && pts[0].GetPayload()["title"].GetStringValue() == "Alien"
 	})
+	// The binary topics: record.v1 Protobuf, and Avro through the
+	// embedded registry, as a producer's serializer registers it.
+	regURL := strings.Fields(out.String()[strings.Index(out.String(), "Schema Registry:")+len("Schema Registry:"):])[0]
+	rc, err := sr.NewClient(sr.URLs(regURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const avsc = `{"type": "record", "name": "Movie", "fields": [{"name": "id", "type": "long"}, {"name": "vector", "type": {"type": "array", "items": "float"}}]}`
+	ss, err := rc.CreateSchema(ctx, "vectors.registry-value", sr.Schema{Schema: avsc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	av, err := avro.Marshal(avro.MustParse(avsc), map[string]any{"id": int64(44), "vector": []float32{1, 2, 3, 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	framed, _ := new(sr.ConfluentHeader).AppendEncode(nil, ss.ID, nil)
+	pb, err := proto.Marshal(&recordpb.Record{Id: &recordpb.Record_Num{Num: 45},
+		Vector: &recordpb.Record_Dense{Dense: &recordpb.DenseVector{Data: []float32{4, 3, 2, 1}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cl.ProduceSync(ctx,
+		&kgo.Record{Topic: "vectors.registry", Key: []byte("44"), Value: append(framed, av...)},
+		&kgo.Record{Topic: "vectors.protobuf", Key: []byte("45"), Value: pb},
+	).FirstErr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "points 44 (Avro) and 45 (Protobuf) in qdrant", func() bool {
+		pts, err := qc.Get(ctx, &qdrant.GetPoints{CollectionName: "vectors", Ids: []*qdrant.PointId{qdrant.NewIDNum(44), qdrant.NewIDNum(45)}})
+		return err == nil && len(pts) == 2
+	})
+	if b, err := os.ReadFile(filepath.Join(o.DataDir, "schema-registry.json")); err != nil || !strings.Contains(string(b), `"vectors.registry-value"`) {
+		t.Fatalf("registered schema not saved in the data dir: %s, %v", b, err)
+	}
 	dlq, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ConsumeTopics("vectors.dlq"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
@@ -132,5 +176,43 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRegistryKeepsSchemas: the embedded registry's schemas survive a
+// restart, under their ids, references included.
+func TestRegistryKeepsSchemas(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "reg", "schema-registry.json")
+	r, err := StartRegistry("127.0.0.1:0", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rc, err := sr.NewClient(sr.URLs(r.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := rc.CreateSchema(ctx, "base", sr.Schema{Schema: `{"type": "record", "name": "B", "fields": []}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, err := rc.CreateSchema(ctx, "top", sr.Schema{Schema: `{"type": "record", "name": "T", "fields": [{"name": "b", "type": "B"}]}`,
+		References: []sr.SchemaReference{{Name: "B", Subject: "base", Version: base.Version}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+
+	r, err = StartRegistry("127.0.0.1:0", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if rc, err = sr.NewClient(sr.URLs(r.URL())); err != nil {
+		t.Fatal(err)
+	}
+	got, err := rc.SchemaByID(ctx, top.ID)
+	if err != nil || len(got.References) != 1 || got.References[0].Subject != "base" {
+		t.Fatalf("schema %d after a restart: %+v, %v", top.ID, got, err)
 	}
 }

@@ -30,6 +30,9 @@
 //	             in advance and not covered)
 //	backup       a file:// store is writable; an s3:// store answers a
 //	             signed list of its prefix with the configured credentials
+//	registry     schema_registry.url lists its subjects with the
+//	             configured credentials (schemas are not checked: the ids
+//	             records name are not known in advance)
 //
 // Kafka's permissions come from the authorized operations the broker
 // reports (KIP-430); a broker that reports none is not second-guessed.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/kafkaclient"
+	"github.com/seed-a550a1ef/kafka-qdrant/schemas/registry"
 	"github.com/seed-a550a1ef/kafka-qdrant/sink"
 )
 
@@ -58,6 +59,10 @@ func Check(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logg
 		detail, err := checkBackupStore(ctx, cfg.Backup)
 		r.result("backup", detail, err)
 	}
+	if cfg.SchemaRegistry.URL != "" {
+		detail, err := checkRegistry(ctx, cfg.SchemaRegistry)
+		r.result("registry", detail, err)
+	}
 	if err := r.err(); err != nil {
 		log.Debug("validate failed", "err", err)
 		return err
@@ -89,6 +94,13 @@ func Offline(cfg config.Config, out io.Writer) error {
 	}
 	if cfg.Backup.Store != "" {
 		r.ok("backup", "%s (not reached)", cfg.Backup.Store)
+	}
+	if cfg.SchemaRegistry.URL != "" {
+		if _, err := registry.FromConfig(cfg.SchemaRegistry, nil); err != nil {
+			r.fail("registry", err)
+		} else {
+			r.ok("registry", "%s%s (not dialled)", cfg.SchemaRegistry.URL, describeRegistryAuth(cfg.SchemaRegistry))
+		}
 	}
 	return r.err()
 }

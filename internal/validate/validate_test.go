@@ -190,7 +190,7 @@ func TestCheck(t *testing.T) {
 		{"qdrant unreachable", func(c *config.Config) { c.Qdrant.GRPC = closed }, []string{"qdrant", closed}, []string{"FAIL qdrant"}},
 		{"REST unreachable", func(c *config.Config) { c.Qdrant.REST = "http://" + closed },
 			[]string{"rest: qdrant.rest http://" + closed}, []string{"FAIL rest"}},
-		{"routed collection missing", func(c *config.Config) { c.Routing.Topics = map[string]string{"vectors": "movies"} },
+		{"routed collection missing", func(c *config.Config) { c.Routing.Topics = map[string]config.Route{"vectors": {Collection: "movies"}} },
 			[]string{"collection movies (for topic vectors) does not exist"}, []string{"FAIL collections"}},
 		{"routing.collection", func(c *config.Config) {
 			c.Routing.Collection = "sparse"
@@ -283,7 +283,7 @@ func TestRoutes(t *testing.T) {
 	}{
 		{"collection = topic", config.Routing{}, []string{"b", "a"},
 			[]route{{"a", []string{"a"}}, {"b", []string{"b"}}}},
-		{"routing.topics first, then routing.collection", config.Routing{Collection: "all", Topics: map[string]string{"a": "x"}},
+		{"routing.topics first, then routing.collection", config.Routing{Collection: "all", Topics: map[string]config.Route{"a": {Collection: "x"}}},
 			[]string{"a", "b", "c"}, []route{{"all", []string{"b", "c"}}, {"x", []string{"a"}}}},
 		{"no topics", config.Routing{Collection: "all"}, nil, []route{}},
 	}

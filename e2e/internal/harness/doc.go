@@ -19,6 +19,9 @@
 //	KQ_E2E_QDRANT_TLS=1     use TLS towards Qdrant
 //	KQ_E2E_S3_ENDPOINT      http(s)://host:port of an S3 server
 //	KQ_E2E_S3_ACCESS_KEY, KQ_E2E_S3_SECRET_KEY, KQ_E2E_S3_REGION, KQ_E2E_S3_SERVER (label)
+//	KQ_E2E_SCHEMA_REGISTRY  base URL of a Schema Registry (default: franz-go's
+//	                        in-memory one, served from the test process);
+//	                        KQ_E2E_SCHEMA_REGISTRY_USERNAME, _PASSWORD
 //	KQ_E2E_DOCKER           1: start what is not external with testcontainers
 //	                        (needs -tags docker); 0: never; unset: when a
 //	                        Docker engine is reachable and built with the tag

@@ -1,0 +1,3 @@
+package recordpb
+
+//go:generate ../../scripts/protoc.sh
