@@ -15,8 +15,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
+	"github.com/seed-a550a1ef/kafka-qdrant/internal/groupmember"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 	"github.com/seed-a550a1ef/kafka-qdrant/sink"
 )
@@ -80,7 +82,7 @@ type Connector struct {
 	// decoder (nil without Schemas).
 	schemaCache *schemas.SchemaCache
 	cl          *kgo.Client
-	tracker     *tracker
+	gm          *groupmember.Member
 	pauser      *pauser
 	pauses      *dataPauses // nil without Config.Pauses
 
@@ -104,27 +106,19 @@ type Connector struct {
 	// pollCancel, while the poll loop waits in PollRecords, wakes it.
 	pollCancel context.CancelFunc
 
-	// commitMu serialises periodic commits with revokes, so that a
-	// periodic commit can never straddle a revoke and land after it.
-	commitMu sync.Mutex
-
 	mu    sync.Mutex
 	parts map[tp]*partition
 	// drainDeadline, when non-zero, is when the shutdown must be over
 	// (set when Run starts draining): flushes in revoke callbacks end
 	// commitReserve before it, their commit by it.
 	drainDeadline time.Time
-	joined        bool
 
 	initDone  chan struct{}
 	testHooks testHooks
-	// killed simulates SIGKILL in tests: nothing is committed any more.
-	killed atomic.Bool
 
-	// hard is cancelled to abandon everything at once (second signal or
-	// drain deadline).
-	hardCtx    context.Context
-	hardCancel context.CancelFunc
+	// hardCtx is the member's Context: Abort (second signal or drain
+	// deadline) cancels it to abandon everything at once.
+	hardCtx context.Context
 }
 
 type tp struct {
@@ -187,19 +181,21 @@ func New(cfg Config) (*Connector, error) {
 	if c.m, err = newMetrics(cfg.Registerer, c.decoded.Load); err != nil {
 		return nil, err
 	}
-	c.hardCtx, c.hardCancel = context.WithCancel(context.Background())
+	c.gm, err = groupmember.New(groupmember.Config{
+		Group: cfg.Kafka.Group, Kafka: cfg.Kafka,
+		CommitInterval: cfg.Kafka.CommitInterval, CommitTimeout: 30 * time.Second,
+		Role: "data", CommitsMetric: "kafka_qdrant_offset_commits_total", Registerer: cfg.Registerer,
+		Logger: c.log, PreCommit: func(req *kmsg.OffsetCommitRequest) error { return c.pauses.preCommit(req) },
+	}, groupmember.Handler{Assigned: c.onAssigned, Revoke: c.onRevoked, Lost: c.onLost})
+	if err != nil {
+		return nil, err
+	}
+	c.hardCtx = c.gm.Context()
 
 	opts := append([]kgo.Opt{}, cfg.ClientOpts...)
+	opts = append(opts, c.gm.Options()...)
 	opts = append(opts,
-		kgo.ConsumerGroup(cfg.Kafka.Group),
-		kgo.Balancers(kgo.CooperativeStickyBalancer()),
-		kgo.DisableAutoCommit(),
-		kgo.BlockRebalanceOnPoll(),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.OnPartitionsAssigned(c.onAssigned),
-		kgo.OnPartitionsRevoked(c.onRevoked),
-		kgo.OnPartitionsLost(c.onLost),
 		// The DLQ producer: every replica acknowledges, batches sized
 		// from the DLQ topic (openDLQ).
 		kgo.RequiredAcks(kgo.AllISRAcks()),
@@ -213,12 +209,6 @@ func New(cfg Config) (*Connector, error) {
 	} else {
 		opts = append(opts, kgo.ConsumeTopics(cfg.Kafka.Topics...))
 	}
-	if cfg.Kafka.SessionTimeout > 0 {
-		opts = append(opts, kgo.SessionTimeout(cfg.Kafka.SessionTimeout))
-	}
-	if cfg.Kafka.RebalanceTimeout > 0 {
-		opts = append(opts, kgo.RebalanceTimeout(cfg.Kafka.RebalanceTimeout))
-	}
 	if cfg.Kafka.FetchMaxWait > 0 {
 		opts = append(opts, kgo.FetchMaxWait(cfg.Kafka.FetchMaxWait))
 	}
@@ -228,7 +218,6 @@ func New(cfg Config) (*Connector, error) {
 	if c.cl, err = kgo.NewClient(opts...); err != nil {
 		return nil, fmt.Errorf("creating kafka client: %w", err)
 	}
-	c.tracker = newTracker()
 	c.pauser = newPauser(c.cl, c.m)
 	c.pauses = newDataPauses(c)
 	close(c.initDone)
@@ -244,7 +233,7 @@ func (c *Connector) Run(ctx context.Context) error {
 	commitCtx, stopCommits := context.WithCancel(context.Background())
 	go func() {
 		defer close(commitDone)
-		c.commitLoop(commitCtx)
+		c.gm.RunCommits(commitCtx)
 	}()
 
 	c.openDLQ(ctx)
@@ -263,12 +252,11 @@ func (c *Connector) Run(ctx context.Context) error {
 	c.mu.Lock()
 	c.drainDeadline = deadline
 	c.mu.Unlock()
-	hardStop := time.AfterFunc(c.cfg.DrainTimeout, c.hardCancel)
+	hardStop := time.AfterFunc(c.cfg.DrainTimeout, c.gm.Abort)
 	defer hardStop.Stop()
 	drainCtx, cancel := context.WithDeadline(c.hardCtx, deadline)
 	defer cancel()
-	c.cl.AllowRebalance()
-	leaveErr := c.cl.LeaveGroupContext(drainCtx)
+	leaveErr := c.gm.Leave(drainCtx, c.cl)
 	stopCommits()
 	<-commitDone
 	c.stopAllPartitions()
@@ -305,10 +293,10 @@ func (c *Connector) closeClient(deadline time.Time) {
 // commit: a fifth of the drain, at most 5 s.
 func commitReserve(drain time.Duration) time.Duration { return min(drain/5, 5*time.Second) }
 
-// Abort abandons in-flight work at once: retries stop and the batches in
-// flight are never marked, so nothing unapplied is committed. Used on the
-// second signal.
-func (c *Connector) Abort() { c.hardCancel() }
+// Abort abandons in-flight work at once: retries stop, the batches in
+// flight are never marked and nothing more is committed, so nothing
+// unapplied is committed. Used on the second signal.
+func (c *Connector) Abort() { c.gm.Abort() }
 
 func (c *Connector) pollLoop(ctx context.Context) {
 	for {
@@ -556,18 +544,18 @@ func (c *Connector) refreshHWMs(ctx context.Context, ps []*partition) {
 // stallPauseAfter: a batch retrying this long pauses its partition.
 const stallPauseAfter = 5 * time.Second
 
-func (c *Connector) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+// onAssigned starts a worker per newly assigned partition (the member's
+// tracker owns them already).
+func (c *Connector) onAssigned(assigned map[string][]int32) {
 	<-c.initDone
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.joined = true
 	for topic, ps := range assigned {
 		for _, part := range ps {
 			key := tp{topic, part}
 			if c.parts[key] != nil {
 				continue
 			}
-			c.tracker.assign(key)
 			p := newPartition(c, key)
 			c.parts[key] = p
 			c.nparts.Store(int32(len(c.parts)))
@@ -587,9 +575,9 @@ func (c *Connector) onAssigned(_ context.Context, _ *kgo.Client, assigned map[st
 }
 
 // onRevoked flushes the batch each revoked partition is writing, commits
-// what was applied and returns; after it returns nothing is marked or
-// committed for those partitions.
-func (c *Connector) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
+// what was applied (the member's commit) and returns; after it returns
+// nothing is marked or committed for those partitions.
+func (c *Connector) onRevoked(revoked map[string][]int32, commit func(by time.Time) error) {
 	<-c.initDone
 	parts := c.takePartitions(revoked)
 	if len(parts) == 0 {
@@ -627,14 +615,10 @@ func (c *Connector) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[s
 			<-p.done
 		}
 	}
+	_ = commit(commitDeadline) // errors are logged by the member
 	keys := make([]tp, len(parts))
 	for i, p := range parts {
 		keys[i] = p.key
-	}
-	commitCtx, cancel := context.WithDeadline(c.hardCtx, commitDeadline)
-	defer cancel()
-	if err := c.commitRevoked(commitCtx, keys); err != nil {
-		c.log.Error("revoke: committing offsets", "err", err)
 	}
 	for _, p := range parts {
 		c.forgetPartition(p)
@@ -646,17 +630,11 @@ func (c *Connector) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[s
 }
 
 // onLost abandons the lost partitions without committing: another member
-// may already own them.
-func (c *Connector) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+// may already own them. The member disowned them before (marks made from
+// here on are ignored).
+func (c *Connector) onLost(lost map[string][]int32) {
 	<-c.initDone
 	parts := c.takePartitions(lost)
-	// Disown first (under commitMu, so no periodic commit is in the
-	// middle of committing them): marks made from here on are ignored.
-	c.commitMu.Lock()
-	for _, p := range parts {
-		c.tracker.drop(p.key)
-	}
-	c.commitMu.Unlock()
 	for _, p := range parts {
 		p.stop(true)
 	}
@@ -721,11 +699,11 @@ func (c *Connector) stopAllPartitions() {
 // work has stalled (no batch finished for StallTimeout, e.g. retrying
 // against an unavailable Qdrant, or stopped on a bad record without DLQ).
 func (c *Connector) Ready() error {
+	if err := c.gm.Ready(); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.joined {
-		return errors.New("not yet assigned by the consumer group")
-	}
 	now := time.Now()
 	for _, p := range c.parts {
 		if err := p.stalled(now, c.cfg.StallTimeout); err != nil {
@@ -747,15 +725,10 @@ func formatAssignment(m map[string][]int32) string {
 }
 
 // testHooks observe the lifecycle in tests; nil hooks are skipped.
+// beforeCommit is called by the test harness, which sees each commit in
+// the member's debug log ("committing offsets").
 type testHooks struct {
 	afterAssign  func([]tp)
 	afterRevoke  func([]tp)
 	beforeCommit func(map[string]map[int32]kgo.EpochOffset)
-}
-
-// kill simulates an abrupt death (tests): in-flight work is abandoned and
-// nothing more is committed, not even in the final revoke.
-func (c *Connector) kill() {
-	c.killed.Store(true)
-	c.hardCancel()
 }

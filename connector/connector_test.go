@@ -1,7 +1,6 @@
 package connector
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -73,7 +72,7 @@ func TestKilledMemberLosesNothing(t *testing.T) {
 		}
 		return nil
 	})
-	a.c.kill()
+	a.c.Abort()
 	a.stop(t)
 	more := e.produceStream(5_000, 2_000, 4, 5_000)
 	for id, p := range more {
@@ -317,13 +316,13 @@ func TestLostPartitionsCommitNothing(t *testing.T) {
 	want := e.produceStream(200, 200, 2, 0)
 	waitFor(t, 30*time.Second, "records applied (and marked)", func() error { return e.contentEquals(e.topic, want) })
 	waitFor(t, 10*time.Second, "marks pending", func() error {
-		if len(m.c.tracker.pending(nil, false)) == 0 {
+		if len(m.c.gm.Pending()) == 0 {
 			return errorf("no marks yet")
 		}
 		return nil
 	})
-	m.c.onLost(context.Background(), m.c.cl, map[string][]int32{e.topic: {0, 1}})
-	if n := len(m.c.tracker.pending(nil, false)); n != 0 {
+	m.c.gm.Lose(map[string][]int32{e.topic: {0, 1}})
+	if n := len(m.c.gm.Pending()); n != 0 {
 		t.Fatalf("%d topics with marks after loss, want none", n)
 	}
 	m.stop(t) // graceful: the final revoke must not commit the lost partitions

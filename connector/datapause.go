@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
@@ -45,7 +44,8 @@ const (
 // everything published before (SyncStatus), so a replica that takes a
 // partition over during a pause never applies a record the pause forbids.
 // Every commit of a partition held and idle carries the metadata
-// (commitContext); a released partition's commits carry none.
+// (preCommit, the member's PreCommit); a released partition's commits
+// carry none.
 //
 // Locks: holds runs under partition.mu and reads state atomically; step
 // replaces state before it takes partition.mu to see whether a held
@@ -267,12 +267,12 @@ func (d *dataPauses) sync(ctx context.Context) bool {
 // ack commits the offset below which p's records were applied, with
 // commit metadata naming the pauses ids: p is held and idle, so nothing
 // more of it is applied until it is released. Serialized with the other
-// commits (commitMu), and only while p is still owned.
+// commits, and only while p is still owned (the member's CommitPartition:
+// the partition's commit point, or what the group has when this member
+// took nothing of it).
 func (d *dataPauses) ack(ctx context.Context, p *partition, ids []string) {
 	c := d.c
 	meta := schemas.PauseMetadata(ids)
-	c.commitMu.Lock()
-	defer c.commitMu.Unlock()
 	c.mu.Lock()
 	owned := c.parts[p.key] == p
 	c.mu.Unlock()
@@ -281,30 +281,25 @@ func (d *dataPauses) ack(ctx context.Context, p *partition, ids []string) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, pauseSyncTimeout)
 	defer cancel()
-	offs := c.tracker.pending([]tp{p.key}, false)
-	if len(offs) == 0 {
-		at, err := d.appliedOffset(cctx, p.key)
-		if err != nil {
-			c.log.Warn("data pause: reading the partition's committed offset; trying again", "partition", p.key.String(), "err", err)
-			return
-		}
-		offs = map[string]map[int32]kgo.EpochOffset{p.key.topic: {p.key.partition: {Epoch: -1, Offset: at}}}
-	}
 	d.mu.Lock()
 	d.drained[p.key] = meta
 	d.mu.Unlock()
-	if err := c.commit(cctx, offs); err != nil {
+	at, owned, err := c.gm.CommitPartition(cctx, p.key.topic, p.key.partition,
+		func(ctx context.Context) (int64, error) { return d.appliedOffset(ctx, p.key) })
+	switch {
+	case !owned:
+		return
+	case err != nil:
 		c.log.Warn("data pause: committing the paused partition; trying again", "partition", p.key.String(), "err", err)
 		return
 	}
-	c.tracker.committed(offs)
 	d.mu.Lock()
 	if d.drained[p.key] == meta {
 		d.acked[p.key] = meta
 	}
 	d.mu.Unlock()
 	c.log.Info("data pause: partition held, its applied offset committed", "partition", p.key.String(),
-		"offset", offs[p.key.topic][p.key.partition].Offset, "pauses", ids)
+		"offset", at.Offset, "pauses", ids)
 }
 
 // appliedOffset is the offset below which the group applied a partition
@@ -334,25 +329,23 @@ func (d *dataPauses) appliedOffset(ctx context.Context, key tp) (int64, error) {
 	return o.Offset, nil
 }
 
-// commitContext makes a commit carry the pause metadata of the partitions
-// held and idle.
-func (d *dataPauses) commitContext(ctx context.Context) context.Context {
+// preCommit makes every commit (the member's PreCommit) carry the pause
+// metadata of the partitions held and idle.
+func (d *dataPauses) preCommit(req *kmsg.OffsetCommitRequest) error {
 	if d == nil {
-		return ctx
+		return nil
 	}
-	return kgo.PreCommitFnContext(ctx, func(req *kmsg.OffsetCommitRequest) error {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		for i := range req.Topics {
-			t := &req.Topics[i]
-			for j := range t.Partitions {
-				if m, ok := d.drained[tp{t.Topic, t.Partitions[j].Partition}]; ok {
-					t.Partitions[j].Metadata = &m
-				}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i := range req.Topics {
+		t := &req.Topics[i]
+		for j := range t.Partitions {
+			if m, ok := d.drained[tp{t.Topic, t.Partitions[j].Partition}]; ok {
+				t.Partitions[j].Metadata = &m
 			}
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // forget drops what is known of a partition no longer owned.

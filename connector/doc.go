@@ -3,25 +3,31 @@
 //
 // Where a record goes:
 //
-//	kgo poll ──dispatch──▶ partition queue ──nextBatch──▶ process:
+//	kgo poll ──dispatch──▶ partition queue ──nextBatch (Take)──▶ process:
 //	    decode (schemas.FormatDecoder of the topic's format; retried while
 //	      the Schema Registry cannot be asked) → route (router) → Sink.Check
 //	    → write (Sink.Write per collection: merge, UpdateBatch wait=true,
 //	      retry, bisect), in pieces of at most decodedShare decoded bytes
 //	    → bad records to the DLQ (deadLetter: ProduceSync, acked; cut to
 //	      the DLQ topic's max.message.bytes when they do not fit)
-//	    → tracker.mark(last offset + 1) ──commitLoop / revoke──▶ Kafka
+//	    → Work.Done (the batch's range in the member's tracker)
+//	      ──RunCommits / revoke──▶ Kafka
+//
+// The group member itself (options, tracker, commit loop, revoke and loss
+// protocol, Abort, Ready) is internal/groupmember, shared with the
+// control plane; this package is its Handler.
 //
 // Invariants:
-//   - A partition processes one batch at a time, so its mark always means
-//     "every record below this offset was applied by Qdrant or acknowledged
-//     by the DLQ". Nothing is committed past a record that is neither.
+//   - A partition processes one batch at a time; its commit point (the
+//     first offset not yet done, groupmember.Tracker) always means "every
+//     record below this offset was applied by Qdrant or acknowledged by
+//     the DLQ". Nothing is committed past a record that is neither.
 //     Writing a batch in pieces does not change that: the mark waits for
 //     the last piece and the DLQ.
-//   - Marks are accepted only for owned partitions (tracker, under a
-//     mutex). Periodic commits and revoke commits are serialised
-//     (commitMu), so no commit for a partition lands after its revoke
-//     returned.
+//   - Marks are accepted only for owned partitions (the member's tracker,
+//     under a mutex). Periodic commits and revoke commits are serialised
+//     (the member's commitMu), so no commit for a partition lands after
+//     its revoke returned.
 //   - On revoke: the worker finishes the batch it is writing (bounded by
 //     3/4 of kafka.rebalance_timeout, or the drain deadline on shutdown),
 //     the marks are committed synchronously, then the callback returns.
@@ -30,9 +36,9 @@
 //   - Shutdown is bounded by DrainTimeout (shutdown.timeout) from the
 //     moment Run's context ends: the revoke flush ends commitReserve
 //     before the deadline, the final commit and LeaveGroup at it, and at
-//     the deadline everything still running is cancelled (hardCancel), so
-//     nothing unapplied is committed; closing the client is not waited for
-//     past it.
+//     the deadline everything still running is cancelled (the member's
+//     Abort, after which nothing is committed), so nothing unapplied is
+//     committed; closing the client is not waited for past it.
 //   - Memory, Kafka bytes: dispatch never blocks; the poll loop stops
 //     polling while the replica holds batch.max_inflight_bytes, so it
 //     holds at most that plus one fetch response (kafka.fetch_max_bytes of

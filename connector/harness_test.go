@@ -148,6 +148,9 @@ func (e *env) startWithHooks(cfg Config, hooks testHooks) *member {
 	}
 	cfg.Registerer = reg
 	cfg.Logger = testLogger()
+	if hooks.beforeCommit != nil {
+		cfg.Logger = slog.New(&commitObserver{Handler: cfg.Logger.Handler(), fn: hooks.beforeCommit})
+	}
 	cfg.ClientOpts = append(cfg.ClientOpts, kgo.SeedBrokers(e.brokers...), kgo.MetadataMinAge(50*time.Millisecond),
 		kgo.ClientID("kq-test"))
 	cfg.testHooks = hooks
@@ -209,6 +212,38 @@ func gaugeValue(t testing.TB, g prometheus.Gatherer, name string) float64 {
 		}
 	}
 	return v
+}
+
+// commitObserver passes every commit to fn before it is sent: the
+// member logs "committing offsets" at debug level with the offsets.
+type commitObserver struct {
+	slog.Handler
+	fn func(map[string]map[int32]kgo.EpochOffset)
+}
+
+func (o *commitObserver) Enabled(context.Context, slog.Level) bool { return true }
+
+func (o *commitObserver) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "committing offsets" {
+		r.Attrs(func(a slog.Attr) bool {
+			if offs, ok := a.Value.Any().(map[string]map[int32]kgo.EpochOffset); ok && a.Key == "offsets" {
+				o.fn(offs)
+			}
+			return true
+		})
+	}
+	if !o.Handler.Enabled(ctx, r.Level) {
+		return nil
+	}
+	return o.Handler.Handle(ctx, r)
+}
+
+func (o *commitObserver) WithAttrs(as []slog.Attr) slog.Handler {
+	return &commitObserver{Handler: o.Handler.WithAttrs(as), fn: o.fn}
+}
+
+func (o *commitObserver) WithGroup(name string) slog.Handler {
+	return &commitObserver{Handler: o.Handler.WithGroup(name), fn: o.fn}
 }
 
 func testLogger() *slog.Logger {

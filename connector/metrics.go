@@ -17,7 +17,6 @@ type metrics struct {
 	inflightBytes prometheus.Gauge
 	fetchBlocked  prometheus.Gauge
 	lag           *prometheus.GaugeVec
-	commits       *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, decoded func() int64) (*metrics, error) {
@@ -58,10 +57,6 @@ func newMetrics(reg prometheus.Registerer, decoded func() int64) (*metrics, erro
 			Name: "kafka_qdrant_consumer_lag",
 			Help: "Records between the partition's high watermark and the last finished batch (kept current while the partition is paused or stopped).",
 		}, []string{"topic", "partition"}),
-		commits: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "kafka_qdrant_offset_commits_total",
-			Help: "Offset commits of the data consumer group, by result.",
-		}, []string{"result"}),
 	}
 	var err error
 	m.retries, err = registerOrExisting(reg, m.retries)
@@ -72,7 +67,7 @@ func newMetrics(reg prometheus.Registerer, decoded func() int64) (*metrics, erro
 		Name: "kafka_qdrant_decoded_bytes",
 		Help: "Estimated heap bytes of decoded records held by partition pipelines (bounded by batch.max_decoded_bytes).",
 	}, func() float64 { return float64(decoded()) })
-	for _, c := range []prometheus.Collector{decodedBytes, m.consumed, m.deadLettered, m.dlqTruncated, m.paused, m.stopped, m.inflightBytes, m.fetchBlocked, m.lag, m.commits} {
+	for _, c := range []prometheus.Collector{decodedBytes, m.consumed, m.deadLettered, m.dlqTruncated, m.paused, m.stopped, m.inflightBytes, m.fetchBlocked, m.lag} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

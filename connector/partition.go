@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/backoff"
+	"github.com/seed-a550a1ef/kafka-qdrant/internal/groupmember"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 	"github.com/seed-a550a1ef/kafka-qdrant/sink"
 )
@@ -63,6 +64,10 @@ type partition struct {
 	ops    map[string][]sink.Op
 	colls  []string
 	failed []failedRecord
+
+	// work is the batch in process in the member's tracker: takeLocked
+	// takes it, markDone marks it.
+	work *groupmember.Work
 }
 
 type failedRecord struct {
@@ -336,6 +341,7 @@ func (p *partition) takeLocked(maxRecords int, maxBytes int64) ([]*kgo.Record, i
 	p.batchStart = time.Now()
 	last := batch[n-1]
 	p.batchEnd = kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1}
+	p.work = p.c.gm.Take(p.key.topic, p.key.partition, kgo.EpochOffset{Epoch: batch[0].LeaderEpoch, Offset: batch[0].Offset}, p.batchEnd)
 	return batch, bytes
 }
 
@@ -474,7 +480,7 @@ func (p *partition) fail(r *kgo.Record, err error) {
 }
 
 func (p *partition) markDone(eo kgo.EpochOffset) {
-	p.c.tracker.mark(p.key, eo)
+	p.work.DoneUpTo(eo)
 	now := time.Now()
 	p.mu.Lock()
 	p.lastDone = now

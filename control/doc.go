@@ -25,6 +25,12 @@
 //	onRevoked ─► handover: cancel (job.ErrHandover), wait, commit, close producer
 //	onLost    ─► handover without commit
 //	producer fenced or in an unknown transaction state ─► new group session
+//	Abort (second signal) ─► the handover stops waiting; nothing more committed
+//
+// The group member (options, the control records' offsets, commits, the
+// revoke and loss protocol, Abort, Ready) is internal/groupmember, shared
+// with the data path: each control record is a piece of work in its
+// tracker, done when the record's command is final (offsets.go).
 //
 // Design: why every status event is a short transaction. The status topic
 // is compacted by command id, so a single late write of a former owner
@@ -68,9 +74,10 @@
 //     partition (its commands are cancelled with job.ErrHandover) before
 //     its session expires and another replica can take over.
 //   - The control offset is committed only past records whose command
-//     reached a final state that Kafka acknowledged on the status topic, so
-//     a crash mid-command re-delivers it and the next owner resumes it (the
-//     status view says it was running, and its last checkpoint).
+//     reached a final state that Kafka acknowledged on the status topic (the
+//     tracker's commit point is the first record not final), so a crash
+//     mid-command re-delivers it and the next owner resumes it (the status
+//     view says it was running, and its last checkpoint).
 //   - A command id runs at most once to a final state: finals are looked up
 //     in this replica's memory and in the status view (caught up with the
 //     status topic after fencing and before each batch of commands) and are

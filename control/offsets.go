@@ -1,63 +1,40 @@
 package control
 
-// offsets tracks the control records of one ownership epoch per partition
-// and tells how far the partition may be committed: up to (not including)
-// the first record whose command has not reached a final state.
+import (
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/internal/groupmember"
+)
+
+// offsets are the control records of one ownership epoch, each a piece of
+// work in the control group member's tracker: it is done when the record's
+// command reached a final state, and the tracker commits a partition up to
+// (not including) the first record whose command is not final. Guarded by
+// Runner.mu.
 type offsets struct {
-	parts map[int32]*partOffsets
+	work map[int32]map[int64]*groupmember.Work
 }
 
-type partOffsets struct {
-	pending   []int64 // not yet known final, in arrival (= offset) order
-	done      map[int64]bool
-	target    int64 // commit point reached so far; -1 none
-	committed int64 // commit point Kafka acknowledged; -1 none
-}
+func newOffsets() *offsets { return &offsets{work: map[int32]map[int64]*groupmember.Work{}} }
 
-func newOffsets() *offsets { return &offsets{parts: map[int32]*partOffsets{}} }
-
-// add records that offset o of partition p arrived.
-func (t *offsets) add(p int32, o int64) {
-	po := t.parts[p]
-	if po == nil {
-		po = &partOffsets{done: map[int64]bool{}, target: -1, committed: -1}
-		t.parts[p] = po
+// take records that rec arrived (records arrive in offset order).
+func (t *offsets) take(m *groupmember.Member, rec *kgo.Record) {
+	w := m.Take(rec.Topic, rec.Partition,
+		kgo.EpochOffset{Epoch: rec.LeaderEpoch, Offset: rec.Offset},
+		kgo.EpochOffset{Epoch: rec.LeaderEpoch, Offset: rec.Offset + 1})
+	if w == nil {
+		return // not owned (the epoch is ending): never committed
 	}
-	po.pending = append(po.pending, o)
+	if t.work[rec.Partition] == nil {
+		t.work[rec.Partition] = map[int64]*groupmember.Work{}
+	}
+	t.work[rec.Partition][rec.Offset] = w
 }
 
 // markDone records that the command of (p, o) is final.
 func (t *offsets) markDone(p int32, o int64) {
-	if po := t.parts[p]; po != nil {
-		po.done[o] = true
-	}
-}
-
-// commitPoints returns, per partition, the offset to commit (the next
-// offset to consume) when it is past what Kafka acknowledged.
-func (t *offsets) commitPoints() map[int32]int64 {
-	out := map[int32]int64{}
-	for p, po := range t.parts {
-		i := 0
-		for i < len(po.pending) && po.done[po.pending[i]] {
-			delete(po.done, po.pending[i])
-			po.target = max(po.target, po.pending[i]+1)
-			i++
-		}
-		po.pending = po.pending[i:]
-		if len(po.pending) > 0 {
-			po.target = max(po.target, po.pending[0])
-		}
-		if po.target > po.committed {
-			out[p] = po.target
-		}
-	}
-	return out
-}
-
-// committed records that Kafka acknowledged commit point next of p.
-func (t *offsets) committed(p int32, next int64) {
-	if po := t.parts[p]; po != nil && next > po.committed {
-		po.committed = next
+	if w := t.work[p][o]; w != nil {
+		w.Done()
+		delete(t.work[p], o)
 	}
 }

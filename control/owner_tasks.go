@@ -61,5 +61,6 @@ func (r *Runner) awaitOwnerTasks(ep *epoch, deadline time.Time) {
 	case <-done:
 	case <-t.C:
 		r.log.Error("owner tasks did not stop within the handover timeout", "epoch", ep.n)
+	case <-r.gm.Context().Done(): // Abort
 	}
 }

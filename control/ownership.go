@@ -31,16 +31,18 @@ type epoch struct {
 	tasks sync.WaitGroup
 
 	// Guarded by Runner.mu.
-	assigned bool
-	pub      *publisher // set once ready
-	endCause error
+	assigned   bool
+	assignedAt time.Time  // when the group assigned the epoch
+	prepareErr error      // why the last take-over attempt failed
+	pub        *publisher // set once ready
+	endCause   error
 	// deadline is when the handover of the epoch gives up waiting (zero
 	// while the epoch is current).
 	deadline time.Time
 }
 
 func newEpoch(n uint64, assigned bool) *epoch {
-	e := &epoch{n: n, offsets: newOffsets(), ended: make(chan struct{}), assigned: assigned}
+	e := &epoch{n: n, offsets: newOffsets(), ended: make(chan struct{}), assigned: assigned, assignedAt: time.Now()}
 	e.runCtx, e.runCancel = context.WithCancelCause(context.Background())
 	return e
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/seed-a550a1ef/kafka-qdrant/control/index"
 	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
 	"github.com/seed-a550a1ef/kafka-qdrant/control/statusview"
+	"github.com/seed-a550a1ef/kafka-qdrant/internal/groupmember"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
 
@@ -37,18 +38,22 @@ type Runner struct {
 	callTimeout    time.Duration
 	sessionTimeout time.Duration // the group session timeout
 	txnID          string
-	started        atomic.Bool
-	commitCh       chan struct{}
-	wg             sync.WaitGroup // execution goroutines
+	// gm is the control group's member: group options, the offsets of the
+	// control records (each record is a piece of work, done when its
+	// command is final), commits, the revoke and loss protocol.
+	gm      *groupmember.Member
+	started atomic.Bool
+	wg      sync.WaitGroup // execution goroutines
 
-	mu      sync.Mutex
-	cl      *kgo.Client             // the group client of the current session
-	restart context.CancelCauseFunc // ends the current session
-	wake    context.CancelFunc      // ends the dispatcher's poll in progress
-	ep      *epoch                  // the current ownership epoch
-	active  map[string]*execution   // commands in flight by id (queued or running)
-	queues  map[string][]*execution // per collection; the head is running
-	finals  finalCache
+	mu       sync.Mutex
+	stopping bool                    // the session is ending: its handover is a stop, not a revoke
+	cl       *kgo.Client             // the group client of the current session
+	restart  context.CancelCauseFunc // ends the current session
+	wake     context.CancelFunc      // ends the dispatcher's poll in progress
+	ep       *epoch                  // the current ownership epoch
+	active   map[string]*execution   // commands in flight by id (queued or running)
+	queues   map[string][]*execution // per collection; the head is running
+	finals   finalCache
 }
 
 // NewRunner checks cfg, registers the metrics and builds the handlers:
@@ -82,10 +87,22 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 		callTimeout:    min(max(session/4, time.Second), 10*time.Second),
 		sessionTimeout: session,
 		txnID:          Group(cfg.Config.Kafka.Group),
-		commitCh:       make(chan struct{}, 1),
 		active:         map[string]*execution{},
 		queues:         map[string][]*execution{},
 		ep:             newEpoch(0, false),
+	}
+	// Final offsets are committed as soon as commands complete (Kick),
+	// and failed commits retried every 5 s.
+	r.gm, err = groupmember.New(groupmember.Config{
+		Group: Group(cfg.Config.Kafka.Group), Kafka: cfg.Config.Kafka,
+		CommitInterval: 5 * time.Second, CommitTimeout: r.callTimeout,
+		Role: "control", CommitsMetric: "kafka_qdrant_control_offset_commits_total", Registerer: cfg.Registerer,
+		Logger: log,
+	}, groupmember.Handler{Assigned: r.onAssigned, Revoke: r.onRevoked, Lost: r.onLost})
+	if err != nil {
+		f.Close()
+		probe.Close()
+		return nil, err
 	}
 	q := cfg.Config.Qdrant
 	io := index.Options{
@@ -136,7 +153,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		return nil // ctx ended while loading
 	}
 	r.log.Info("status view loaded", "commands", r.follower.View().Len(), "took", time.Since(loadStart).Round(time.Millisecond), "topic", ctl.StatusTopic)
-	bg.Go(func() { r.commitLoop(bgCtx) })
+	bg.Go(func() { r.gm.RunCommits(bgCtx) })
 
 	b := job.Backoff{Initial: 200 * time.Millisecond, Max: 5 * time.Second}
 	for {
@@ -166,16 +183,9 @@ func (e *fatalConfigError) Error() string { return e.err.Error() }
 func (r *Runner) session(ctx context.Context) error {
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	k := r.cfg.Config.Kafka
-	opts := append(slices.Clone(r.cfg.KafkaOpts),
-		kgo.ConsumerGroup(Group(k.Group)),
+	opts := append(slices.Clone(r.cfg.KafkaOpts), r.gm.Options()...)
+	opts = append(opts,
 		kgo.ConsumeTopics(r.cfg.Config.Control.Topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.DisableAutoCommit(),
-		kgo.BlockRebalanceOnPoll(),
-		kgo.OnPartitionsAssigned(r.onAssigned),
-		kgo.OnPartitionsRevoked(r.onRevoked),
-		kgo.OnPartitionsLost(r.onLost),
 		// A heartbeat that cannot reach the coordinator for callTimeout
 		// ends the ownership (onLost) well before the session expires
 		// and the coordinator can give the partition to another replica:
@@ -192,12 +202,6 @@ func (r *Runner) session(ctx context.Context) error {
 			return 30 * time.Second
 		}),
 	)
-	if k.SessionTimeout > 0 {
-		opts = append(opts, kgo.SessionTimeout(k.SessionTimeout))
-	}
-	if k.RebalanceTimeout > 0 {
-		opts = append(opts, kgo.RebalanceTimeout(k.RebalanceTimeout))
-	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return &fatalConfigError{fmt.Errorf("creating control consumer: %w", err)}
@@ -258,6 +262,9 @@ func (r *Runner) poll(ctx context.Context, cl *kgo.Client) error {
 				if ctx.Err() != nil {
 					return nil
 				}
+				r.mu.Lock()
+				ep.prepareErr = err
+				r.mu.Unlock()
 				r.log.Warn("taking over the control partition", "attempt", b.Attempts()+1, "err", err)
 				wait = b.Next()
 			} else {
@@ -305,7 +312,7 @@ func (r *Runner) poll(ctx context.Context, cl *kgo.Client) error {
 		if fs.NumRecords() > 0 {
 			r.mu.Lock()
 			fs.EachRecord(func(rec *kgo.Record) {
-				ep.offsets.add(rec.Partition, rec.Offset)
+				ep.offsets.take(r.gm, rec)
 				pending = append(pending, rec)
 			})
 			r.mu.Unlock()
@@ -438,7 +445,7 @@ func (r *Runner) syncView(ctx context.Context, per time.Duration) error {
 	}
 }
 
-func (r *Runner) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+func (r *Runner) onAssigned(assigned map[string][]int32) {
 	parts := assigned[r.cfg.Config.Control.Topic]
 	if len(parts) == 0 {
 		return
@@ -455,27 +462,37 @@ func (r *Runner) onAssigned(_ context.Context, _ *kgo.Client, assigned map[strin
 	r.log.Info("control partitions assigned", "partitions", parts, "epoch", n)
 }
 
-func (r *Runner) onRevoked(_ context.Context, _ *kgo.Client, revoked map[string][]int32) {
+// onRevoked hands the commands over and commits what is final (the
+// member's revoke protocol); shutdown runs it too, before leaving.
+func (r *Runner) onRevoked(revoked map[string][]int32, commit func(by time.Time) error) {
 	if len(revoked[r.cfg.Config.Control.Topic]) == 0 {
 		return
 	}
-	r.log.Info("control partitions revoked; handing commands over", "partitions", revoked[r.cfg.Config.Control.Topic])
-	r.handover("control partition revoked", true, time.Now().Add(r.cfg.HandoverTimeout))
+	r.mu.Lock()
+	reason := "control partition revoked"
+	if r.stopping {
+		reason = "replica stopping"
+	}
+	r.mu.Unlock()
+	r.log.Info("handing commands over", "reason", reason, "partitions", revoked[r.cfg.Config.Control.Topic])
+	r.handover(reason, commit, time.Now().Add(r.cfg.HandoverTimeout))
 }
 
-func (r *Runner) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+// onLost hands the commands over without committing: the member disowned
+// the partitions before.
+func (r *Runner) onLost(lost map[string][]int32) {
 	if len(lost[r.cfg.Config.Control.Topic]) == 0 {
 		return
 	}
 	r.log.Warn("control partitions lost; stopping commands without committing", "partitions", lost[r.cfg.Config.Control.Topic])
-	r.handover("control partition lost", false, time.Now().Add(r.cfg.HandoverTimeout))
+	r.handover("control partition lost", nil, time.Now().Add(r.cfg.HandoverTimeout))
 }
 
 // handover ends the current epoch: queued commands are dropped, running
-// ones cancelled with job.ErrHandover and awaited until deadline; then
-// what is final is committed (unless the partitions were lost) and the
-// epoch's producer is closed.
-func (r *Runner) handover(reason string, commit bool, deadline time.Time) {
+// ones cancelled with job.ErrHandover and awaited until deadline (or
+// Abort); then what is final is committed (commit; nil when the
+// partitions were lost) and the epoch's producer is closed.
+func (r *Runner) handover(reason string, commit func(by time.Time) error, deadline time.Time) {
 	r.mu.Lock()
 	old := r.ep
 	if old.endCause != nil || !old.assigned {
@@ -507,6 +524,7 @@ func (r *Runner) handover(reason string, commit bool, deadline time.Time) {
 	old.runCancel(job.ErrHandover)
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
+	aborted := r.gm.Context().Done()
 	var stuck []string
 	for _, e := range running {
 		select {
@@ -514,16 +532,16 @@ func (r *Runner) handover(reason string, commit bool, deadline time.Time) {
 		case <-timer.C:
 			stuck = append(stuck, e.cmd.ID)
 			timer.Reset(0)
+		case <-aborted:
+			stuck = append(stuck, e.cmd.ID)
 		}
 	}
 	if len(stuck) > 0 {
-		r.log.Error("commands did not stop within the handover timeout; they can publish nothing more", "ids", stuck, "reason", reason)
+		r.log.Error("commands did not stop within the handover timeout (or before Abort); they can publish nothing more", "ids", stuck, "reason", reason)
 	}
 	r.awaitOwnerTasks(old, deadline)
-	if commit {
-		cctx, cancel := context.WithDeadline(context.Background(), atLeastASecond(deadline))
-		r.commit(cctx, old)
-		cancel()
+	if commit != nil {
+		_ = commit(atLeastASecond(deadline)) // errors are logged by the member
 	}
 	if pub != nil {
 		pub.close()
@@ -533,105 +551,65 @@ func (r *Runner) handover(reason string, commit bool, deadline time.Time) {
 	}
 }
 
-// shutdown runs after the dispatcher of a session stopped: hand over,
-// commit, leave.
+// shutdown runs after the dispatcher of a session stopped: hand over and
+// commit (the member's revoke protocol, so the group's own revoke while
+// leaving finds nothing to do), then leave.
 func (r *Runner) shutdown(cl *kgo.Client) {
 	deadline := time.Now().Add(r.cfg.HandoverTimeout)
-	r.handover("replica stopping", true, deadline)
+	r.mu.Lock()
+	r.stopping = true
+	r.mu.Unlock()
+	r.gm.Revoke(r.gm.Owned())
 	waited := make(chan struct{})
 	go func() { r.wg.Wait(); close(waited) }()
 	select {
 	case <-waited:
 	case <-time.After(time.Until(deadline)):
 		r.log.Error("command goroutines still running at shutdown")
+	case <-r.gm.Context().Done():
 	}
-	cl.AllowRebalance()
-	lctx, cancel := context.WithDeadline(context.Background(), atLeastASecond(deadline))
-	if err := cl.LeaveGroupContext(lctx); err != nil {
+	lctx, cancel := context.WithDeadline(r.gm.Context(), atLeastASecond(deadline))
+	if err := r.gm.Leave(lctx, cl); err != nil {
 		r.log.Warn("leaving the control group", "err", err)
 	}
 	cancel()
 	cl.Close()
 	// The group client is gone: a new session starts unassigned.
 	r.mu.Lock()
+	r.stopping = false
 	if r.ep.assigned {
 		r.ep = newEpoch(r.ep.n+1, false)
 	}
 	r.mu.Unlock()
 }
 
-// commitLoop commits final offsets when commands complete, and retries
-// failed commits every few seconds.
-func (r *Runner) commitLoop(ctx context.Context) {
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-r.commitCh:
-		case <-t.C:
-		}
-		ep := r.current()
-		if !ep.assigned {
-			continue
-		}
-		cctx, cancel := context.WithTimeout(ctx, r.callTimeout)
-		r.commit(cctx, ep)
-		cancel()
-	}
-}
+// kickCommit commits final offsets now rather than at the next interval.
+func (r *Runner) kickCommit() { r.gm.Kick() }
 
-func (r *Runner) kickCommit() {
-	select {
-	case r.commitCh <- struct{}{}:
-	default:
-	}
-}
+// Abort is the second signal: a stopping runner stops waiting for its
+// commands (they were cancelled with job.ErrHandover; the next owner
+// resumes them), commits nothing more and leaves at once. Call it after
+// Run's context ended.
+func (r *Runner) Abort() { r.gm.Abort() }
 
-// commit commits the epoch's offsets up to the first command not final.
-// The group coordinator refuses the commit of a member whose generation
-// is stale, so a former owner cannot move the offsets.
-func (r *Runner) commit(ctx context.Context, ep *epoch) {
-	cl := r.client()
-	if cl == nil {
-		return
+// Ready reports whether the runner is in the control group and, while it
+// owns the control partition, has taken it over: an owner that could not
+// fence the former owners and catch up with the status topic for longer
+// than the session timeout (no WRITE on the transactional id, the
+// transaction coordinator unavailable) runs no command.
+func (r *Runner) Ready() error {
+	if err := r.gm.Ready(); err != nil {
+		return fmt.Errorf("control plane: %w", err)
 	}
 	r.mu.Lock()
-	pts := ep.offsets.commitPoints()
-	r.mu.Unlock()
-	if len(pts) == 0 {
-		return
-	}
-	topic := r.cfg.Config.Control.Topic
-	req := map[string]map[int32]kgo.EpochOffset{topic: {}}
-	for p, o := range pts {
-		req[topic][p] = kgo.EpochOffset{Epoch: -1, Offset: o}
-	}
-	var cerr error
-	cl.CommitOffsetsSync(ctx, req, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
-		if err != nil {
-			cerr = err
-			return
+	defer r.mu.Unlock()
+	ep := r.ep
+	if ep.assigned && ep.pub == nil && ep.endCause == nil && ep.prepareErr != nil {
+		if d := time.Since(ep.assignedAt); d > r.sessionTimeout {
+			return fmt.Errorf("control plane: owning the control partition for %s without taking it over: %w", d.Round(time.Second), ep.prepareErr)
 		}
-		for _, t := range resp.Topics {
-			for _, p := range t.Partitions {
-				if e := kerr.ErrorForCode(p.ErrorCode); e != nil {
-					cerr = e
-				}
-			}
-		}
-	})
-	if cerr != nil {
-		r.log.Warn("committing control offsets", "offsets", pts, "err", cerr)
-		return
 	}
-	r.mu.Lock()
-	for p, o := range pts {
-		ep.offsets.committed(p, o)
-	}
-	r.mu.Unlock()
-	r.log.Debug("control offsets committed", "offsets", pts)
+	return nil
 }
 
 // atLeastASecond returns d, or a second from now when d is sooner, so a

@@ -14,9 +14,11 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// Action is what a caller does about a failed Qdrant call. The writer acts
-// on every value; other callers (the control plane's admin calls) need
-// only Retryable.
+// Action is what a failed Qdrant call means for a caller. The writer acts
+// on every value; the control plane's handlers (control/index,
+// control/backup) map them to a command's policy: retry ActionRetry
+// within a bound, fail at once on the rest, with a retryable error when
+// only an operator can fix it (ActionRetryOperator, ActionRetryCollection).
 type Action uint8
 
 const (

@@ -114,6 +114,11 @@ func StatusOf(err error) int {
 // maxErrorBody bounds how much of an error body is read.
 const maxErrorBody = 64 << 10
 
+// ReadRESTError reads a non-2xx answer of Qdrant's REST API (Qdrant's
+// status.error or the plain text body, Retry-After) into a RESTError,
+// whose Retryable is the one REST classification.
+func ReadRESTError(op string, resp *http.Response) *RESTError { return restError(op, resp) }
+
 // restError reads an error answer into a RESTError.
 func restError(op string, resp *http.Response) *RESTError {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))

@@ -3,80 +3,110 @@ package index
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
+	"time"
 
+	"github.com/qdrant/go-client/qdrant"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
+	"github.com/seed-a550a1ef/kafka-qdrant/sink"
 )
 
-// retryClass is how a failed call is retried.
-type retryClass int
+// What a Qdrant error means is sink's one table: sink.Classify for gRPC
+// answers, sink.RESTError for REST ones. What a command does about it is
+// this package's policy, which differs from the data path's where a
+// command can give up and a write cannot:
+//
+//	meaning (sink)                              data path           index handlers
+//	ActionRetry: unavailable, deadline, rate    retry forever       retry for Options.RetryFor, then
+//	  limit (retry-after), lock, aborted,                           failed unavailable (retryable)
+//	  connection-level                                              (waiting at least retry-after)
+//	ActionRetry, Internal (ServiceError:        retry forever       Options.InternalAttempts attempts,
+//	  storage or consensus trouble)                                 then failed qdrant_error
+//	ActionRetryOperator (API key, permission,   retry, log ERROR    failed qdrant_error, retryable
+//	  server version, data loss),                                   (a new command may succeed once an
+//	  ActionRetryCollection (strict mode)                           operator acted)
+//	NotFound                                    bisect, DLQ         failed collection_not_found
+//	ActionReject, ActionSplit                   bisect, split       failed qdrant_error
+//
+// REST answers (the optimizations endpoint) follow sink's REST table the
+// same way: 500 (ServiceError) like Internal, other retryable statuses
+// like ActionRetry, the rest fail. Transport failures (connection refused
+// or reset, our per-call timeout) are retried like ActionRetry; any other
+// error (a decoding failure, a job error) fails the command.
+
+// retryKind is how a failed call is retried.
+type retryKind int
 
 const (
-	permanent      retryClass = iota // fail the command at once
-	transientClass                   // retry with backoff for up to Options.RetryFor
-	briefClass                       // retry up to Options.InternalAttempts attempts
+	noRetry        retryKind = iota // fail the command at once
+	retryTransient                  // with backoff for up to Options.RetryFor
+	retryBrief                      // up to Options.InternalAttempts attempts
 )
 
-// codeClasses classify gRPC codes. Transient: Qdrant restarting or a
-// shard moving (Unavailable), our call timeout or Qdrant's
-// (DeadlineExceeded), rate limiting (ResourceExhausted), a write lock
-// (FailedPrecondition), connection-level failures (Unknown, Canceled by a
-// proxy) and Aborted. Brief: Internal, Qdrant's ServiceError (storage or
-// consensus trouble), which a retry rarely fixes: a few attempts, not
-// minutes. Every other code is permanent for an admin call: NotFound (the
-// collection is gone), InvalidArgument, PermissionDenied,
-// Unauthenticated, Unimplemented, ...
-var codeClasses = map[codes.Code]retryClass{
-	codes.Unavailable: transientClass, codes.DeadlineExceeded: transientClass, codes.ResourceExhausted: transientClass,
-	codes.FailedPrecondition: transientClass, codes.Unknown: transientClass,
-	codes.Canceled: transientClass, codes.Aborted: transientClass,
-	codes.Internal: briefClass,
+// policy is what a handler does about a failed call.
+type policy struct {
+	retry retryKind
+	// after is the least wait before the retry (Qdrant's retry-after).
+	after time.Duration
+	// operator: not retried, but a new command may succeed once an
+	// operator acted (the failed command's error is retryable).
+	operator bool
 }
 
-// httpStatusError is a non-2xx answer of Qdrant's REST API.
-type httpStatusError struct {
-	Code int
-	Body string
-}
-
-func (e *httpStatusError) Error() string {
-	return fmt.Sprintf("HTTP %d: %s", e.Code, e.Body)
-}
-
-// classify tells how err (with the call's context still alive) is
-// retried.
-func classify(err error) retryClass {
-	var he *httpStatusError
-	if errors.As(err, &he) {
+// policyOf tells what to do about err, returned by a call whose context
+// is still alive.
+func policyOf(err error) policy {
+	var re *sink.RESTError
+	if errors.As(err, &re) {
 		switch {
-		case he.Code == http.StatusInternalServerError:
-			return briefClass // Qdrant's ServiceError
-		case he.Code >= 500, he.Code == http.StatusTooManyRequests, he.Code == http.StatusRequestTimeout:
-			return transientClass
+		case re.Status == http.StatusInternalServerError:
+			return policy{retry: retryBrief} // Qdrant's ServiceError
+		case re.Retryable():
+			return policy{retry: retryTransient, after: re.RetryAfter}
 		}
-		return permanent
+		return policy{}
+	}
+	if qdrantAnswer(err) {
+		v := sink.Classify(err, nil)
+		switch {
+		case v.Action == sink.ActionRetry && v.Code == codes.Internal:
+			return policy{retry: retryBrief}
+		case v.Action == sink.ActionRetry:
+			return policy{retry: retryTransient, after: v.RetryAfter}
+		case v.Action.Retryable():
+			return policy{operator: true}
+		}
+		return policy{}
 	}
 	var ne net.Error
 	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
-		return transientClass // connection refused/reset, our per-call timeout
+		return policy{retry: retryTransient} // connection refused/reset, our per-call timeout
 	}
-	if s, ok := status.FromError(err); ok {
-		return codeClasses[s.Code()]
+	return policy{}
+}
+
+// qdrantAnswer reports whether err is Qdrant's gRPC answer: a status, or
+// the go-client's rate-limit error (a ResourceExhausted with retry-after,
+// which sink.Classify reads).
+func qdrantAnswer(err error) bool {
+	var re *qdrant.QdrantResourceExhaustedError
+	if errors.As(err, &re) {
+		return true
 	}
-	return permanent
+	_, ok := status.FromError(err)
+	return ok
 }
 
 // transient reports whether err is worth retrying at all.
-func transient(err error) bool { return classify(err) != permanent }
+func transient(err error) bool { return policyOf(err).retry != noRetry }
 
-// permanentError turns a non-transient failure of operation what on
-// collection into the command's error.
+// permanentError turns a failure of operation what on collection that is
+// not retried into the command's error.
 func permanentError(what, collection string, err error) error {
 	var je *job.Error
 	if errors.As(err, &je) {
@@ -85,5 +115,5 @@ func permanentError(what, collection string, err error) error {
 	if status.Code(err) == codes.NotFound {
 		return job.Errorf(schemas.ErrCollectionNotFound, false, "%s: collection %q does not exist: %w", what, collection, err)
 	}
-	return job.Errorf(schemas.ErrQdrant, false, "%s of %q: %w", what, collection, err)
+	return job.Errorf(schemas.ErrQdrant, policyOf(err).operator, "%s of %q: %w", what, collection, err)
 }

@@ -4,19 +4,23 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/qdrant/go-client/qdrant"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
+	"github.com/seed-a550a1ef/kafka-qdrant/sink"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -171,9 +175,21 @@ func TestDeferFailures(t *testing.T) {
 		msg       string
 	}{
 		{name: "unknown collection", setup: func(f *fakeQdrant) { f.exists = false }, code: schemas.ErrCollectionNotFound, msg: `collection "movies" does not exist`},
-		{name: "permission denied is permanent", setup: func(f *fakeQdrant) {
+		// sink.Classify: only an operator can fix these (ActionRetryOperator,
+		// ActionRetryCollection). A data-path write retries them; a command
+		// fails at once, and a new one may succeed once fixed.
+		{name: "permission denied: an operator must act", setup: func(f *fakeQdrant) {
 			f.fail = []error{status.Error(codes.PermissionDenied, "no write access")}
-		}, code: schemas.ErrQdrant, msg: "no write access"},
+		}, code: schemas.ErrQdrant, retryable: true, msg: "no write access"},
+		{name: "unauthenticated: an operator must act", setup: func(f *fakeQdrant) {
+			f.fail = []error{status.Error(codes.Unauthenticated, "Must provide an API key or an Authorization bearer token")}
+		}, code: schemas.ErrQdrant, retryable: true, msg: "API key"},
+		{name: "strict mode refuses the collection: an operator must act", setup: func(f *fakeQdrant) {
+			f.fail = []error{status.Error(codes.InvalidArgument, "Bad request: Max points count limit of 5 reached!")}
+		}, code: schemas.ErrQdrant, retryable: true, msg: "Max points count"},
+		{name: "invalid request: not retryable", setup: func(f *fakeQdrant) {
+			f.fail = []error{status.Error(codes.InvalidArgument, "Wrong input: bad hnsw config")}
+		}, code: schemas.ErrQdrant, msg: "bad hnsw config"},
 		{name: "unavailable for longer than RetryFor", setup: func(f *fakeQdrant) {
 			for range 1000 {
 				f.fail = append(f.fail, status.Error(codes.Unavailable, "connection refused"))
@@ -202,6 +218,24 @@ func TestDeferFailures(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestRateLimitedCallWaitsRetryAfter: the go-client turns a rate-limited
+// answer with retry-after into a *qdrant.QdrantResourceExhaustedError,
+// which is no gRPC status; it is retried after the hint, like any
+// ResourceExhausted (sink.Classify). Before, it failed the command at once.
+func TestRateLimitedCallWaitsRetryAfter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(100)
+		f.fail = []error{fmt.Errorf("CollectionExists() failed: %w", &qdrant.QdrantResourceExhaustedError{Reason: "rate limited", RetryAfterS: 3})}
+		start := time.Now()
+		if _, err := NewDefer(opts(f)).Run(t.Context(), cmd(schemas.CommandIndexDefer, ""), &recorder{}); err != nil {
+			t.Fatalf("defer after a rate limit: %v", err)
+		}
+		if waited := time.Since(start); waited < 3*time.Second {
+			t.Fatalf("retried after %s, before Qdrant's retry-after of 3s", waited)
+		}
+	})
 }
 
 func TestBuildWaitsUntilIndexed(t *testing.T) {
@@ -531,29 +565,42 @@ func TestBuildWaitsForOptimizations(t *testing.T) {
 	}
 }
 
-func TestTransientClassification(t *testing.T) {
+// TestPolicy: what the index handlers do about a failed call, from sink's
+// classification (one table for the meaning; the policy is the caller's).
+func TestPolicy(t *testing.T) {
 	tests := []struct {
+		name string
 		err  error
-		want bool
+		want policy
 	}{
-		{status.Error(codes.Unavailable, ""), true},
-		{status.Error(codes.DeadlineExceeded, ""), true},
-		{status.Error(codes.ResourceExhausted, ""), true},
-		{status.Error(codes.Internal, ""), true}, // briefly (classify: briefClass)
-		{status.Error(codes.NotFound, ""), false},
-		{status.Error(codes.InvalidArgument, ""), false},
-		{status.Error(codes.PermissionDenied, ""), false},
-		{status.Error(codes.Unauthenticated, ""), false},
-		{&httpStatusError{Code: 503}, true},
-		{&httpStatusError{Code: 429}, true},
-		{&httpStatusError{Code: 400}, false},
-		{&httpStatusError{Code: 403}, false},
-		{context.DeadlineExceeded, true},
-		{errors.New("something else"), false},
+		{"unavailable", status.Error(codes.Unavailable, ""), policy{retry: retryTransient}},
+		{"deadline", status.Error(codes.DeadlineExceeded, ""), policy{retry: retryTransient}},
+		{"rate limited", status.Error(codes.ResourceExhausted, ""), policy{retry: retryTransient}},
+		{"rate limited with retry-after (go-client)", fmt.Errorf("UpdateCollection() failed: %w",
+			&qdrant.QdrantResourceExhaustedError{Reason: "slow down", RetryAfterS: 7}), policy{retry: retryTransient, after: 7 * time.Second}},
+		{"locked", status.Error(codes.FailedPrecondition, "Locked"), policy{retry: retryTransient}},
+		{"internal: briefly", status.Error(codes.Internal, ""), policy{retry: retryBrief}},
+		{"not found", status.Error(codes.NotFound, ""), policy{}},
+		{"invalid argument", status.Error(codes.InvalidArgument, ""), policy{}},
+		{"permission denied", status.Error(codes.PermissionDenied, ""), policy{operator: true}},
+		{"unauthenticated", status.Error(codes.Unauthenticated, ""), policy{operator: true}},
+		{"unimplemented", status.Error(codes.Unimplemented, ""), policy{operator: true}},
+		{"strict mode", status.Error(codes.InvalidArgument, `Limit exceeded 12 > 10 for "timeout"`), policy{operator: true}},
+		{"REST 503", &sink.RESTError{Status: 503}, policy{retry: retryTransient}},
+		{"REST 429 with Retry-After", &sink.RESTError{Status: 429, RetryAfter: 2 * time.Second}, policy{retry: retryTransient, after: 2 * time.Second}},
+		{"REST 500: briefly", &sink.RESTError{Status: 500}, policy{retry: retryBrief}},
+		{"REST 400", &sink.RESTError{Status: 400}, policy{}},
+		{"REST 403", &sink.RESTError{Status: 403}, policy{}},
+		{"our call timeout", context.DeadlineExceeded, policy{retry: retryTransient}},
+		{"connection refused", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, policy{retry: retryTransient}},
+		{"something else", errors.New("decoding optimizations"), policy{}},
+		{"a job error", job.Errorf(schemas.ErrCollectionNotFound, false, "gone"), policy{}},
 	}
 	for _, tc := range tests {
-		if got := transient(tc.err); got != tc.want {
-			t.Errorf("transient(%v) = %v, want %v", tc.err, got, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if got := policyOf(tc.err); got != tc.want {
+				t.Errorf("policyOf(%v) = %+v, want %+v", tc.err, got, tc.want)
+			}
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
+	"github.com/seed-a550a1ef/kafka-qdrant/sink"
 )
 
 // RESTOptimizations reads GET {BaseURL}/collections/{c}/optimizations of
@@ -64,20 +65,21 @@ func (r *RESTOptimizations) Optimizations(ctx context.Context, collection string
 		return Activity{}, fmt.Errorf("reading optimizations: %w", err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		re := sink.ReadRESTError("reading optimizations of "+collection, resp)
+		if re.Status == http.StatusNotFound {
+			// Qdrant answers a missing collection with a JSON status
+			// error; a missing route has no such message.
+			if strings.Contains(re.Message, "doesn't exist") || strings.Contains(re.Message, "Not found: Collection") {
+				return Activity{}, job.Errorf(schemas.ErrCollectionNotFound, false, "collection %q does not exist", collection)
+			}
+			return Activity{}, ErrNoOptimizationsAPI
+		}
+		return Activity{}, re
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
 		return Activity{}, fmt.Errorf("reading optimizations body: %w", err)
-	}
-	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		// Qdrant answers a missing collection with a JSON status error;
-		// a missing route has no such body.
-		if strings.Contains(string(body), "doesn't exist") || strings.Contains(string(body), "Not found: Collection") {
-			return Activity{}, job.Errorf(schemas.ErrCollectionNotFound, false, "collection %q does not exist", collection)
-		}
-		return Activity{}, ErrNoOptimizationsAPI
-	case resp.StatusCode/100 != 2:
-		return Activity{}, &httpStatusError{Code: resp.StatusCode, Body: truncate(string(body), 200)}
 	}
 	var or optimizationsResponse
 	if err := json.Unmarshal(body, &or); err != nil {

@@ -18,9 +18,10 @@ type caller struct {
 	timeout    time.Duration
 }
 
-// do runs op until it succeeds, fails permanently, transient failures
-// outlast o.RetryFor, the deadline passes or ctx ends (returning
-// context.Cause). Each attempt gets o.CallTimeout.
+// do runs op until it succeeds, fails in a way not retried (policyOf),
+// transient failures outlast o.RetryFor, Internal errors o.InternalAttempts,
+// the deadline passes or ctx ends (returning context.Cause). Each attempt
+// gets o.CallTimeout; a retry waits at least Qdrant's retry-after.
 func (c *caller) do(ctx context.Context, what string, op func(ctx context.Context) error) error {
 	b := job.Backoff{Initial: c.o.RetryInitial, Max: c.o.RetryMax}
 	var since time.Time
@@ -35,10 +36,11 @@ func (c *caller) do(ctx context.Context, what string, op func(ctx context.Contex
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
-		switch classify(err) {
-		case permanent:
+		p := policyOf(err)
+		switch p.retry {
+		case noRetry:
 			return permanentError(what, c.collection, err)
-		case briefClass:
+		case retryBrief:
 			if internal++; internal >= c.o.InternalAttempts {
 				return job.Errorf(schemas.ErrQdrant, false, "%s of %q: Qdrant internal error after %d attempts: %w", what, c.collection, internal, err)
 			}
@@ -54,7 +56,7 @@ func (c *caller) do(ctx context.Context, what string, op func(ctx context.Contex
 		if err := c.checkDeadline(what); err != nil {
 			return err
 		}
-		d := b.Next()
+		d := max(b.Next(), p.after)
 		if !c.deadline.IsZero() {
 			d = min(d, max(c.deadline.Sub(now), time.Millisecond))
 		}

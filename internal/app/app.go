@@ -1,7 +1,7 @@
 // Package app wires one replica together from a validated config: the
 // Qdrant client and writer, the data connector, the control plane and the
-// observability server, whose /readyz joins the connector's state and the
-// credential checks of readiness.go. cmd/kafka-qdrant and the dev
+// observability server, whose /readyz joins the connector's and the
+// control runner's state and the credential checks of readiness.go. cmd/kafka-qdrant and the dev
 // environment call Run; nothing else lives here.
 package app
 
@@ -158,7 +158,11 @@ func Run(ctx, hard context.Context, o Options) error {
 	}
 	defer closeChecks()
 	prober := readiness.New(readinessInterval, readinessTimeout, log.With("component", "readiness"), checks...)
-	hs, err := httpserver.New(cfg.HTTP.Listen, reg, log, conn.Ready, prober.Ready)
+	ready := []httpserver.ReadyFunc{conn.Ready, prober.Ready}
+	if runner != nil {
+		ready = append(ready, runner.Ready)
+	}
+	hs, err := httpserver.New(cfg.HTTP.Listen, reg, log, ready...)
 	if err != nil {
 		return err
 	}
@@ -181,6 +185,9 @@ func Run(ctx, hard context.Context, o Options) error {
 		select {
 		case <-hard.Done():
 			conn.Abort()
+			if runner != nil {
+				runner.Abort()
+			}
 		case <-httpCtx.Done():
 		}
 	}()

@@ -6,12 +6,15 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/qdrant/go-client/qdrant"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/qdrantmem"
@@ -258,5 +261,79 @@ func TestRunRefusesFencingOnOldQdrant(t *testing.T) {
 	err := Run(ctx, context.Background(), Options{Config: cfg, Logger: slog.New(slog.DiscardHandler)})
 	if err == nil || !strings.Contains(err.Error(), "qdrant.fencing") || !strings.Contains(err.Error(), "1.15.3") {
 		t.Fatalf("Run = %v, want the refusal of Qdrant 1.15.3 for qdrant.fencing", err)
+	}
+}
+
+// TestReadyzWaitsForTheControlGroup: with the control plane enabled, a
+// replica is ready only once its control runner joined the control group
+// too. Before, a replica that could not join it (here the coordinator
+// refuses the group: no ACL on "<group>.control") reported ready while
+// no command could ever run.
+func TestReadyzWaitsForTheControlGroup(t *testing.T) {
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "vectors"), kfake.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	ts := qdrantmem.NewTestServer(t)
+	cfg := config.Default()
+	cfg.Kafka.Brokers = kc.ListenAddrs()
+	cfg.Kafka.SessionTimeout = 6 * time.Second
+	cfg.Qdrant.GRPC = ts.GRPC
+	cfg.Qdrant.REST = ts.REST
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.Shutdown.Timeout = 5 * time.Second
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	controlGroup := cfg.Kafka.Group + ".control"
+	var allow atomic.Bool
+	kc.ControlKey(int16(kmsg.JoinGroup), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		kc.KeepControl()
+		req := kreq.(*kmsg.JoinGroupRequest)
+		if req.Group != controlGroup || allow.Load() {
+			return nil, nil, false
+		}
+		resp := req.ResponseKind().(*kmsg.JoinGroupResponse)
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
+		return resp, nil, true
+	})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	addrC := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, context.Background(), Options{Config: cfg, Logger: slog.New(slog.DiscardHandler),
+			ExtraKafkaOpts: []kgo.Opt{kgo.MetadataMinAge(50 * time.Millisecond)},
+			OnListening:    func(a string) { addrC <- a }})
+	}()
+	url := "http://" + <-addrC + "/readyz"
+	dataJoined := func(b string) bool {
+		for _, l := range strings.Split(b, "\n") {
+			if strings.TrimPrefix(l, "not ready: ") == "not yet assigned by the consumer group "+cfg.Kafka.Group {
+				return false
+			}
+		}
+		return true
+	}
+	// The data path joins; the control plane cannot, and says so.
+	waitFor(t, "/readyz to name the control group only", func() bool {
+		b := body(t, url)
+		return dataJoined(b) && strings.Contains(b, "control plane: not yet assigned by the consumer group "+controlGroup) &&
+			!strings.Contains(b, "qdrant:") && !strings.Contains(b, "kafka:")
+	})
+	if code := get(t, url); code != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz = %d while the control group refuses the replica, want 503", code)
+	}
+	allow.Store(true)
+	waitFor(t, "/readyz 200 once the control group took the replica", func() bool { return get(t, url) == http.StatusOK })
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after cancel")
 	}
 }
