@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
+	"github.com/seed-a550a1ef/kafka-qdrant/internal/qdrantmem"
 )
 
 // benchRecords is the size of the end-to-end benchmark (issue: 200k records
@@ -33,7 +34,10 @@ func benchRecords() int {
 const benchDim = 128
 
 // seedBench produces n records of dimension 128 over 4 partitions.
-func seedBench(b *testing.B, e *env, n int) int64 {
+func seedBench(b *testing.B, e *env, n int) int64 { return seedBenchOn(b, e, n, 4) }
+
+// seedBenchOn produces n records of dimension 128 over parts partitions.
+func seedBenchOn(b *testing.B, e *env, n int, parts int32) int64 {
 	vec := make([]float32, benchDim)
 	return seedRecords(b, e, n, func(i int) (int32, []byte) {
 		for j := range vec {
@@ -43,7 +47,7 @@ func seedBench(b *testing.B, e *env, n int) int64 {
 			"id": i, "vector": vec,
 			"payload": map[string]any{"title": "doc " + strconv.Itoa(i), "year": 1970 + i%50, "tags": []string{"a", "b"}},
 		})
-		return int32(i % 4), v
+		return int32(i) % parts, v
 	})
 }
 
@@ -128,6 +132,21 @@ func BenchmarkPipeline(b *testing.B) {
 		bytes := seedBench(b, e, n)
 		b.SetBytes(bytes)
 		runConnectorBench(b, e, n, n, nil)
+	})
+	// one-partition-5ms: the whole stream on one partition, against a
+	// Qdrant that takes 5 ms more to answer each call, at the default
+	// batch settings: how much a single partition gets through when
+	// Qdrant's latency, not the CPU, bounds it (KQ_BENCH_RECORDS/4
+	// records).
+	b.Run("one-partition-5ms", func(b *testing.B) {
+		m := max(n/4, 1000)
+		e := newBenchEnvWith(b, 1, benchDim)
+		e.qs.SetLatency(qdrantmem.MethodUpdateBatch, 5*time.Millisecond)
+		bytes := seedBenchOn(b, e, m, 1)
+		b.SetBytes(bytes)
+		runConnectorBench(b, e, m, m, func(c *Config) {
+			c.Batch = config.Default().Batch
+		})
 	})
 	// payload-heavy: 16 partitions of records whose payload is 200 small
 	// fields (about 2.6 KB of JSON, 33 KB once decoded), ids repeating so
