@@ -136,15 +136,13 @@ func BenchmarkPipeline(b *testing.B) {
 	// one-partition-5ms: the whole stream on one partition, against a
 	// Qdrant that takes 5 ms more to answer each call, at the default
 	// batch settings: how much a single partition gets through when
-	// Qdrant's latency, not the CPU, bounds it (KQ_BENCH_RECORDS/4
-	// records).
+	// Qdrant's latency, not the CPU, bounds it.
 	b.Run("one-partition-5ms", func(b *testing.B) {
-		m := max(n/4, 1000)
 		e := newBenchEnvWith(b, 1, benchDim)
 		e.qs.SetLatency(qdrantmem.MethodUpdateBatch, 5*time.Millisecond)
-		bytes := seedBenchOn(b, e, m, 1)
+		bytes := seedBenchOn(b, e, n, 1)
 		b.SetBytes(bytes)
-		runConnectorBench(b, e, m, m, func(c *Config) {
+		runConnectorBench(b, e, n, n, func(c *Config) {
 			c.Batch = config.Default().Batch
 		})
 	})
