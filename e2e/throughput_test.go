@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -11,8 +12,10 @@ import (
 	"time"
 
 	"github.com/qdrant/go-client/qdrant"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/seed-a550a1ef/kafka-qdrant/control"
 	"github.com/seed-a550a1ef/kafka-qdrant/e2e/internal/harness"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas/recordpb"
 )
@@ -23,7 +26,9 @@ import (
 // Protobuf messages (protobuf); the clock runs from the process start
 // until every offset is committed (so it includes start-up and the group
 // join; steady-records/s counts from the first commit, startup-s is the
-// time to it). The replica runs at the default batch and fetch settings.
+// time to it). The control topics exist already (as on every start but a
+// replica's first). The replica runs at the default batch and fetch
+// settings.
 // Besides the rates it reports, for the replica process alone, its CPU
 // time per 100k records (user and system, start-up included) and its peak
 // RSS (VmHWM), both read from /proc before it is stopped.
@@ -69,6 +74,13 @@ func replicaThroughput(b *testing.B, format string, n int) {
 				recs = append(recs, r)
 			}
 			s.Produce(ctx, recs)
+		}
+		// The control topics exist, as on every start after a replica's
+		// first: on a cluster without them the first start waits about
+		// 5 s more (the client's metadata age) before the data path
+		// reads its first batch.
+		if err := control.EnsureTopics(ctx, []kgo.Opt{kgo.SeedBrokers(s.Env.Kafka.Brokers...)}, s.ControlTopic, s.StatusTopic, slog.New(slog.DiscardHandler)); err != nil {
+			b.Fatal(err)
 		}
 		cfg := s.Config()
 		cfg.Set("record.format", format)
@@ -121,7 +133,9 @@ func replicaThroughput(b *testing.B, format string, n int) {
 
 // benchProtobuf is the benchmark's record as a record.v1 message.
 func benchProtobuf(b *testing.B, id uint64, vec []float32, title string, year int64) []byte {
-	str := func(s string) *recordpb.Value { return &recordpb.Value{Kind: &recordpb.Value_StringValue{StringValue: s}} }
+	str := func(s string) *recordpb.Value {
+		return &recordpb.Value{Kind: &recordpb.Value_StringValue{StringValue: s}}
+	}
 	v, err := proto.Marshal(&recordpb.Record{
 		Id:     &recordpb.Record_Num{Num: id},
 		Vector: &recordpb.Record_Dense{Dense: &recordpb.DenseVector{Data: vec}},
