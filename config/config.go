@@ -170,6 +170,12 @@ type Batch struct {
 	// across partitions (decoded JSON can be many times its Kafka bytes):
 	// each partition writes its batch in pieces of at most its share.
 	MaxDecodedBytes ByteSize `koanf:"max_decoded_bytes"`
+	// MaxInflightPerPartition bounds the batches of one partition in
+	// flight at once (taken from its queue and not yet finished): the
+	// next batch is decoded while the earlier ones are written. Two
+	// batches in flight never write the same point id. 1: one batch at
+	// a time.
+	MaxInflightPerPartition int `koanf:"max_inflight_per_partition"`
 }
 
 // Control configures the control plane.
@@ -294,6 +300,8 @@ func Default() Config {
 			Linger:           20 * time.Millisecond,
 			MaxInflightBytes: 256 << 20,
 			MaxDecodedBytes:  256 << 20,
+			// BenchmarkPipeline/one-partition-5ms: see README "Tuning".
+			MaxInflightPerPartition: 4,
 		},
 		Control: Control{
 			Enabled:         true,
