@@ -383,7 +383,7 @@ func (c *Connector) applyRewinds() {
 		if offs[p.key.topic] == nil {
 			offs[p.key.topic] = make(map[int32]kgo.EpochOffset)
 		}
-		offs[p.key.topic][p.key.partition] = p.batchEnd
+		offs[p.key.topic][p.key.partition] = p.takenEnd
 		p.mu.Unlock()
 		owned = append(owned, p)
 	}
@@ -397,7 +397,7 @@ func (c *Connector) applyRewinds() {
 		c.pauser.set(p.key, reasonStalled, false)
 		p.mu.Unlock()
 		c.log.Info("partition resumed after a stall; fetching again from the end of its last batch",
-			"partition", p.key.String(), "offset", p.batchEnd.Offset)
+			"partition", p.key.String(), "offset", p.takenEnd.Offset)
 	}
 }
 
