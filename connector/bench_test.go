@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -192,6 +193,7 @@ func runConnectorBench(b *testing.B, e *env, n, points int, tune func(*Config)) 
 	if tune != nil {
 		tune(&cfg)
 	}
+	benchKnobs(&cfg)
 	b.ResetTimer()
 	for i := range b.N {
 		e.group = "bench-" + strconv.Itoa(i)
@@ -226,7 +228,8 @@ type measurement struct {
 }
 
 // measure runs f and reports its wall and CPU time, its allocations and the
-// peak RSS of the process while it ran (the peak is reset first, so the
+// peak RSS of the process while it ran (KQ_BENCH_CPUPROFILE: f's CPU
+// profile, written to that file) (the peak is reset first, so the
 // seeding of the topic does not count; where the reset is not possible the
 // peak since the process started is reported).
 func measure(b *testing.B, f func()) measurement {
@@ -236,6 +239,19 @@ func measure(b *testing.B, f func()) measurement {
 	runtime.ReadMemStats(&ms0)
 	cpu0 := cpuTime()
 	start := time.Now()
+	if path := os.Getenv("KQ_BENCH_CPUPROFILE"); path != "" {
+		// The run alone (not the seeding of the topic), e.g. for
+		// go tool pprof -top -focus 'connector|schemas|sink' connector.test cpu.prof
+		out, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer out.Close()
+		if err := pprof.StartCPUProfile(out); err != nil {
+			b.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	f()
 	wall := time.Since(start)
 	cpu := cpuTime() - cpu0
