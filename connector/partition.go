@@ -51,12 +51,13 @@ type partition struct {
 	mu          sync.Mutex
 	queue       []*kgo.Record
 	sizes       []int64 // recordSize of queue[i]
-	queuedBytes int64
-	stopping    bool // finish the flights, take no more, then exit
+	queuedBytes int64   // the sum of sizes
+	stopping    bool    // finish the flights, take no more, then exit
 	// flights are the batches in flight in offset order: run appends,
 	// finishFlights removes the head.
-	flights  []*flight
-	takenEnd kgo.EpochOffset // the offset after the last batch taken
+	flights     []*flight
+	flightBytes int64           // what the flights count in Connector.inflight
+	takenEnd    kgo.EpochOffset // the offset after the last batch taken
 	// finishing: a goroutine is finishing the head flights.
 	finishing bool
 	// abandoned: a flight ended unfinished (ctx ended); nothing after it
@@ -96,7 +97,7 @@ type partition struct {
 // flight is one batch in flight.
 type flight struct {
 	records []*kgo.Record
-	bytes   int64 // recordSize of records, counted in Connector.inflight
+	bytes   int64 // what records count in Connector.inflight
 	start   time.Time
 	end     kgo.EpochOffset
 	// work is the batch's range in the member's tracker.
@@ -177,7 +178,9 @@ func (p *partition) enqueue(recs []*kgo.Record, hwm int64) {
 		n += s
 	}
 	// Counted before the worker can see (and uncount) the records.
-	p.c.addInflight(n)
+	held := n + int64(len(recs))*fetchedOverhead
+	p.c.addInflight(held)
+	p.c.observeSizes(len(recs), held)
 	p.queue = append(p.queue, recs...)
 	p.queuedBytes += n
 	p.mu.Unlock()
@@ -225,7 +228,7 @@ func (p *partition) dropQueue() int64 {
 // dropQueueLocked empties the queue and returns its bytes, which the
 // caller releases. Called with mu held.
 func (p *partition) dropQueueLocked() int64 {
-	n := p.queuedBytes
+	n := p.queuedBytes + int64(len(p.queue))*fetchedOverhead
 	p.queue, p.sizes, p.queuedBytes = nil, nil, 0
 	return n
 }
@@ -330,7 +333,7 @@ func (p *partition) nextBatch() *flight {
 			p.mu.Unlock()
 			return nil
 		}
-		if p.stoppedErr != nil || p.c.pauses.holds(p) || len(p.flights) >= p.maxFlights {
+		if p.stoppedErr != nil || p.c.pauses.holds(p) || p.fullLocked() {
 			// A stopped partition waits for revoke, loss or shutdown; a
 			// held one for its release (datapause.go); a full one for a
 			// flight to finish.
@@ -358,7 +361,7 @@ func (p *partition) nextBatch() *flight {
 		case <-p.wake:
 		case <-lingerC:
 			p.mu.Lock()
-			if p.stopping || len(p.queue) == 0 || p.c.pauses.holds(p) || len(p.flights) >= p.maxFlights {
+			if p.stopping || len(p.queue) == 0 || p.c.pauses.holds(p) || p.fullLocked() {
 				p.mu.Unlock()
 				lingerC = nil
 				continue
@@ -370,6 +373,16 @@ func (p *partition) nextBatch() *flight {
 			return nil
 		}
 	}
+}
+
+// fullLocked reports whether p may take no further flight: it has
+// batch.max_inflight_per_partition, or its flights hold half its share of
+// batch.max_inflight_bytes (flightShare; its first flight aside), so that
+// a partition whose flights cannot finish leaves the other partitions
+// room to fetch. Called with mu held.
+func (p *partition) fullLocked() bool {
+	n := len(p.flights)
+	return n >= p.maxFlights || (n > 0 && p.flightBytes >= p.c.flightShare())
 }
 
 // takeLocked removes up to maxRecords / maxBytes (at least one record)
@@ -394,7 +407,7 @@ func (p *partition) takeLocked(maxRecords int, maxBytes int64) *flight {
 		p.queue, p.sizes = nil, nil // let the backing arrays go
 	}
 	p.queuedBytes -= bytes
-	f.bytes = bytes
+	f.bytes = bytes + int64(n)*fetchedOverhead
 	f.start = time.Now()
 	f.pending = 1
 	first, last := f.records[0], f.records[n-1]
@@ -402,6 +415,7 @@ func (p *partition) takeLocked(maxRecords int, maxBytes int64) *flight {
 	f.work = p.c.gm.Take(p.key.topic, p.key.partition, kgo.EpochOffset{Epoch: first.LeaderEpoch, Offset: first.Offset}, f.end)
 	p.takenEnd = f.end
 	p.flights = append(p.flights, f)
+	p.flightBytes += f.bytes
 	return f
 }
 
@@ -676,10 +690,15 @@ func (p *partition) finishFlights() {
 		p.mu.Lock()
 		p.flights[0] = nil
 		p.flights = p.flights[1:]
+		p.flightBytes -= f.bytes
 		if len(p.flights) == 0 {
 			p.flights = nil
 		}
 		rewind := p.afterFlightLocked()
+		// Nothing of the batch stays referenced: its records keep their
+		// fetch's decompressed buffer alive.
+		clear(f.records)
+		clear(f.failed)
 		f.records, f.recs, f.failed, f.work, f.err = f.records[:0], f.recs[:0], f.failed[:0], nil, nil
 		p.freeFlights = append(p.freeFlights, f)
 		if rewind {
