@@ -79,7 +79,7 @@ func newPartition(c *Connector, key tp) *partition {
 	p := &partition{
 		c:        c,
 		key:      key,
-		dec:      schemas.NewFormatDecoder(c.router.formatOf(key.topic), c.decCfg, c.schemaCache),
+		dec:      c.decoders.For(key.topic),
 		done:     make(chan struct{}),
 		wake:     make(chan struct{}, 1),
 		lastDone: time.Now(),
@@ -392,7 +392,7 @@ func (p *partition) process(batch []*kgo.Record) error {
 		recs[i] = rec
 		held += int64(rec.MemBytes)
 		c.addDecoded(int64(rec.MemBytes))
-		coll, err := c.router.collection(r.Topic, rec.Collection)
+		coll, err := c.decoders.router.collection(r.Topic, rec.Collection)
 		if err != nil {
 			p.fail(r, err)
 			continue

@@ -23,8 +23,9 @@
 //
 //	manifest (named, newest, or newest before until) ─▶ target exists? (needs overwrite)
 //	  ─▶ per snapshot: store.Get ═▶ Qdrant upload (priority snapshot, checksum) [or presigned URL recover]
-//	  ─▶ replay? from the manifest's committed offsets, as the data path decodes and routes,
-//	            with its writer, up to: until's offsets | the data group's committed offsets
+//	  ─▶ replay? from the manifest's committed offsets, as the data path decodes (its
+//	            connector.Decoders: each topic's format, a Schema Registry outage retried)
+//	            and routes, with its writer, up to: until's offsets | the data group's committed offsets
 //	  ─▶ alias the data path writes to? (records of some topic route to it; needs replay)
 //	            publish a data pause ─▶ every partition's commit acknowledges it
 //	            ─▶ replay to those exact offsets ─▶ switch (one UpdateAliases) ─▶ lift

@@ -13,6 +13,7 @@ import (
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
 	"github.com/seed-a550a1ef/kafka-qdrant/control/backup/store"
 	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
+	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 	"github.com/seed-a550a1ef/kafka-qdrant/sink"
 )
 
@@ -51,6 +52,9 @@ type Options struct {
 	KafkaOpts []kgo.Opt
 	// Writer applies replayed records; required for restore with replay.
 	Writer Writer
+	// Schemas finds the Schema Registry's schemas for the replay of
+	// registry-format topics (nil without schema_registry.url).
+	Schemas schemas.SchemaSource
 	// Replica names this replica in manifests.
 	Replica string
 	// Clock defaults to job.RealClock.
