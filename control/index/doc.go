@@ -52,6 +52,8 @@
 //     fix (API key, permission, strict mode, server version) fails at
 //     once with a retryable qdrant_error; the rest (collection missing,
 //     invalid request) fails at once.
+//   - A poll or retry wait never runs past the command's deadline: it is
+//     cut to what is left, so the timeout fires at the deadline exactly.
 //   - The optimizations endpoint is read in both shapes Qdrant used
 //     ({summary, running} since 1.17, {ongoing, pending} in 1.16); a shape
 //     it cannot read is an error, never "idle".

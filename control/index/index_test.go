@@ -355,22 +355,48 @@ func TestBuildTargets(t *testing.T) {
 	}
 }
 
+// TestBuildTimeout: the timeout fires exactly at the deadline, whether the
+// build is polling (a poll delay longer than what is left of the timeout
+// is cut to it, even below a millisecond) or retrying a failing call.
+// Before, a wait was cut to no less than 1ms: "timed out after
+// 30.000549s" when a jittered poll ended less than 1ms before the
+// deadline, every time for a 500µs timeout.
 func TestBuildTimeout(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := newFake(1_000_000) // 1000s of indexing
-		f.m = ptr(0)
-		o := opts(f)
-		o.Records = pending(`{"mode":"hnsw_m0","previous":{"m":16}}`)
-		start := time.Now()
-		_, err := NewBuild(o).Run(t.Context(), cmd(schemas.CommandIndexBuild, `{"timeout":"30s"}`), &recorder{})
-		wantCode(t, err, schemas.ErrTimeout, true)
-		if took := time.Since(start); took != 30*time.Second {
-			t.Fatalf("timed out after %s, want exactly 30s", took)
-		}
-		if !strings.Contains(err.Error(), "timeout 30s passed while the collection was yellow") {
-			t.Fatalf("message %q", err)
-		}
-	})
+	tests := []struct {
+		name    string
+		timeout time.Duration
+		failing bool // every Qdrant call fails Unavailable
+		msg     string
+	}{
+		{name: "polling", timeout: 30 * time.Second, msg: "timeout 30s passed while the collection was yellow"},
+		{name: "polling, less than a millisecond", timeout: 500 * time.Microsecond, msg: "timeout 500µs passed while the collection was yellow"},
+		{name: "retrying, less than a millisecond", timeout: 500 * time.Microsecond, failing: true, msg: "timeout 500µs passed while checking collection"},
+		{name: "retrying", timeout: 7*time.Second + 300*time.Microsecond, failing: true, msg: "passed while checking collection"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := newFake(1_000_000) // 1000s of indexing
+				f.m = ptr(0)
+				if tc.failing {
+					for range 10_000 {
+						f.fail = append(f.fail, status.Error(codes.Unavailable, "connection refused"))
+					}
+				}
+				o := opts(f)
+				o.Records = pending(`{"mode":"hnsw_m0","previous":{"m":16}}`)
+				start := time.Now()
+				_, err := NewBuild(o).Run(t.Context(), cmd(schemas.CommandIndexBuild, fmt.Sprintf(`{"timeout":%q}`, tc.timeout)), &recorder{})
+				wantCode(t, err, schemas.ErrTimeout, true)
+				if took := time.Since(start); took != tc.timeout {
+					t.Fatalf("timed out after %s, want exactly %s", took, tc.timeout)
+				}
+				if !strings.Contains(err.Error(), tc.msg) {
+					t.Fatalf("message %q", err)
+				}
+			})
+		})
+	}
 }
 
 // The deadline is saved before anything changes; a resumed build (after a

@@ -46,9 +46,7 @@ func (c *caller) do(ctx context.Context, what string, op func(ctx context.Contex
 		if err := c.checkDeadline(what); err != nil {
 			return err
 		}
-		if !c.deadline.IsZero() {
-			d = min(d, max(c.deadline.Sub(now), time.Millisecond))
-		}
+		d = c.untilDeadline(now, d)
 		c.o.Log.Warn("qdrant call failed, retrying", "op", what, "collection", c.collection,
 			"attempt", b.Failures(), "backoff", d, "err", err)
 		if err := job.Sleep(ctx, c.o.Clock, d); err != nil {
@@ -86,6 +84,16 @@ func (c *caller) fail(what string, p job.Policy, b *job.Budget, now time.Time, e
 			what, c.collection, b.Failing(now).Round(time.Millisecond), b.Failures(), err)
 	}
 	return p.Errorf("%s of %q: %w", what, c.collection, err)
+}
+
+// untilDeadline cuts a wait of d starting at now so that it ends at the
+// deadline at the latest, however little is left: the next checkDeadline
+// then fires exactly there. A wait cut to zero or less does not sleep.
+func (c *caller) untilDeadline(now time.Time, d time.Duration) time.Duration {
+	if c.deadline.IsZero() {
+		return d
+	}
+	return min(d, c.deadline.Sub(now))
 }
 
 // checkDeadline returns the timeout error once the deadline has passed.
