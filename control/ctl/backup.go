@@ -37,11 +37,7 @@ func parseBackupSend(name string, args []string, stderr io.Writer) (sendRequest,
 		fs.Var(&maxAge, "max-age", "delete complete backups older than this (default: backup.retention.max_age)")
 		fs.BoolVar(&dryRun, "dry-run", false, "report what would be deleted; delete nothing")
 	}
-	pos, err := parse(fs, args)
-	if err != nil {
-		return sendRequest{}, usageErrorf("%v", err)
-	}
-	req, err := f.request(name)
+	pos, req, err := f.parse(fs, name, args)
 	if err != nil {
 		return sendRequest{}, err
 	}

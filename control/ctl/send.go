@@ -56,13 +56,18 @@ func newSendFlags(fs *flag.FlagSet, timeoutUsage string) *sendFlags {
 	return f
 }
 
-// request checks the flags, once parsed, and starts the request of the
-// command name.
-func (f *sendFlags) request(name string) (sendRequest, error) {
-	if f.output != "text" && f.output != "json" {
-		return sendRequest{}, usageErrorf("--output must be text or json, got %q", f.output)
+// parse parses the arguments of the command name with fs (where f's flags
+// are defined), checks f's flags and starts the command's request; it
+// returns the positional arguments.
+func (f *sendFlags) parse(fs *flag.FlagSet, name string, args []string) ([]string, sendRequest, error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return nil, sendRequest{}, usageErrorf("%v", err)
 	}
-	return sendRequest{name: name, wait: f.wait, limit: f.timeout.d, json: f.output == "json", key: f.key}, nil
+	if f.output != "text" && f.output != "json" {
+		return nil, sendRequest{}, usageErrorf("--output must be text or json, got %q", f.output)
+	}
+	return pos, sendRequest{name: name, wait: f.wait, limit: f.timeout.d, json: f.output == "json", key: f.key}, nil
 }
 
 // encode finishes a request whose command is built: it gives the command
@@ -131,11 +136,7 @@ func parseSend(name string, args []string, stderr io.Writer) (sendRequest, error
 		fs.Var(&ef, "ef-construct", "HNSW ef_construct to set")
 		fs.Var(&thr, "indexing-threshold", "optimizer indexing_threshold (kB) to restore")
 	}
-	pos, err := parse(fs, args)
-	if err != nil {
-		return sendRequest{}, usageErrorf("%v", err)
-	}
-	req, err := f.request(name)
+	pos, req, err := f.parse(fs, name, args)
 	if err != nil {
 		return sendRequest{}, err
 	}
