@@ -1,6 +1,7 @@
 package ctl
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -284,24 +285,6 @@ func TestCtlWaitExitsWhenKafkaGoesAway(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestCtlWaitPrintsEachProgressOnce: every running event of a command
 // with a checkpoint carries the latest checkpoint and repeats the latest
 // progress; --wait prints a line only when what it shows changed (the
@@ -350,19 +333,24 @@ func TestCtlWaitPrintsEachProgressOnce(t *testing.T) {
 		t.Run(output, func(t *testing.T) {
 			n, id = 0, "b-"+output
 			publish(schemas.StateAccepted, "kq-a", nil, "")
-			var out, errOut syncBuffer
-			env := Env{KafkaOpts: opts, Control: cfg.Control, Stdout: &out, Stderr: &errOut}
+			// Lines are read as ctl prints them: once it printed the
+			// accepted state it has caught up, and what follows arrives
+			// while it waits.
+			pr, pw := io.Pipe()
+			defer pr.Close() // a failed test ends the wait
+			var errOut bytes.Buffer
+			env := Env{KafkaOpts: opts, Control: cfg.Control, Stdout: pw, Stderr: &errOut}
 			done := make(chan int, 1)
 			go func() {
-				done <- Run(t.Context(), []string{"status", id, "--wait", "--timeout", "20s", "--output", output}, env)
+				code := Run(t.Context(), []string{"status", id, "--wait", "--timeout", "20s", "--output", output}, env)
+				pw.Close()
+				done <- code
 			}()
-			// The wait has caught up once it printed the accepted state;
-			// what follows arrives while it waits.
-			for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "accepted"); time.Sleep(10 * time.Millisecond) {
-				if time.Now().After(deadline) {
-					t.Fatalf("no accepted line: %q %q", out.String(), errOut.String())
-				}
+			sc := bufio.NewScanner(pr)
+			if !sc.Scan() {
+				t.Fatalf("ctl printed nothing: exit %d, %q", <-done, errOut.String())
 			}
+			lines := []string{sc.Text()}
 			publish(schemas.StateRunning, "kq-a", half, "")
 			publish(schemas.StateRunning, "kq-a", half, `{"part":1}`) // a checkpoint: same progress
 			publish(schemas.StateRunning, "kq-a", half, `{"part":2}`)
@@ -370,13 +358,10 @@ func TestCtlWaitPrintsEachProgressOnce(t *testing.T) {
 			publish(schemas.StateRunning, "kq-a", all, `{"part":3}`)
 			publish(schemas.StateRunning, "kq-b", all, `{"part":3}`) // handed over: another replica
 			publish(schemas.StateSucceeded, "kq-b", nil, "")
-			var code int
-			select {
-			case code = <-done:
-			case <-time.After(20 * time.Second):
-				t.Fatal("ctl status --wait did not end")
+			for sc.Scan() {
+				lines = append(lines, sc.Text())
 			}
-			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+			code := <-done
 			var got []string
 			for _, l := range lines {
 				s := l
