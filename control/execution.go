@@ -212,26 +212,32 @@ func (r *Runner) complete(e *execution, st schemas.Status) {
 // final may or may not have reached the topic.
 func (r *Runner) giveUp(e *execution) {
 	r.mu.Lock()
+	ok := r.abandonLocked(e)
+	r.mu.Unlock()
+	if ok {
+		close(e.done)
+	}
+}
+
+// abandonLocked marks e abandoned and detaches it; false when it was
+// abandoned already or has a final state. r.mu is held.
+func (r *Runner) abandonLocked(e *execution) bool {
 	if e.abandoned || e.final != nil {
-		r.mu.Unlock()
-		return
+		return false
 	}
 	e.abandoned = true
 	r.detachLocked(e)
-	r.mu.Unlock()
-	close(e.done)
+	return true
 }
 
 // abandon gives e up without a final state: the next owner resumes it.
 // A running command gets a best-effort running event saying so.
 func (r *Runner) abandon(e *execution, why string) {
 	r.mu.Lock()
-	if e.abandoned || e.final != nil {
+	if !r.abandonLocked(e) {
 		r.mu.Unlock()
 		return
 	}
-	e.abandoned = true
-	r.detachLocked(e)
 	until := time.Now().Add(5 * time.Second)
 	if d := e.ep.deadline; !d.IsZero() && d.Before(until) {
 		until = d

@@ -73,7 +73,11 @@
 //   - Errors end commands with one code each (errors.go): backup_not_found,
 //     checksum_mismatch, store_unavailable, target_exists, replay_gap,
 //     collection_not_found, qdrant_error, unavailable; transient failures
-//     are retried for Options.RetryFor first.
+//     are retried for Options.RetryFor first. Qdrant's failures follow the
+//     control plane's one policy (job.QdrantPolicy), as index commands do:
+//     Internal (REST 500) gets job.DefaultBriefAttempts attempts, what only
+//     an operator can fix (API key, permission: REST 401, 403) fails at
+//     once with a retryable qdrant_error.
 //   - An alias switch loses no record and lets no older write overwrite
 //     a newer one: no replica applies a record of the pause's topics
 //     between the acknowledged offsets and the switch; a replica that
