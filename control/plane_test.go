@@ -137,6 +137,43 @@ func TestRetentionTombstonesOldFinishedCommands(t *testing.T) {
 	}
 }
 
+// TestRetentionKeepsUncommittedCommands: a finished command whose control
+// record the control group has not committed past (a long command ahead
+// of it holds the commit point) keeps its final status, however old: the
+// next owner reads its record again and must find it final, not run it
+// again. Once the commit point passes it, it is tombstoned as usual.
+func TestRetentionKeepsUncommittedCommands(t *testing.T) {
+	e := newEnv(t)
+	old := time.Now().Add(-8 * 24 * time.Hour)
+	e.publishStatus(schemas.Status{CommandID: "old-done", Type: schemas.CommandBackup, Collection: "b",
+		State: schemas.StateSucceeded, Replica: "kq-old", Time: old})
+	// The long command first, then the old one's record again (a producer
+	// retry, or a record the former owner never committed past).
+	e.sendCmd(schemas.Command{ID: "long", Type: schemas.CommandBackup, Collection: "a"})
+	e.sendCmd(schemas.Command{ID: "old-done", Type: schemas.CommandBackup, Collection: "b"})
+	g := newGate()
+	e.startRunner("kq-a", withGate(g), func(c *RunnerConfig) {
+		c.StatusRetention = 7 * 24 * time.Hour
+		c.SweepInterval = 50 * time.Millisecond
+	})
+	e.log.waitFor("long", "running", func(evs []schemas.Status) bool {
+		return len(evs) > 0 && evs[len(evs)-1].State == schemas.StateRunning
+	})
+	// old-done's record is handled (its final re-published) behind the
+	// running command, so it stays above the commit point.
+	e.log.waitFor("old-done", "its final re-published", func(evs []schemas.Status) bool { return finals(evs) >= 2 })
+	time.Sleep(500 * time.Millisecond) // ten sweeps
+	if tombstoned(e, "old-done") {
+		t.Fatal("old-done was tombstoned while its control record was not committed past")
+	}
+	if g.runs.Load() != 1 {
+		t.Fatalf("the gate ran %d times, want 1 (long only)", g.runs.Load())
+	}
+	close(g.open)
+	e.log.waitFinal("long")
+	waitTombstones(t, e, []string{"old-done"})
+}
+
 // tombstoned reports whether the status topic has a tombstone for id.
 func tombstoned(e *env, id string) bool {
 	e.log.mu.Lock()
