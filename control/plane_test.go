@@ -234,6 +234,30 @@ func TestHugeMalformedRecordIsAnswered(t *testing.T) {
 	e.waitCommitted(e.endOffset())
 }
 
+// A copy of a command that arrives while the command's final status is
+// being published joins the command in flight, and its record may follow
+// the final on the status topic: it gets the final again, as a copy of a
+// finished command does (ctl --wait on the copy sees an answer). Before,
+// it got none.
+func TestCopyDuringFinalPublishGetsTheFinal(t *testing.T) {
+	e := newEnv(t)
+	e.createCollection("movies", 100)
+	e.startRunner("kq-a")
+	release, held := make(chan struct{}), make(chan struct{})
+	e.holdProduce(`"command_id":"defer-2","type":"index_defer","collection":"movies","state":"succeeded"`, release, held)
+	cmd := schemas.Command{ID: "defer-2", Type: schemas.CommandIndexDefer, Collection: "movies"}
+	e.sendCmd(cmd)
+	<-held
+	e.sendCmd(cmd) // the copy arrives while the final is held
+	time.Sleep(300 * time.Millisecond)
+	close(release)
+	evs := e.log.waitFor("defer-2", "a final for each copy", func(evs []schemas.Status) bool { return finals(evs) == 2 })
+	if n := count(evs, schemas.StateAccepted); n != 1 {
+		t.Fatalf("defer-2 was accepted %d times:\n%s", n, dump(evs))
+	}
+	e.waitCommitted(e.endOffset())
+}
+
 // holdProduce makes kfake hold every produce request whose records
 // contain marker until release is closed.
 func (e *env) holdProduce(marker string, release <-chan struct{}, held chan<- struct{}) {
