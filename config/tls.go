@@ -25,21 +25,21 @@ func (t TLS) Build() (*tls.Config, error) {
 	if t.CAFile != "" {
 		pem, err := os.ReadFile(t.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("reading CA file: %w", err)
+			return nil, fmt.Errorf("ca_file: reading CA file: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("CA file %s: no PEM certificate found", t.CAFile)
+			return nil, fmt.Errorf("ca_file: %s: no PEM certificate found", t.CAFile)
 		}
 		c.RootCAs = pool
 	}
 	if t.CertFile != "" || t.KeyFile != "" {
 		if t.CertFile == "" || t.KeyFile == "" {
-			return nil, fmt.Errorf("client certificate needs both cert_file and key_file")
+			return nil, fmt.Errorf("cert_file and key_file: a client certificate needs both")
 		}
 		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("loading client certificate %s / %s: %w", t.CertFile, t.KeyFile, err)
+			return nil, fmt.Errorf("cert_file and key_file: loading client certificate %s / %s: %w", t.CertFile, t.KeyFile, err)
 		}
 		c.Certificates = []tls.Certificate{cert}
 	}

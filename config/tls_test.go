@@ -119,7 +119,7 @@ func TestTLSBuildErrors(t *testing.T) {
 	}{
 		{"missing CA file", TLS{Enabled: true, CAFile: "/nonexistent/ca.pem"}, "reading CA file"},
 		{"CA file without PEM", TLS{Enabled: true, CAFile: notPEM}, "no PEM certificate found"},
-		{"cert without key", TLS{Enabled: true, CertFile: p.clientCert}, "needs both cert_file and key_file"},
+		{"cert without key", TLS{Enabled: true, CertFile: p.clientCert}, "cert_file and key_file: a client certificate needs both"},
 		{"key of another certificate", TLS{Enabled: true, CertFile: p.clientCert, KeyFile: p.serverKey}, "loading client certificate"},
 	}
 	for _, tt := range tests {

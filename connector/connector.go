@@ -74,18 +74,15 @@ type Config struct {
 // Connector runs one member of the data consumer group. See the package
 // documentation for the lifecycle and the offset invariants.
 type Connector struct {
-	cfg    Config
-	decCfg schemas.DecoderConfig
-	log    *slog.Logger
-	m      *metrics
-	router router
-	// schemaCache holds the registry's schemas for every partition's
-	// decoder (nil without Schemas).
-	schemaCache *schemas.SchemaCache
-	cl          *kgo.Client
-	gm          *groupmember.Member
-	pauser      *pauser
-	pauses      *dataPauses // nil without Config.Pauses
+	cfg Config
+	log *slog.Logger
+	m   *metrics
+	// decoders make each partition's decoder and route its records.
+	decoders *Decoders
+	cl       *kgo.Client
+	gm       *groupmember.Member
+	pauser   *pauser
+	pauses   *dataPauses // nil without Config.Pauses
 
 	// inflight counts the bytes of records handed to partition workers and
 	// not yet finished (applied, dead-lettered or dropped).
@@ -154,29 +151,16 @@ func New(cfg Config) (*Connector, error) {
 	if cfg.Batch.MaxRecords <= 0 || cfg.Batch.MaxBytes <= 0 {
 		return nil, errors.New("connector: batch.max_records and batch.max_bytes must be > 0")
 	}
-	decCfg, err := decoderConfig(cfg.Record, cfg.Routing)
+	decs, err := NewDecoders(cfg.Record, cfg.Routing, cfg.Schemas)
 	if err != nil {
-		return nil, fmt.Errorf("record: %w", err)
-	}
-	rt, err := newRouter(cfg.Routing, cfg.Record)
-	if err != nil {
-		return nil, err
-	}
-	var cache *schemas.SchemaCache
-	switch {
-	case cfg.Schemas != nil:
-		cache = schemas.NewSchemaCache(cfg.Schemas, decCfg)
-	case rt.usesRegistry():
-		return nil, errors.New("connector: a topic is in the registry format but no Schemas (schema_registry.url) is configured")
+		return nil, fmt.Errorf("connector: %w", err)
 	}
 	c := &Connector{
-		cfg:         cfg,
-		decCfg:      decCfg,
-		log:         cfg.Logger,
-		router:      rt,
-		schemaCache: cache,
-		parts:       make(map[tp]*partition),
-		testHooks:   cfg.testHooks,
+		cfg:       cfg,
+		log:       cfg.Logger,
+		decoders:  decs,
+		parts:     make(map[tp]*partition),
+		testHooks: cfg.testHooks,
 		// kgo joins the group from NewClient on, so the group callbacks
 		// can run before New has finished building c.
 		initDone: make(chan struct{}),

@@ -137,7 +137,7 @@ func newPartition(c *Connector, key tp) *partition {
 	p := &partition{
 		c:          c,
 		key:        key,
-		dec:        schemas.NewFormatDecoder(c.router.formatOf(key.topic), c.decCfg, c.schemaCache),
+		dec:        c.decoders.For(key.topic),
 		maxFlights: max(c.cfg.Batch.MaxInflightPerPartition, 1),
 		done:       make(chan struct{}),
 		wake:       make(chan struct{}, 1),
@@ -460,7 +460,7 @@ func (p *partition) process(f *flight) error {
 				return err
 			}
 			f.recs[i] = rec
-			coll, err := c.router.collection(r.Topic, rec.Collection)
+			coll, err := c.decoders.router.collection(r.Topic, rec.Collection)
 			if err == nil {
 				err = c.cfg.Sink.Check(ctx, coll, &f.recs[i])
 			}

@@ -79,15 +79,9 @@ func validCollectionName(name string) error {
 	return nil
 }
 
-// decoderConfig is DecoderConfig under the name the connector uses.
+// decoderConfig is the record decoder's configuration of the record and
+// routing sections (the field names and key rule of every format).
 func decoderConfig(rec config.Record, routing config.Routing) (schemas.DecoderConfig, error) {
-	return DecoderConfig(rec, routing)
-}
-
-// DecoderConfig is the record decoder's configuration of the record and
-// routing sections: how the data path decodes records, and so how a
-// restore's replay must decode them.
-func DecoderConfig(rec config.Record, routing config.Routing) (schemas.DecoderConfig, error) {
 	keyID, err := schemas.ParseKeyIDRule(rec.KeyID)
 	if err != nil {
 		return schemas.DecoderConfig{}, fmt.Errorf("key_id: %w", err)

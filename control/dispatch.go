@@ -206,11 +206,7 @@ func (r *Runner) reject(ep *epoch, ref offsetRef, cmd schemas.Command, src *sche
 	}
 	r.log.Warn("command rejected", "id", cmd.ID, "type", schemas.Clip(string(cmd.Type), 100), "code", code, "err", schemas.Clip(msg, 500))
 	r.m.total.WithLabelValues(typeLabel(cmd.Type), string(schemas.StateFailed)).Inc()
-	r.mu.Lock()
-	r.finals.put(st)
-	ref.offs.markDone(ref.partition, ref.offset)
-	r.mu.Unlock()
-	r.kickCommit()
+	r.answered(ref, st)
 	return true
 }
 
@@ -231,12 +227,18 @@ func (r *Runner) republish(ep *epoch, ref offsetRef, fin schemas.Status) bool {
 		r.log.Warn("final status not re-published; handling the command again", "id", fin.CommandID, "err", err)
 		return false
 	}
+	r.answered(ref, fin)
+	return true
+}
+
+// answered records that the control record at ref was answered by the
+// published final status fin: its offset may be committed.
+func (r *Runner) answered(ref offsetRef, fin schemas.Status) {
 	r.mu.Lock()
 	r.finals.put(fin)
 	ref.offs.markDone(ref.partition, ref.offset)
 	r.mu.Unlock()
 	r.kickCommit()
-	return true
 }
 
 // enqueue accepts a valid command: it joins the queues of the collections

@@ -102,5 +102,8 @@
 //     Kafka message; the runner never stops on bad input.
 //   - Finished commands older than control.status_retention are tombstoned
 //     by the owner (at takeover and hourly), except the newest succeeded
-//     index_defer of a collection that no succeeded index_build followed.
+//     index_defer of a collection that no succeeded index_build followed,
+//     and any command whose control record the control group has not
+//     committed past (the next owner reads it again and must find it
+//     final: retention.go, uncommittedIDs).
 package control

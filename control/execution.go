@@ -151,6 +151,12 @@ func (r *Runner) conclude(e *execution, st schemas.Status, ran time.Duration) bo
 		e.timer.Stop()
 	}
 	e.pmu.Unlock()
+	// Duplicates of the command handled from here on join e while its
+	// final is being published: their records may follow the final on
+	// the status topic, so they get it again below.
+	r.mu.Lock()
+	joined := len(e.refs)
+	r.mu.Unlock()
 	if _, err := st.Encode(); errors.Is(err, schemas.ErrStatusTooLarge) {
 		r.log.Error("final status too large; publishing a failure instead", "id", e.cmd.ID, "err", err)
 		st.State, st.Result = schemas.StateFailed, nil
@@ -190,6 +196,15 @@ func (r *Runner) conclude(e *execution, st schemas.Status, ran time.Duration) bo
 	}
 	lvl("command finished", args...)
 	r.complete(e, st)
+	r.mu.Lock()
+	late := len(e.refs) > joined
+	r.mu.Unlock()
+	if late {
+		// As a duplicate of a finished command gets its final (republish).
+		if err := r.publishNow(context.Background(), e.ep, st); err != nil {
+			r.log.Warn("final status not re-published for a duplicate that arrived while it was published", "id", e.cmd.ID, "err", err)
+		}
+	}
 	return true
 }
 
@@ -212,26 +227,32 @@ func (r *Runner) complete(e *execution, st schemas.Status) {
 // final may or may not have reached the topic.
 func (r *Runner) giveUp(e *execution) {
 	r.mu.Lock()
+	ok := r.abandonLocked(e)
+	r.mu.Unlock()
+	if ok {
+		close(e.done)
+	}
+}
+
+// abandonLocked marks e abandoned and detaches it; false when it was
+// abandoned already or has a final state. r.mu is held.
+func (r *Runner) abandonLocked(e *execution) bool {
 	if e.abandoned || e.final != nil {
-		r.mu.Unlock()
-		return
+		return false
 	}
 	e.abandoned = true
 	r.detachLocked(e)
-	r.mu.Unlock()
-	close(e.done)
+	return true
 }
 
 // abandon gives e up without a final state: the next owner resumes it.
 // A running command gets a best-effort running event saying so.
 func (r *Runner) abandon(e *execution, why string) {
 	r.mu.Lock()
-	if e.abandoned || e.final != nil {
+	if !r.abandonLocked(e) {
 		r.mu.Unlock()
 		return
 	}
-	e.abandoned = true
-	r.detachLocked(e)
 	until := time.Now().Add(5 * time.Second)
 	if d := e.ep.deadline; !d.IsZero() && d.Before(until) {
 		until = d

@@ -137,6 +137,43 @@ func TestRetentionTombstonesOldFinishedCommands(t *testing.T) {
 	}
 }
 
+// TestRetentionKeepsUncommittedCommands: a finished command whose control
+// record the control group has not committed past (a long command ahead
+// of it holds the commit point) keeps its final status, however old: the
+// next owner reads its record again and must find it final, not run it
+// again. Once the commit point passes it, it is tombstoned as usual.
+func TestRetentionKeepsUncommittedCommands(t *testing.T) {
+	e := newEnv(t)
+	old := time.Now().Add(-8 * 24 * time.Hour)
+	e.publishStatus(schemas.Status{CommandID: "old-done", Type: schemas.CommandBackup, Collection: "b",
+		State: schemas.StateSucceeded, Replica: "kq-old", Time: old})
+	// The long command first, then the old one's record again (a producer
+	// retry, or a record the former owner never committed past).
+	e.sendCmd(schemas.Command{ID: "long", Type: schemas.CommandBackup, Collection: "a"})
+	e.sendCmd(schemas.Command{ID: "old-done", Type: schemas.CommandBackup, Collection: "b"})
+	g := newGate()
+	e.startRunner("kq-a", withGate(g), func(c *RunnerConfig) {
+		c.StatusRetention = 7 * 24 * time.Hour
+		c.SweepInterval = 50 * time.Millisecond
+	})
+	e.log.waitFor("long", "running", func(evs []schemas.Status) bool {
+		return len(evs) > 0 && evs[len(evs)-1].State == schemas.StateRunning
+	})
+	// old-done's record is handled (its final re-published) behind the
+	// running command, so it stays above the commit point.
+	e.log.waitFor("old-done", "its final re-published", func(evs []schemas.Status) bool { return finals(evs) >= 2 })
+	time.Sleep(500 * time.Millisecond) // ten sweeps
+	if tombstoned(e, "old-done") {
+		t.Fatal("old-done was tombstoned while its control record was not committed past")
+	}
+	if g.runs.Load() != 1 {
+		t.Fatalf("the gate ran %d times, want 1 (long only)", g.runs.Load())
+	}
+	close(g.open)
+	e.log.waitFinal("long")
+	waitTombstones(t, e, []string{"old-done"})
+}
+
 // tombstoned reports whether the status topic has a tombstone for id.
 func tombstoned(e *env, id string) bool {
 	e.log.mu.Lock()
@@ -193,6 +230,30 @@ func TestHugeMalformedRecordIsAnswered(t *testing.T) {
 	})
 	if inv.Error == nil || inv.Error.Code != schemas.ErrInvalidCommand || !strings.HasPrefix(inv.Record.Key, "kkkk") || len(inv.Record.Key) > schemas.MaxRefLength {
 		t.Fatalf("generated-id failure %+v", inv)
+	}
+	e.waitCommitted(e.endOffset())
+}
+
+// A copy of a command that arrives while the command's final status is
+// being published joins the command in flight, and its record may follow
+// the final on the status topic: it gets the final again, as a copy of a
+// finished command does (ctl --wait on the copy sees an answer). Before,
+// it got none.
+func TestCopyDuringFinalPublishGetsTheFinal(t *testing.T) {
+	e := newEnv(t)
+	e.createCollection("movies", 100)
+	e.startRunner("kq-a")
+	release, held := make(chan struct{}), make(chan struct{})
+	e.holdProduce(`"command_id":"defer-2","type":"index_defer","collection":"movies","state":"succeeded"`, release, held)
+	cmd := schemas.Command{ID: "defer-2", Type: schemas.CommandIndexDefer, Collection: "movies"}
+	e.sendCmd(cmd)
+	<-held
+	e.sendCmd(cmd) // the copy arrives while the final is held
+	time.Sleep(300 * time.Millisecond)
+	close(release)
+	evs := e.log.waitFor("defer-2", "a final for each copy", func(evs []schemas.Status) bool { return finals(evs) == 2 })
+	if n := count(evs, schemas.StateAccepted); n != 1 {
+		t.Fatalf("defer-2 was accepted %d times:\n%s", n, dump(evs))
 	}
 	e.waitCommitted(e.endOffset())
 }

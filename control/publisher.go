@@ -145,11 +145,8 @@ func (p *publisher) drop(key string) {
 func (p *publisher) enqueue(it *pubItem) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.fatal != nil {
-		return p.fatal
-	}
-	if p.closed {
-		return errPublisherClosed
+	if err := p.errLocked(); err != nil {
+		return err
 	}
 	p.queue = append(p.queue, it)
 	p.signal()
@@ -184,6 +181,11 @@ func (p *publisher) signal() {
 func (p *publisher) err() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.errLocked()
+}
+
+// errLocked is err with p.mu held.
+func (p *publisher) errLocked() error {
 	if p.fatal != nil {
 		return p.fatal
 	}

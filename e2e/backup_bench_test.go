@@ -29,13 +29,7 @@ import (
 //
 //	KAFKA=real E2E_BENCH=BackupRestore ./scripts/e2e.sh
 func BenchmarkBackupRestore(b *testing.B) {
-	if env == nil {
-		b.Skip("needs the e2e environment")
-	}
-	n := 270_000
-	if v, err := strconv.Atoi(os.Getenv("KQ_E2E_BENCH_POINTS")); err == nil && v > 0 {
-		n = v
-	}
+	n := benchSize(b, "KQ_E2E_BENCH_POINTS", 270_000)
 	const dim = 1024
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
 	defer cancel()

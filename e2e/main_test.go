@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -52,6 +53,20 @@ func scenario(t *testing.T, opt harness.ScenarioOptions) *harness.Scenario {
 	}
 	t.Parallel()
 	return env.NewScenario(t, opt)
+}
+
+// benchSize starts a benchmark on the environment (skipped in -short
+// mode) and returns its size: the positive integer in the environment
+// variable name, else def.
+func benchSize(b *testing.B, name string, def int) int {
+	b.Helper()
+	if env == nil {
+		b.Skip("needs the e2e environment")
+	}
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
 }
 
 // testContext bounds a scenario.

@@ -40,13 +40,7 @@ import (
 //
 //	KAFKA=real E2E_BENCH=ReplicaThroughput ./scripts/e2e.sh
 func BenchmarkReplicaThroughput(b *testing.B) {
-	if env == nil {
-		b.Skip("needs the e2e environment")
-	}
-	n := 200_000
-	if v, err := strconv.Atoi(os.Getenv("KQ_E2E_BENCH_RECORDS")); err == nil && v > 0 {
-		n = v
-	}
+	n := benchSize(b, "KQ_E2E_BENCH_RECORDS", 200_000)
 	for _, format := range []string{"json", "protobuf"} {
 		b.Run(format, func(b *testing.B) { replicaThroughput(b, format, n) })
 	}

@@ -14,11 +14,12 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// Action is what a failed Qdrant call means for a caller. The writer acts
-// on every value; the control plane's handlers (control/index,
-// control/backup) map them to a command's policy: retry ActionRetry
-// within a bound, fail at once on the rest, with a retryable error when
-// only an operator can fix it (ActionRetryOperator, ActionRetryCollection).
+// Action is what a failed Qdrant call means for a caller, over gRPC
+// (Classify) and REST (RESTError.Action). The writer acts on every value;
+// the control plane's handlers map them to a command's policy (one table,
+// control/job's QdrantPolicy): retry ActionRetry within a bound, fail at
+// once on the rest, with a retryable error when only an operator can fix
+// it (ActionRetryOperator, ActionRetryCollection).
 type Action uint8
 
 const (

@@ -3,11 +3,9 @@ package sink
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 
@@ -135,37 +133,15 @@ func parseGRPCAddr(addr string) (host string, port int, useTLS bool, err error) 
 	return h, n, useTLS, nil
 }
 
-// tlsConfig builds the client TLS config from qdrant.tls: the system roots
-// plus ca_file, a client certificate when cert_file and key_file are set.
+// tlsConfig builds the client TLS config from qdrant.tls with the one
+// builder every client uses (config.TLS.Build: ca_file, else the system
+// roots; a client certificate when cert_file and key_file are set), also
+// when TLS is implied by an https:// address rather than enabled.
 func tlsConfig(t config.TLS) (*tls.Config, error) {
-	tc := &tls.Config{
-		MinVersion:         tls.VersionTLS12,
-		ServerName:         t.ServerName,
-		InsecureSkipVerify: t.InsecureSkipVerify, //nolint:gosec // explicit opt-in by config
-	}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("qdrant.tls.ca_file: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("qdrant.tls.ca_file: no PEM certificate in %s", t.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	switch {
-	case t.CertFile != "" && t.KeyFile != "":
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("qdrant.tls.cert_file/key_file: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	case t.CertFile != "" || t.KeyFile != "":
-		return nil, errors.New("qdrant.tls: cert_file and key_file must be set together")
+	t.Enabled = true
+	tc, err := t.Build()
+	if err != nil {
+		return nil, fmt.Errorf("qdrant.tls: %w", err)
 	}
 	return tc, nil
 }

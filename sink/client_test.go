@@ -206,9 +206,9 @@ func TestNewClientTLS(t *testing.T) {
 		{"plaintext to a TLS server fails", tlsServer.addr, config.TLS{}, false, ""},
 		{"client certificate for mTLS", mtlsServer.addr, config.TLS{Enabled: true, CAFile: caFile, ServerName: "localhost", CertFile: certFile, KeyFile: keyFile}, true, ""},
 		{"mTLS without client certificate fails", mtlsServer.addr, config.TLS{Enabled: true, CAFile: caFile, ServerName: "localhost"}, false, ""},
-		{"missing ca file", tlsServer.addr, config.TLS{Enabled: true, CAFile: filepath.Join(dir, "nope.pem")}, false, "qdrant.tls.ca_file"},
+		{"missing ca file", tlsServer.addr, config.TLS{Enabled: true, CAFile: filepath.Join(dir, "nope.pem")}, false, "qdrant.tls: ca_file"},
 		{"ca file without PEM", tlsServer.addr, config.TLS{Enabled: true, CAFile: writePEMRaw(t, dir, "junk.pem", "junk")}, false, "no PEM certificate"},
-		{"cert without key", tlsServer.addr, config.TLS{Enabled: true, CertFile: certFile}, false, "must be set together"},
+		{"cert without key", tlsServer.addr, config.TLS{Enabled: true, CertFile: certFile}, false, "cert_file and key_file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

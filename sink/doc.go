@@ -15,9 +15,10 @@
 // the closing boundary chained with io.MultiReader (with a Content-Length
 // when the size is known), so a snapshot of any size passes through a few
 // kilobytes of buffers. Non-2xx answers become *RESTError carrying Qdrant's
-// message (JSON status.error or actix's plain text); whether one is worth
-// retrying is decided in one table, restStatusRules (snapshots_http.go),
-// and RetryableREST adds transport failures. The client never retries by
+// message (JSON status.error or actix's plain text); what one means is
+// decided in one table, restStatusRules (snapshots_http.go), in the gRPC
+// table's actions (retry; retry once an operator acted, for 401 and 403;
+// reject), and RetryableREST adds transport failures. The client never retries by
 // itself: an upload's reader can be read only once, and the caller knows
 // how long to keep trying.
 //

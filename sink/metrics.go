@@ -1,9 +1,9 @@
 package sink
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/internal/promreg"
 )
 
 // metrics are the writer's Prometheus collectors. No label carries a
@@ -80,14 +80,5 @@ func (m *metrics) retry(class string) { m.retries.WithLabelValues(class).Inc() }
 // under the same description (several writers on one registry share their
 // metrics). Any other registration error is a programming error.
 func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		panic("sink: registering metrics: " + err.Error())
-	}
-	return c
+	return promreg.MustRegisterOrExisting("sink", reg, c)
 }

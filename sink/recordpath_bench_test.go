@@ -119,7 +119,9 @@ func recordPathValues(tb testing.TB, f string, n, dim int) []keyValue {
 			fmt.Fprintf(&s, `],"payload":{"title":%q,"year":%d,"tags":["a","b"]}}`, title, year)
 			v = []byte(s.String())
 		case "protobuf":
-			str := func(s string) *recordpb.Value { return &recordpb.Value{Kind: &recordpb.Value_StringValue{StringValue: s}} }
+			str := func(s string) *recordpb.Value {
+				return &recordpb.Value{Kind: &recordpb.Value_StringValue{StringValue: s}}
+			}
 			var err error
 			v, err = proto.Marshal(&recordpb.Record{
 				Id:     &recordpb.Record_Num{Num: uint64(i)},

@@ -32,43 +32,50 @@ func (e *RESTError) Error() string {
 	return fmt.Sprintf("%s: qdrant answered %d: %s", e.Op, e.Status, e.Message)
 }
 
-// Retryable reports whether sending the same request again may succeed
-// (restStatusRules).
-func (e *RESTError) Retryable() bool { return statusRule(e.Status).retryable }
+// Action is what the status means, in the vocabulary of the gRPC table
+// (codeRules): ActionRetry for a failure that fixes itself,
+// ActionRetryOperator for one only an operator can fix (401, 403: the data
+// path would retry it and log at ERROR), ActionReject or ActionSplit for a
+// request that cannot succeed as it is (restStatusRules).
+func (e *RESTError) Action() Action { return statusRule(e.Status).action }
 
-// Reason says why the status is retryable or not (restStatusRules).
+// Retryable reports whether sending the same request again may succeed
+// without anyone acting: the status's Action is ActionRetry.
+func (e *RESTError) Retryable() bool { return e.Action() == ActionRetry }
+
+// Reason says why the status has its Action (restStatusRules).
 func (e *RESTError) Reason() string { return statusRule(e.Status).reason }
 
 // restRule is one row of restStatusRules.
 type restRule struct {
-	retryable bool
-	reason    string
+	action Action
+	reason string
 }
 
 // restStatusRules is THE classification of Qdrant REST answers, the HTTP
-// twin of codeRules. Qdrant maps StorageError to HTTP statuses in
-// src/actix/helpers.rs (v1.18.3): BadInput, BadRequest, ChecksumMismatch,
-// InferenceError → 400; NotFound → 404; ServiceError, PreconditionFailed →
-// 500; Locked, Forbidden → 403; Timeout → 408; AlreadyExists → 409;
-// RateLimitExceeded → 429 (Retry-After); ShardUnavailable → 503; request
-// validation → 422 (src/actix/mod.rs); authentication → 401
-// (src/actix/auth.rs); multipart extractor errors → 400/415. Statuses not
-// listed: 5xx retryable, others not.
+// twin of codeRules, with the same actions. Qdrant maps StorageError to
+// HTTP statuses in src/actix/helpers.rs (v1.18.3): BadInput, BadRequest,
+// ChecksumMismatch, InferenceError → 400; NotFound → 404; ServiceError,
+// PreconditionFailed → 500; Locked, Forbidden → 403; Timeout → 408;
+// AlreadyExists → 409; RateLimitExceeded → 429 (Retry-After);
+// ShardUnavailable → 503; request validation → 422 (src/actix/mod.rs);
+// authentication → 401 (src/actix/auth.rs); multipart extractor errors →
+// 400/415. Statuses not listed: 5xx ActionRetry, others ActionReject.
 var restStatusRules = map[int]restRule{
-	http.StatusBadRequest:            {false, "Qdrant refused the request (bad input, checksum mismatch, unsupported location)"},
-	http.StatusUnauthorized:          {false, "missing or wrong API key (qdrant.api_key)"},
-	http.StatusForbidden:             {false, "forbidden by Qdrant's configuration (URL recovery disabled, storage locked, path outside snapshots dir)"},
-	http.StatusNotFound:              {false, "the collection or snapshot does not exist"},
-	http.StatusRequestTimeout:        {true, "Qdrant's operation timed out"},
-	http.StatusConflict:              {false, "already exists"},
-	http.StatusRequestEntityTooLarge: {false, "the request is larger than Qdrant accepts"},
-	http.StatusUnsupportedMediaType:  {false, "wrong content type (a client bug)"},
-	http.StatusUnprocessableEntity:   {false, "Qdrant's request validation failed"},
-	http.StatusTooManyRequests:       {true, "rate limited (Retry-After)"},
-	http.StatusInternalServerError:   {true, "Qdrant service error (storage or consensus trouble)"},
-	http.StatusBadGateway:            {true, "a proxy in front of Qdrant failed"},
-	http.StatusServiceUnavailable:    {true, "Qdrant down, restarting, or a shard unavailable"},
-	http.StatusGatewayTimeout:        {true, "a proxy in front of Qdrant timed out"},
+	http.StatusBadRequest:            {ActionReject, "Qdrant refused the request (bad input, checksum mismatch, unsupported location)"},
+	http.StatusUnauthorized:          {ActionRetryOperator, "missing or wrong API key (qdrant.api_key): an operator must act"},
+	http.StatusForbidden:             {ActionRetryOperator, "forbidden by Qdrant's configuration or the key's access (URL recovery disabled, storage locked, path outside snapshots dir): an operator must act"},
+	http.StatusNotFound:              {ActionReject, "the collection or snapshot does not exist"},
+	http.StatusRequestTimeout:        {ActionRetry, "Qdrant's operation timed out"},
+	http.StatusConflict:              {ActionReject, "already exists"},
+	http.StatusRequestEntityTooLarge: {ActionSplit, "the request is larger than Qdrant (or a proxy in front of it) accepts"},
+	http.StatusUnsupportedMediaType:  {ActionReject, "wrong content type (a client bug)"},
+	http.StatusUnprocessableEntity:   {ActionReject, "Qdrant's request validation failed"},
+	http.StatusTooManyRequests:       {ActionRetry, "rate limited (Retry-After)"},
+	http.StatusInternalServerError:   {ActionRetry, "Qdrant service error (storage or consensus trouble)"},
+	http.StatusBadGateway:            {ActionRetry, "a proxy in front of Qdrant failed"},
+	http.StatusServiceUnavailable:    {ActionRetry, "Qdrant down, restarting, or a shard unavailable"},
+	http.StatusGatewayTimeout:        {ActionRetry, "a proxy in front of Qdrant timed out"},
 }
 
 func statusRule(status int) restRule {
@@ -76,15 +83,16 @@ func statusRule(status int) restRule {
 		return r
 	}
 	if status >= 500 {
-		return restRule{true, "server error"}
+		return restRule{ActionRetry, "server error"}
 	}
-	return restRule{false, "unexpected status"}
+	return restRule{ActionReject, "unexpected status"}
 }
 
 // RetryableREST reports whether err, returned by a SnapshotClient call, may
-// succeed when the call is repeated: a retryable RESTError or a transport
-// failure (connection refused or reset, timeout, a response cut short).
-// Context cancellation is not retryable.
+// succeed when the call is repeated without anyone acting: a RESTError
+// whose Action is ActionRetry, or a transport failure (connection refused
+// or reset, timeout, a response cut short). Context cancellation is not
+// retryable.
 func RetryableREST(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return false

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/qdrant/go-client/qdrant"
+	"google.golang.org/grpc/codes"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/qdrantmem"
@@ -172,21 +173,39 @@ func TestRESTStatusTable(t *testing.T) {
 		if rule.reason == "" {
 			t.Errorf("%d has no reason", status)
 		}
-		if status >= 500 && !rule.retryable {
-			t.Errorf("%d: a 5xx should be retryable", status)
+		if status >= 500 && rule.action != ActionRetry {
+			t.Errorf("%d: a 5xx should be retried", status)
 		}
 	}
+	// The actions are the gRPC table's for the same StorageError
+	// (codeRules): an API key or permission problem is the operator's
+	// (Unauthenticated, PermissionDenied: ActionRetryOperator), not the
+	// request's.
 	tests := []struct {
 		status    int
+		action    Action
 		retryable bool
 	}{
-		{400, false}, {401, false}, {403, false}, {404, false}, {408, true}, {409, false}, {415, false},
-		{422, false}, {429, true}, {500, true}, {502, true}, {503, true}, {504, true}, {507, true}, {418, false},
+		{400, ActionReject, false}, {401, ActionRetryOperator, false}, {403, ActionRetryOperator, false},
+		{404, ActionReject, false}, {408, ActionRetry, true}, {409, ActionReject, false},
+		{413, ActionSplit, false}, {415, ActionReject, false}, {422, ActionReject, false},
+		{429, ActionRetry, true}, {500, ActionRetry, true}, {502, ActionRetry, true}, {503, ActionRetry, true},
+		{504, ActionRetry, true}, {507, ActionRetry, true}, {418, ActionReject, false},
 	}
 	for _, tc := range tests {
-		if got := (&RESTError{Status: tc.status}).Retryable(); got != tc.retryable {
+		e := &RESTError{Status: tc.status}
+		if got := e.Action(); got != tc.action {
+			t.Errorf("status %d action = %v, want %v", tc.status, got, tc.action)
+		}
+		if got := e.Retryable(); got != tc.retryable {
 			t.Errorf("status %d retryable = %v, want %v", tc.status, got, tc.retryable)
 		}
+	}
+	if c := codeRules[codes.Unauthenticated].Action; (&RESTError{Status: 401}).Action() != c {
+		t.Errorf("REST 401 and gRPC Unauthenticated differ: %v", c)
+	}
+	if c := codeRules[codes.PermissionDenied].Action; (&RESTError{Status: 403}).Action() != c {
+		t.Errorf("REST 403 and gRPC PermissionDenied differ: %v", c)
 	}
 	// Qdrant's 429 carries Retry-After in seconds.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -23,8 +23,9 @@
 //
 //	manifest (named, newest, or newest before until) ─▶ target exists? (needs overwrite)
 //	  ─▶ per snapshot: store.Get ═▶ Qdrant upload (priority snapshot, checksum) [or presigned URL recover]
-//	  ─▶ replay? from the manifest's committed offsets, as the data path decodes and routes,
-//	            with its writer, up to: until's offsets | the data group's committed offsets
+//	  ─▶ replay? from the manifest's committed offsets, as the data path decodes (its
+//	            connector.Decoders: each topic's format, a Schema Registry outage retried)
+//	            and routes, with its writer, up to: until's offsets | the data group's committed offsets
 //	  ─▶ alias the data path writes to? (records of some topic route to it; needs replay)
 //	            publish a data pause ─▶ every partition's commit acknowledges it
 //	            ─▶ replay to those exact offsets ─▶ switch (one UpdateAliases) ─▶ lift
@@ -72,7 +73,11 @@
 //   - Errors end commands with one code each (errors.go): backup_not_found,
 //     checksum_mismatch, store_unavailable, target_exists, replay_gap,
 //     collection_not_found, qdrant_error, unavailable; transient failures
-//     are retried for Options.RetryFor first.
+//     are retried for Options.RetryFor first. Qdrant's failures follow the
+//     control plane's one policy (job.QdrantPolicy), as index commands do:
+//     Internal (REST 500) gets job.DefaultBriefAttempts attempts, what only
+//     an operator can fix (API key, permission: REST 401, 403) fails at
+//     once with a retryable qdrant_error.
 //   - An alias switch loses no record and lets no older write overwrite
 //     a newer one: no replica applies a record of the pause's topics
 //     between the acknowledged offsets and the switch; a replica that

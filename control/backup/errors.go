@@ -3,73 +3,36 @@ package backup
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net/http"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/control/backup/store"
 	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
-	"github.com/seed-a550a1ef/kafka-qdrant/sink"
 )
 
-// failure is how an error of a dependency ends a command: its status code,
-// whether sending the command again may help, and whether the step that
-// met it is worth retrying within the command (a transient failure).
-type failure struct {
-	code      string
-	retryable bool
-	transient bool
-}
-
-// classify maps an error to its failure. It is the one table of the
-// package: store sentinels and UnavailableError, Qdrant REST answers (by
-// sink's HTTP status table), Qdrant gRPC answers (by sink.Classify, the
-// data path's table), and everything else (Kafka, I/O) as unavailable and
-// transient.
-func classify(err error) failure {
+// classify is what a step does about err: how it is retried within the
+// command and the command's error once it is not. It is the one table of
+// the package: a *job.Error keeps its code, store sentinels and
+// UnavailableError, Qdrant's answers and transport failures by the control
+// plane's one policy (job.QdrantPolicy), and everything else (Kafka, I/O)
+// as unavailable and transient.
+func classify(err error) job.Policy {
 	var je *job.Error
 	var se *store.UnavailableError
-	var re *sink.RESTError
 	switch {
 	case errors.As(err, &je):
-		return failure{code: je.Code, retryable: je.Retryable}
+		return job.Policy{Code: je.Code, Retryable: je.Retryable}
 	case errors.Is(err, store.ErrChecksumMismatch):
-		return failure{code: schemas.ErrChecksumMismatch}
+		return job.Policy{Code: schemas.ErrChecksumMismatch}
 	case errors.Is(err, store.ErrNotFound):
-		return failure{code: schemas.ErrBackupNotFound}
+		return job.Policy{Code: schemas.ErrBackupNotFound}
 	case errors.As(err, &se):
-		return failure{code: schemas.ErrStoreUnavailable, retryable: true, transient: true}
-	case errors.As(err, &re):
-		switch {
-		case re.Status == http.StatusNotFound:
-			return failure{code: schemas.ErrCollectionNotFound}
-		case re.Retryable():
-			return failure{code: schemas.ErrUnavailable, retryable: true, transient: true}
-		default:
-			return failure{code: schemas.ErrQdrant}
-		}
+		return job.Policy{Retry: job.RetryTransient, Code: schemas.ErrStoreUnavailable, Retryable: true}
 	}
-	if _, isStatus := status.FromError(err); isStatus {
-		// Qdrant's gRPC answers, by the data path's own table.
-		v := sink.Classify(err, nil)
-		switch {
-		case v.Code == codes.NotFound:
-			return failure{code: schemas.ErrCollectionNotFound}
-		case v.Action == sink.ActionRetry:
-			return failure{code: schemas.ErrUnavailable, retryable: true, transient: true}
-		case v.Action.Retryable():
-			// Fixed only by an operator (API key, permission, disk):
-			// the command fails, a new one may succeed.
-			return failure{code: schemas.ErrQdrant, retryable: true}
-		default:
-			return failure{code: schemas.ErrQdrant}
-		}
+	if p, ok := job.QdrantPolicy(err); ok {
+		return p
 	}
 	// Kafka, the network, I/O: worth retrying.
-	return failure{code: schemas.ErrUnavailable, retryable: true, transient: true}
+	return job.Policy{Retry: job.RetryTransient, Code: schemas.ErrUnavailable, Retryable: true}
 }
 
 // fail wraps err, which happened while doing what, as the command's error.
@@ -78,6 +41,5 @@ func fail(ctx context.Context, what string, err error) error {
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
-	f := classify(err)
-	return &job.Error{Code: f.code, Retryable: f.retryable, Err: fmt.Errorf("%s: %w", what, err)}
+	return classify(err).Errorf("%s: %w", what, err)
 }

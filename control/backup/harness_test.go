@@ -285,11 +285,11 @@ func (w *world) apply(coll string) {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	dcfg, err := connector.DecoderConfig(w.cfg.Record, w.cfg.Routing)
+	decs, err := connector.NewDecoders(w.cfg.Record, w.cfg.Routing, nil)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	dec := schemas.NewDecoder(dcfg)
+	dec := decs.For(topic)
 	commit := kadm.Offsets{}
 	ends.Each(func(lo kadm.ListedOffset) {
 		from := int64(0)
@@ -301,7 +301,7 @@ func (w *world) apply(coll string) {
 		}
 		var ops []sink.Op
 		for _, r := range w.read(lo.Partition, from, lo.Offset) {
-			d, err := dec.Decode(r.Key, r.Value)
+			d, err := dec.Decode(w.t.Context(), r.Key, r.Value)
 			if err != nil {
 				w.t.Fatal(err)
 			}

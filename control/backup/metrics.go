@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
+	"github.com/seed-a550a1ef/kafka-qdrant/internal/promreg"
 )
 
 // metrics are the kafka_qdrant_backup_* and kafka_qdrant_restore_*
@@ -69,16 +70,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 // register registers c, or returns the collector already registered under
 // its name (handlers built twice on one registry share their metrics).
 func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		panic(err)
-	}
-	return c
+	return promreg.MustRegisterOrExisting("backup handlers", reg, c)
 }
 
 // observe records the end of one attempt of op that started at start.

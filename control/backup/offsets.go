@@ -79,22 +79,9 @@ func (k *kafkaView) topicsFor(ctx context.Context, collection string) ([]string,
 // committed returns the data group's committed offset of every partition
 // of topics, -1 where it committed nothing.
 func (k *kafkaView) committed(ctx context.Context, topics []string) (offsets, error) {
-	ends, err := k.listed(ctx, "end", topics, func(ctx context.Context) (kadm.ListedOffsets, error) {
-		return k.adm.ListEndOffsets(ctx, topics...)
-	})
+	ends, resp, err := k.commits(ctx, topics)
 	if err != nil {
 		return nil, err
-	}
-	resp, err := k.adm.FetchOffsetsForTopics(ctx, k.cfg.Kafka.Group, topics...)
-	if err == nil {
-		err = resp.Error()
-	}
-	// A group that never committed is "not found" to some brokers.
-	if errors.Is(err, kerr.GroupIDNotFound) {
-		resp, err = nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("fetching the committed offsets of group %s: %w", k.cfg.Kafka.Group, err)
 	}
 	out := offsets{}
 	for p := range ends {
@@ -106,10 +93,9 @@ func (k *kafkaView) committed(ctx context.Context, topics []string) (offsets, er
 	return out, nil
 }
 
-// acknowledged reads the data group's committed offsets of every
-// partition of topics and returns those whose commit metadata
-// acknowledges data pause id, and the partitions that do not (yet).
-func (k *kafkaView) acknowledged(ctx context.Context, topics []string, id string) (offsets, []tp, error) {
+// commits returns the end offset of every partition of topics and the
+// data group's commits of them (none when the group never committed).
+func (k *kafkaView) commits(ctx context.Context, topics []string) (offsets, kadm.OffsetResponses, error) {
 	ends, err := k.end(ctx, topics)
 	if err != nil {
 		return nil, nil, err
@@ -118,11 +104,23 @@ func (k *kafkaView) acknowledged(ctx context.Context, topics []string, id string
 	if err == nil {
 		err = resp.Error()
 	}
+	// A group that never committed is "not found" to some brokers.
 	if errors.Is(err, kerr.GroupIDNotFound) {
 		resp, err = nil, nil
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("fetching the committed offsets of group %s: %w", k.cfg.Kafka.Group, err)
+	}
+	return ends, resp, nil
+}
+
+// acknowledged reads the data group's committed offsets of every
+// partition of topics and returns those whose commit metadata
+// acknowledges data pause id, and the partitions that do not (yet).
+func (k *kafkaView) acknowledged(ctx context.Context, topics []string, id string) (offsets, []tp, error) {
+	ends, resp, err := k.commits(ctx, topics)
+	if err != nil {
+		return nil, nil, err
 	}
 	got := offsets{}
 	var missing []tp

@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
 	"github.com/seed-a550a1ef/kafka-qdrant/control/backup/store"
 	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
+	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 	"github.com/seed-a550a1ef/kafka-qdrant/sink"
 )
 
@@ -51,6 +53,9 @@ type Options struct {
 	KafkaOpts []kgo.Opt
 	// Writer applies replayed records; required for restore with replay.
 	Writer Writer
+	// Schemas finds the Schema Registry's schemas for the replay of
+	// registry-format topics (nil without schema_registry.url).
+	Schemas schemas.SchemaSource
 	// Replica names this replica in manifests.
 	Replica string
 	// Clock defaults to job.RealClock.
@@ -122,11 +127,13 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-// retry runs op until it succeeds, fails permanently, transient failures
-// outlast RetryFor, or ctx ends. The error is the command's (fail).
+// retry runs op until it succeeds, fails in a way not retried, its
+// retries run out (classify: transient failures after RetryFor, Qdrant's
+// Internal after job.DefaultBriefAttempts attempts), or ctx ends. A retry
+// waits at least Qdrant's retry-after. The error is the command's (fail).
 func (o Options) retry(ctx context.Context, what string, op func(ctx context.Context) error) error {
-	b := job.Backoff{Initial: o.RetryInitial, Max: o.RetryMax}
-	var since time.Time
+	b := job.Budget{Backoff: job.Backoff{Initial: o.RetryInitial, Max: o.RetryMax},
+		RetryFor: o.RetryFor, BriefAttempts: job.DefaultBriefAttempts}
 	for {
 		err := op(ctx)
 		if err == nil {
@@ -135,18 +142,16 @@ func (o Options) retry(ctx context.Context, what string, op func(ctx context.Con
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
-		if !classify(err).transient {
-			return fail(ctx, what, err)
-		}
+		p := classify(err)
 		now := o.Clock.Now()
-		if since.IsZero() {
-			since = now
+		d, ok := b.Next(now, p)
+		if !ok {
+			if b.Failures() > 1 {
+				what = fmt.Sprintf("%s (failing for %s, %d attempts)", what, b.Failing(now).Round(time.Millisecond), b.Failures())
+			}
+			return p.Errorf("%s: %w", what, err)
 		}
-		if now.Sub(since) >= o.RetryFor {
-			return fail(ctx, what+" (failing for "+now.Sub(since).Round(time.Second).String()+")", err)
-		}
-		d := b.Next()
-		o.Log.Warn("backup step failed, retrying", "step", what, "attempt", b.Attempts(), "backoff", d, "err", err)
+		o.Log.Warn("backup step failed, retrying", "step", what, "attempt", b.Failures(), "backoff", d, "err", err)
 		if err := job.Sleep(ctx, o.Clock, d); err != nil {
 			return err
 		}

@@ -50,7 +50,8 @@ type replayer struct {
 	target     string
 	topics     []string
 	kv         *kafkaView
-	dec        *schemas.Decoder
+	decoders   *connector.Decoders
+	dec        map[string]*schemas.FormatDecoder // by topic
 
 	pos offsets // next offset to read
 	cl  *kgo.Client
@@ -68,15 +69,16 @@ func (h *handlers) newReplayer(ctx context.Context, s job.Reporter, st *restoreS
 	if h.o.Writer == nil {
 		return nil, job.Errorf(schemas.ErrUnsupported, false, "restore with replay needs the data path's writer, which this replica does not have")
 	}
-	dcfg, err := connector.DecoderConfig(h.o.Config.Record, h.o.Config.Routing)
+	decs, err := connector.NewDecoders(h.o.Config.Record, h.o.Config.Routing, h.o.Schemas)
 	if err != nil {
-		return nil, job.Errorf(schemas.ErrInvalidParameters, false, "record: %w", err)
+		return nil, job.Errorf(schemas.ErrInvalidParameters, false, "decoding the data path's records: %w", err)
 	}
 	kv, err := newKafkaView(h.o.KafkaOpts, h.o.Config)
 	if err != nil {
 		return nil, fail(ctx, "connecting to Kafka", err)
 	}
-	r := &replayer{h: h, s: s, st: st, collection: m.Collection, target: target, kv: kv, dec: schemas.NewDecoder(dcfg), pos: offsets{}}
+	r := &replayer{h: h, s: s, st: st, collection: m.Collection, target: target, kv: kv,
+		decoders: decs, dec: map[string]*schemas.FormatDecoder{}, pos: offsets{}}
 	for _, t := range m.Offsets.Topics {
 		r.topics = append(r.topics, t.Topic)
 	}
@@ -243,8 +245,11 @@ func (r *replayer) apply(ctx context.Context, fp kgo.FetchTopicPartition, stop o
 		if rec.Attrs.IsControl() {
 			continue
 		}
-		d, err := r.dec.Decode(rec.Key, rec.Value)
+		d, bad, err := r.decode(ctx, rec)
 		if err != nil {
+			return err
+		}
+		if bad != nil {
 			r.st.Rejected++
 			continue
 		}
@@ -274,6 +279,29 @@ func (r *replayer) apply(ctx context.Context, fp kgo.FetchTopicPartition, stop o
 		r.cl.PauseFetchPartitions(map[string][]int32{p.topic: {p.partition}})
 	}
 	return nil
+}
+
+// decode decodes rec as the data path does, with the decoder of its
+// topic's format. A Schema Registry that cannot be asked is retried like
+// any transient failure (err: the command fails unavailable): skipping
+// the record would lose it from the restore. bad is the record's own
+// error (the data path dead-letters it; the replay counts it rejected).
+func (r *replayer) decode(ctx context.Context, rec *kgo.Record) (d schemas.Record, bad, err error) {
+	dec := r.dec[rec.Topic]
+	if dec == nil {
+		dec = r.decoders.For(rec.Topic)
+		r.dec[rec.Topic] = dec
+	}
+	err = r.h.o.retry(ctx, "decoding a replayed record", func(ctx context.Context) error {
+		var derr error
+		d, derr = dec.Decode(ctx, rec.Key, rec.Value)
+		if unavailable := (*schemas.UnavailableError)(nil); errors.As(derr, &unavailable) {
+			return derr
+		}
+		bad = derr
+		return nil
+	})
+	return d, bad, err
 }
 
 func (r *replayer) progress(stop offsets, phase string) schemas.Progress {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"google.golang.org/protobuf/proto"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/seed-a550a1ef/kafka-qdrant/connector"
 	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
+	"github.com/seed-a550a1ef/kafka-qdrant/schemas/recordpb"
 )
 
 func versions(ids []int, version int) []rec {
@@ -173,6 +175,47 @@ func TestRestoreReplayDecodesAsTheDataPath(t *testing.T) {
 	want := model(recs1...)
 	delete(want, "n:3")
 	want["n:4"] = 7
+	if d := diffPoints(want, w.points("replayed")); d != "" {
+		t.Fatalf("replayed collection:\n%s", d)
+	}
+}
+
+// TestRestoreReplayDecodesTheTopicsFormat: a topic in the protobuf format
+// (record.v1) is replayed with the data path's decoder of that format, not
+// read as JSON (every record was rejected and the target stayed at the
+// backup's content).
+func TestRestoreReplayDecodesTheTopicsFormat(t *testing.T) {
+	w := newWorld(t, withConfig(func(c *config.Config) { c.Record.Format = "protobuf" }))
+	pb := func(id, version int) rec {
+		v, err := proto.Marshal(&recordpb.Record{
+			Id:     &recordpb.Record_Num{Num: uint64(id)},
+			Vector: &recordpb.Record_Dense{Dense: &recordpb.DenseVector{Data: []float32{float32(version), 1, 2, 3}}},
+			Payload: map[string]*recordpb.Value{
+				"version": {Kind: &recordpb.Value_IntegerValue{IntegerValue: int64(version)}},
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec{id: id, value: v, partition: int32(id % 2)}
+	}
+	for id := range 6 {
+		w.produce(pb(id, 1))
+	}
+	w.apply(collection)
+	if _, err := w.run(schemas.CommandBackup, "b-1", collection, "", &fakeSession{}); err != nil {
+		t.Fatal(err)
+	}
+	w.produce(pb(2, 5), pb(3, 6))
+	w.apply(collection)
+	res, err := w.run(schemas.CommandRestore, "r-1", collection, `{"target": "replayed", "replay": true}`, &fakeSession{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.(RestoreResult); r.Replay.Records != 2 || r.Replay.Rejected != 0 {
+		t.Fatalf("replay result %+v", r.Replay)
+	}
+	want := map[string]int64{"n:0": 1, "n:1": 1, "n:2": 5, "n:3": 6, "n:4": 1, "n:5": 1}
 	if d := diffPoints(want, w.points("replayed")); d != "" {
 		t.Fatalf("replayed collection:\n%s", d)
 	}

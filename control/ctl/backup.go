@@ -1,7 +1,6 @@
 package ctl
 
 import (
-	"context"
 	"io"
 	"time"
 
@@ -13,27 +12,11 @@ import (
 // and sends it like the other sending commands (--id, --wait, --timeout,
 // --output); backups always waits, since its result is the point.
 
-func sendBackupCommand(ctx context.Context, name string, args []string, env Env) error {
-	req, err := parseBackupSend(name, args, env.Stderr)
-	if err != nil {
-		return err
-	}
-	return deliver(ctx, env, req)
-}
-
 // parseBackupSend turns the arguments of a backup command into the record
 // to send. It does no I/O.
 func parseBackupSend(name string, args []string, stderr io.Writer) (sendRequest, error) {
 	fs := newFlagSet("ctl "+name, stderr)
-	var id, output string
-	var wait bool
-	var timeout durationFlag
-	fs.StringVar(&id, "id", "", "command id (default: generated)")
-	fs.BoolVar(&wait, "wait", false, "follow the status topic to the final state")
-	fs.Var(&timeout, "timeout", "with --wait: give up after this long (exit 3)")
-	fs.StringVar(&output, "output", "text", "text or json")
-	var key string
-	fs.StringVar(&key, "key", "", keyUsage)
+	f := newSendFlags(fs, "with --wait: give up after this long (exit 3)")
 	var backupID, into, alias, until, method string
 	var replay, overwrite, dryRun bool
 	var keepLast uintFlag
@@ -54,13 +37,11 @@ func parseBackupSend(name string, args []string, stderr io.Writer) (sendRequest,
 		fs.Var(&maxAge, "max-age", "delete complete backups older than this (default: backup.retention.max_age)")
 		fs.BoolVar(&dryRun, "dry-run", false, "report what would be deleted; delete nothing")
 	}
-	pos, err := parse(fs, args)
+	pos, req, err := f.parse(fs, name, args)
 	if err != nil {
-		return sendRequest{}, usageErrorf("%v", err)
+		return sendRequest{}, err
 	}
-	if output != "text" && output != "json" {
-		return sendRequest{}, usageErrorf("--output must be text or json, got %q", output)
-	}
+	req.wait = req.wait || name == "backups" // its result is the point
 	want := 1
 	switch name {
 	case "backup-storage":
@@ -73,7 +54,6 @@ func parseBackupSend(name string, args []string, stderr io.Writer) (sendRequest,
 	if len(pos) != want {
 		return sendRequest{}, usageErrorf("ctl %s takes %d argument(s), got %d (see kafka-qdrant ctl --help)", name, want, len(pos))
 	}
-	req := sendRequest{name: name, wait: wait || name == "backups", limit: timeout.d, json: output == "json", key: key}
 	var cmd schemas.Command
 	var params any
 	switch name {
@@ -118,29 +98,6 @@ func parseBackupSend(name string, args []string, stderr io.Writer) (sendRequest,
 			cmd.Params = b
 		}
 	}
-	cmd.ID = id
-	if cmd.ID == "" {
-		cmd.ID = generateID(cmd)
-	}
-	if err := schemas.CheckID(cmd.ID); err != nil {
-		return sendRequest{}, usageErrorf("--id: %v", err)
-	}
 	req.cmd = cmd
-	req.value = mustJSON(cmd)
-	// Check what ctl built as the runner will.
-	c, err := schemas.DecodeCommand([]byte(cmd.ID), req.value)
-	if err == nil {
-		switch c.Type {
-		case schemas.CommandBackup, schemas.CommandBackupStorage:
-			_, err = schemas.BackupParamsOf(c)
-		case schemas.CommandRestore:
-			_, err = schemas.RestoreParamsOf(c)
-		case schemas.CommandPruneBackups:
-			_, err = schemas.PruneBackupsParamsOf(c)
-		}
-	}
-	if err != nil {
-		return sendRequest{}, usageErrorf("%v", err)
-	}
-	return req, nil
+	return req.encode(f.id)
 }

@@ -1,6 +1,7 @@
 package ctl
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -281,5 +282,108 @@ func TestCtlWaitExitsWhenKafkaGoesAway(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("ctl status --wait still waits 20s after Kafka went away")
+	}
+}
+
+// TestCtlWaitPrintsEachProgressOnce: every running event of a command
+// with a checkpoint carries the latest checkpoint and repeats the latest
+// progress; --wait prints a line only when what it shows changed (the
+// state, the progress, the replica), not for each new checkpoint or time.
+func TestCtlWaitPrintsEachProgressOnce(t *testing.T) {
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(kc.Close)
+	cfg := config.Default()
+	opts := []kgo.Opt{kgo.SeedBrokers(kc.ListenAddrs()...), kgo.MetadataMinAge(20 * time.Millisecond)}
+	if err := control.EnsureTopics(t.Context(), opts, cfg.Control.Topic, cfg.Control.StatusTopic, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	prod, err := kgo.NewClient(append(opts, kgo.DefaultProduceTopic(cfg.Control.StatusTopic))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(prod.Close)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	n, id := 0, ""
+	publish := func(state schemas.State, replica string, p *schemas.Progress, checkpoint string) {
+		t.Helper()
+		n++
+		s := schemas.Status{CommandID: id, Type: schemas.CommandBackup, Collection: "movies", State: state,
+			Progress: p, Replica: replica, Time: t0.Add(time.Duration(n) * time.Second)}
+		if checkpoint != "" {
+			s.Checkpoint = json.RawMessage(checkpoint)
+		}
+		if state == schemas.StateSucceeded {
+			s.Result = json.RawMessage(`{"backup_id":"` + id + `"}`)
+		}
+		b, err := s.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := prod.ProduceSync(t.Context(), &kgo.Record{Key: []byte(s.CommandID), Value: b}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	half := &schemas.Progress{Done: 50, Total: 100, Detail: "storing"}
+	all := &schemas.Progress{Done: 100, Total: 100, Detail: "storing"}
+
+	for _, output := range []string{"text", "json"} {
+		t.Run(output, func(t *testing.T) {
+			n, id = 0, "b-"+output
+			publish(schemas.StateAccepted, "kq-a", nil, "")
+			// Lines are read as ctl prints them: once it printed the
+			// accepted state it has caught up, and what follows arrives
+			// while it waits.
+			pr, pw := io.Pipe()
+			defer pr.Close() // a failed test ends the wait
+			var errOut bytes.Buffer
+			env := Env{KafkaOpts: opts, Control: cfg.Control, Stdout: pw, Stderr: &errOut}
+			done := make(chan int, 1)
+			go func() {
+				code := Run(t.Context(), []string{"status", id, "--wait", "--timeout", "20s", "--output", output}, env)
+				pw.Close()
+				done <- code
+			}()
+			sc := bufio.NewScanner(pr)
+			if !sc.Scan() {
+				t.Fatalf("ctl printed nothing: exit %d, %q", <-done, errOut.String())
+			}
+			lines := []string{sc.Text()}
+			publish(schemas.StateRunning, "kq-a", half, "")
+			publish(schemas.StateRunning, "kq-a", half, `{"part":1}`) // a checkpoint: same progress
+			publish(schemas.StateRunning, "kq-a", half, `{"part":2}`)
+			publish(schemas.StateRunning, "kq-a", all, `{"part":2}`)
+			publish(schemas.StateRunning, "kq-a", all, `{"part":3}`)
+			publish(schemas.StateRunning, "kq-b", all, `{"part":3}`) // handed over: another replica
+			publish(schemas.StateSucceeded, "kq-b", nil, "")
+			for sc.Scan() {
+				lines = append(lines, sc.Text())
+			}
+			code := <-done
+			var got []string
+			for _, l := range lines {
+				s := l
+				if output == "json" {
+					st, err := schemas.DecodeStatus([]byte(l))
+					if err != nil {
+						t.Fatalf("line %q: %v", l, err)
+					}
+					s = statusLine(st)
+				}
+				got = append(got, strings.SplitN(s, "  ", 2)[1]) // without the time
+			}
+			want := []string{
+				id + "  accepted   backup movies  (kq-a)",
+				id + "  running    backup movies  (kq-a)  50/100  storing",
+				id + "  running    backup movies  (kq-a)  100/100  storing",
+				id + "  running    backup movies  (kq-b)  100/100  storing",
+				id + `  succeeded  backup movies  (kq-b)  result {"backup_id":"` + id + `"}`,
+			}
+			if code != ExitOK || strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Fatalf("exit %d, printed:\n%s\nwant:\n%s", code, strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
 	}
 }

@@ -22,7 +22,10 @@
 // --wait after a send follows the command's own events (those after the
 // send; an earlier command with the same id does not answer it) and the
 // record's generated id (schemas.InvalidCommandID): a rejected record is
-// reported as such. Statuses are read at read_committed.
+// reported as such. Statuses are read at read_committed. --wait prints an
+// event only when it shows something new (state, progress, error, result,
+// replica): running events that only carry a newer checkpoint repeat the
+// latest progress and are not printed again.
 //
 // With a control.auth key in its config (--key ID chooses among several;
 // secrets from KQ__CONTROL__AUTH__KEYS__<ID>), every sending command is

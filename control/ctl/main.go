@@ -89,9 +89,9 @@ func Run(ctx context.Context, args []string, env Env) int {
 	var err error
 	switch args[0] {
 	case "index-defer", "index-build", "cancel", "send":
-		err = sendCommand(ctx, args[0], args[1:], env)
+		err = send(ctx, env, parseSend, args)
 	case "backup", "backup-storage", "backups", "restore", "prune":
-		err = sendBackupCommand(ctx, args[0], args[1:], env)
+		err = send(ctx, env, parseBackupSend, args)
 	case "status":
 		err = statusCommand(ctx, args[1:], env)
 	case "list":

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,19 +37,95 @@ type sendRequest struct {
 	key   string // --key: the control.auth key to sign with
 }
 
-// parseSend turns the arguments of a sending command into the record to
-// send. It does no I/O except reading the file of `send`.
+// sendFlags are the flags of every sending command.
+type sendFlags struct {
+	id, output, key string
+	wait            bool
+	timeout         durationFlag
+}
+
+// newSendFlags defines the sending commands' flags on fs; timeoutUsage
+// documents --timeout.
+func newSendFlags(fs *flag.FlagSet, timeoutUsage string) *sendFlags {
+	f := &sendFlags{}
+	fs.StringVar(&f.id, "id", "", "command id (default: generated)")
+	fs.BoolVar(&f.wait, "wait", false, "follow the status topic to the final state")
+	fs.Var(&f.timeout, "timeout", timeoutUsage)
+	fs.StringVar(&f.output, "output", "text", "text or json")
+	fs.StringVar(&f.key, "key", "", keyUsage)
+	return f
+}
+
+// parse parses the arguments of the command name with fs (where f's flags
+// are defined), checks f's flags and starts the command's request; it
+// returns the positional arguments.
+func (f *sendFlags) parse(fs *flag.FlagSet, name string, args []string) ([]string, sendRequest, error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return nil, sendRequest{}, usageErrorf("%v", err)
+	}
+	if f.output != "text" && f.output != "json" {
+		return nil, sendRequest{}, usageErrorf("--output must be text or json, got %q", f.output)
+	}
+	return pos, sendRequest{name: name, wait: f.wait, limit: f.timeout.d, json: f.output == "json", key: f.key}, nil
+}
+
+// encode finishes a request whose command is built: it gives the command
+// id (--id when the command has none; generated when neither has one),
+// checks it, and sets the record value — the command as ctl built it,
+// checked as the runner will (paramsChecks), or, for ctl send, the file's
+// value with the id added (left to the runner: its failed status says
+// what is wrong).
+func (req sendRequest) encode(id string) (sendRequest, error) {
+	if req.cmd.ID == "" {
+		req.cmd.ID = id
+	}
+	if req.cmd.ID == "" {
+		req.cmd.ID = generateID(req.cmd)
+	}
+	if err := schemas.CheckID(req.cmd.ID); err != nil {
+		return sendRequest{}, usageErrorf("--id: %v", err)
+	}
+	if req.value != nil {
+		var err error
+		req.value, err = withID(req.value, req.cmd.ID)
+		return req, err
+	}
+	req.value = mustJSON(req.cmd)
+	c, err := schemas.DecodeCommand([]byte(req.cmd.ID), req.value)
+	if check := paramsChecks[c.Type]; err == nil && check != nil {
+		err = check(c)
+	}
+	if err != nil {
+		return sendRequest{}, usageErrorf("%v", err)
+	}
+	return req, nil
+}
+
+// paramsChecks check a command's params as the runner's handler of its
+// type will, so ctl refuses what the runner would fail.
+var paramsChecks = map[schemas.CommandType]func(schemas.Command) error{
+	schemas.CommandIndexDefer:    paramsCheck(schemas.IndexDeferParamsOf),
+	schemas.CommandIndexBuild:    paramsCheck(schemas.IndexBuildParamsOf),
+	schemas.CommandBackup:        paramsCheck(schemas.BackupParamsOf),
+	schemas.CommandBackupStorage: paramsCheck(schemas.BackupParamsOf),
+	schemas.CommandRestore:       paramsCheck(schemas.RestoreParamsOf),
+	schemas.CommandListBackups:   paramsCheck(schemas.ListBackupsParamsOf),
+	schemas.CommandPruneBackups:  paramsCheck(schemas.PruneBackupsParamsOf),
+}
+
+func paramsCheck[P any](of func(schemas.Command) (P, error)) func(schemas.Command) error {
+	return func(c schemas.Command) error {
+		_, err := of(c)
+		return err
+	}
+}
+
+// parseSend turns the arguments of an index command, cancel or send into
+// the record to send. It does no I/O except reading the file of `send`.
 func parseSend(name string, args []string, stderr io.Writer) (sendRequest, error) {
 	fs := newFlagSet("ctl "+name, stderr)
-	var id, output string
-	var wait bool
-	var timeout durationFlag
-	fs.StringVar(&id, "id", "", "command id (default: generated)")
-	fs.BoolVar(&wait, "wait", false, "follow the status topic to the final state")
-	fs.Var(&timeout, "timeout", "with --wait: give up after this long (exit 3); index-build: also the build's timeout")
-	fs.StringVar(&output, "output", "text", "text or json")
-	var key string
-	fs.StringVar(&key, "key", "", keyUsage)
+	f := newSendFlags(fs, "with --wait: give up after this long (exit 3); index-build: also the build's timeout")
 	var mode string
 	var m, ef, thr uintFlag
 	switch name {
@@ -59,17 +136,13 @@ func parseSend(name string, args []string, stderr io.Writer) (sendRequest, error
 		fs.Var(&ef, "ef-construct", "HNSW ef_construct to set")
 		fs.Var(&thr, "indexing-threshold", "optimizer indexing_threshold (kB) to restore")
 	}
-	pos, err := parse(fs, args)
+	pos, req, err := f.parse(fs, name, args)
 	if err != nil {
-		return sendRequest{}, usageErrorf("%v", err)
-	}
-	if output != "text" && output != "json" {
-		return sendRequest{}, usageErrorf("--output must be text or json, got %q", output)
+		return sendRequest{}, err
 	}
 	if len(pos) != 1 {
 		return sendRequest{}, usageErrorf("ctl %s takes exactly one argument, got %d (see kafka-qdrant ctl --help)", name, len(pos))
 	}
-	req := sendRequest{name: name, wait: wait, limit: timeout.d, json: output == "json", key: key}
 	switch name {
 	case "index-defer":
 		req.cmd = schemas.Command{Type: schemas.CommandIndexDefer, Collection: pos[0], Params: mustJSON(schemas.IndexDeferParams{Mode: mode})}
@@ -84,7 +157,7 @@ func parseSend(name string, args []string, stderr io.Writer) (sendRequest, error
 		if thr.set {
 			p.IndexingThreshold = &thr.v
 		}
-		p.Timeout = schemas.Duration(timeout.d)
+		p.Timeout = schemas.Duration(f.timeout.d)
 		req.cmd = schemas.Command{Type: schemas.CommandIndexBuild, Collection: pos[0]}
 		if b := mustJSON(p); string(b) != "{}" {
 			req.cmd.Params = b
@@ -95,42 +168,16 @@ func parseSend(name string, args []string, stderr io.Writer) (sendRequest, error
 	case "cancel":
 		req.cmd = schemas.Command{Type: schemas.CommandCancel, Target: pos[0]}
 	case "send":
-		if req.cmd, req.value, err = readCommand(pos[0], id); err != nil {
+		if req.cmd, req.value, err = readCommand(pos[0], f.id); err != nil {
 			return sendRequest{}, err
 		}
 	}
-	if req.cmd.ID == "" {
-		req.cmd.ID = id
-	}
-	if req.cmd.ID == "" {
-		req.cmd.ID = generateID(req.cmd)
-	}
-	if err := schemas.CheckID(req.cmd.ID); err != nil {
-		return sendRequest{}, usageErrorf("--id: %v", err)
-	}
-	if req.value == nil {
-		req.value = mustJSON(req.cmd)
-		// Check what ctl built as the runner will (a generic send is
-		// left to the runner: its failed status says what is wrong).
-		if c, err := schemas.DecodeCommand([]byte(req.cmd.ID), req.value); err != nil {
-			return sendRequest{}, usageErrorf("%v", err)
-		} else if c.Type == schemas.CommandIndexBuild {
-			if _, err := schemas.IndexBuildParamsOf(c); err != nil {
-				return sendRequest{}, usageErrorf("%v", err)
-			}
-		} else if c.Type == schemas.CommandIndexDefer {
-			if _, err := schemas.IndexDeferParamsOf(c); err != nil {
-				return sendRequest{}, usageErrorf("%v", err)
-			}
-		}
-	} else if req.value, err = withID(req.value, req.cmd.ID); err != nil {
-		return sendRequest{}, err
-	}
-	return req, nil
+	return req.encode(f.id)
 }
 
-func sendCommand(ctx context.Context, name string, args []string, env Env) error {
-	req, err := parseSend(name, args, env.Stderr)
+// send parses the sending command args[0] with parse, then delivers it.
+func send(ctx context.Context, env Env, parse func(name string, args []string, stderr io.Writer) (sendRequest, error), args []string) error {
+	req, err := parse(args[0], args[1:], env.Stderr)
 	if err != nil {
 		return err
 	}

@@ -55,8 +55,8 @@ type sent struct {
 	after map[int32]int64
 }
 
-// waitFinal follows the status of id, printing each new state it sees,
-// until it is final (exit 0 succeeded, 1 failed or cancelled), limit
+// waitFinal follows the status of id, printing each event that shows
+// something new (sameShown: not a mere new checkpoint), until it is final (exit 0 succeeded, 1 failed or cancelled), limit
 // passes (exit 3; 0 = no limit) or the status topic cannot be read for
 // env.KafkaDownAfter (exit 1). With s (ctl sent the command), only events
 // published after the send count, and a rejection of the record under a
@@ -106,7 +106,7 @@ func waitFinal(ctx context.Context, env Env, id string, limit time.Duration, p p
 	if err == nil {
 		err = f.WaitFor(wctx, func(v *statusview.View) bool {
 			for _, st := range pending {
-				if done || seen && sameEvent(st, last) {
+				if done || seen && sameShown(st, last) {
 					continue
 				}
 				p.status(st)
@@ -160,7 +160,14 @@ func watchKafka(ctx context.Context, f *statusview.Follower, downAfter time.Dura
 	}
 }
 
-func sameEvent(a, b schemas.Status) bool {
+// sameShown reports whether a shows nothing b did not: the same state,
+// progress, error, result and replica. Its time and checkpoint do not
+// count: every running event of a command with a checkpoint carries the
+// latest one and repeats the latest progress, so a new checkpoint alone is
+// no news to print.
+func sameShown(a, b schemas.Status) bool {
+	a.Time, b.Time = time.Time{}, time.Time{}
+	a.Checkpoint, b.Checkpoint = nil, nil
 	ea, _ := a.Encode()
 	eb, _ := b.Encode()
 	return string(ea) == string(eb)

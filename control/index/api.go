@@ -74,7 +74,8 @@ type Options struct {
 	RetryFor time.Duration
 	// InternalAttempts bounds the attempts of a call failing with
 	// Internal (Qdrant's ServiceError: storage or consensus trouble a retry
-	// rarely fixes) before the command fails (default 3).
+	// rarely fixes) before the command fails (default
+	// job.DefaultBriefAttempts).
 	InternalAttempts int
 	// Settle is how long after a settings change idle polls do not end
 	// index_build unless the collection was seen busy since: Qdrant
@@ -115,7 +116,7 @@ func (o Options) withDefaults() Options {
 		o.RetryFor = 5 * time.Minute
 	}
 	if o.InternalAttempts <= 0 {
-		o.InternalAttempts = 3
+		o.InternalAttempts = job.DefaultBriefAttempts
 	}
 	if o.Settle <= 0 {
 		o.Settle = 3 * o.PollInterval

@@ -233,11 +233,7 @@ func (h *buildHandler) wait(ctx context.Context, c *caller, rep job.Reporter, po
 		if err := c.checkDeadline(fmt.Sprintf("the collection was %s (%d vectors indexed)", cur.Status, cur.IndexedVectors)); err != nil {
 			return last, err
 		}
-		d := poller.Next(changed)
-		if !c.deadline.IsZero() {
-			d = min(d, max(c.deadline.Sub(h.o.Clock.Now()), time.Millisecond))
-		}
-		if err := job.Sleep(ctx, h.o.Clock, d); err != nil {
+		if err := job.Sleep(ctx, h.o.Clock, c.untilDeadline(h.o.Clock.Now(), poller.Next(changed))); err != nil {
 			return last, err
 		}
 	}

@@ -41,14 +41,19 @@
 //     the optimizers are rebuilt), so idle right after a change is only
 //     believed once the collection was seen busy or Options.Settle passed.
 //   - Qdrant errors mean what sink's one table says (sink.Classify, and
-//     sink.RESTError for REST); classify.go is only the handlers' policy.
+//     sink.RESTError for REST); what a command does about them is the
+//     control plane's one policy, job.QdrantPolicy (its table is in
+//     control/job/qdrant.go), applied by caller.do (retry.go).
 //     Transient failures (unavailable, deadline, rate limit, a lock) are
 //     retried with capped exponential backoff and full jitter, never
 //     sooner than Qdrant's retry-after, for up to Options.RetryFor (then
 //     failed/unavailable); Internal errors only Options.InternalAttempts
-//     times; what only an operator can fix (API key, permission, strict
-//     mode, server version) fails at once with a retryable qdrant_error;
-//     the rest (collection missing, invalid request) fails at once.
+//     times (then a retryable qdrant_error); what only an operator can
+//     fix (API key, permission, strict mode, server version) fails at
+//     once with a retryable qdrant_error; the rest (collection missing,
+//     invalid request) fails at once.
+//   - A poll or retry wait never runs past the command's deadline: it is
+//     cut to what is left, so the timeout fires at the deadline exactly.
 //   - The optimizations endpoint is read in both shapes Qdrant used
 //     ({summary, running} since 1.17, {ongoing, pending} in 1.16); a shape
 //     it cannot read is an error, never "idle".

@@ -195,11 +195,13 @@ func TestDeferFailures(t *testing.T) {
 				f.fail = append(f.fail, status.Error(codes.Unavailable, "connection refused"))
 			}
 		}, code: schemas.ErrUnavailable, retryable: true, msg: "checking collection of \"movies\": Qdrant failing for"},
+		// Internal: a few attempts, not minutes; its cause may pass, so a
+		// new command may succeed (job.QdrantPolicy).
 		{name: "internal errors: a few attempts, not minutes", setup: func(f *fakeQdrant) {
 			for range 1000 {
 				f.fail = append(f.fail, status.Error(codes.Internal, "Service internal error: storage failure"))
 			}
-		}, code: schemas.ErrQdrant, msg: "Qdrant internal error after 3 attempts"},
+		}, code: schemas.ErrQdrant, retryable: true, msg: "Qdrant internal error after 3 attempts"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -353,22 +355,48 @@ func TestBuildTargets(t *testing.T) {
 	}
 }
 
+// TestBuildTimeout: the timeout fires exactly at the deadline, whether the
+// build is polling (a poll delay longer than what is left of the timeout
+// is cut to it, even below a millisecond) or retrying a failing call.
+// Before, a wait was cut to no less than 1ms: "timed out after
+// 30.000549s" when a jittered poll ended less than 1ms before the
+// deadline, every time for a 500µs timeout.
 func TestBuildTimeout(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := newFake(1_000_000) // 1000s of indexing
-		f.m = ptr(0)
-		o := opts(f)
-		o.Records = pending(`{"mode":"hnsw_m0","previous":{"m":16}}`)
-		start := time.Now()
-		_, err := NewBuild(o).Run(t.Context(), cmd(schemas.CommandIndexBuild, `{"timeout":"30s"}`), &recorder{})
-		wantCode(t, err, schemas.ErrTimeout, true)
-		if took := time.Since(start); took != 30*time.Second {
-			t.Fatalf("timed out after %s, want exactly 30s", took)
-		}
-		if !strings.Contains(err.Error(), "timeout 30s passed while the collection was yellow") {
-			t.Fatalf("message %q", err)
-		}
-	})
+	tests := []struct {
+		name    string
+		timeout time.Duration
+		failing bool // every Qdrant call fails Unavailable
+		msg     string
+	}{
+		{name: "polling", timeout: 30 * time.Second, msg: "timeout 30s passed while the collection was yellow"},
+		{name: "polling, less than a millisecond", timeout: 500 * time.Microsecond, msg: "timeout 500µs passed while the collection was yellow"},
+		{name: "retrying, less than a millisecond", timeout: 500 * time.Microsecond, failing: true, msg: "timeout 500µs passed while checking collection"},
+		{name: "retrying", timeout: 7*time.Second + 300*time.Microsecond, failing: true, msg: "passed while checking collection"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := newFake(1_000_000) // 1000s of indexing
+				f.m = ptr(0)
+				if tc.failing {
+					for range 10_000 {
+						f.fail = append(f.fail, status.Error(codes.Unavailable, "connection refused"))
+					}
+				}
+				o := opts(f)
+				o.Records = pending(`{"mode":"hnsw_m0","previous":{"m":16}}`)
+				start := time.Now()
+				_, err := NewBuild(o).Run(t.Context(), cmd(schemas.CommandIndexBuild, fmt.Sprintf(`{"timeout":%q}`, tc.timeout)), &recorder{})
+				wantCode(t, err, schemas.ErrTimeout, true)
+				if took := time.Since(start); took != tc.timeout {
+					t.Fatalf("timed out after %s, want exactly %s", took, tc.timeout)
+				}
+				if !strings.Contains(err.Error(), tc.msg) {
+					t.Fatalf("message %q", err)
+				}
+			})
+		})
+	}
 }
 
 // The deadline is saved before anything changes; a resumed build (after a
@@ -565,36 +593,21 @@ func TestBuildWaitsForOptimizations(t *testing.T) {
 	}
 }
 
-// TestPolicy: what the index handlers do about a failed call, from sink's
-// classification (one table for the meaning; the policy is the caller's).
+// TestPolicy: Qdrant's failures follow the control plane's one table
+// (job.QdrantPolicy, tested in control/job); the handlers add a job
+// error's own code and fail anything else (a decoding failure) at once.
 func TestPolicy(t *testing.T) {
 	tests := []struct {
 		name string
 		err  error
-		want policy
+		want job.Policy
 	}{
-		{"unavailable", status.Error(codes.Unavailable, ""), policy{retry: retryTransient}},
-		{"deadline", status.Error(codes.DeadlineExceeded, ""), policy{retry: retryTransient}},
-		{"rate limited", status.Error(codes.ResourceExhausted, ""), policy{retry: retryTransient}},
-		{"rate limited with retry-after (go-client)", fmt.Errorf("UpdateCollection() failed: %w",
-			&qdrant.QdrantResourceExhaustedError{Reason: "slow down", RetryAfterS: 7}), policy{retry: retryTransient, after: 7 * time.Second}},
-		{"locked", status.Error(codes.FailedPrecondition, "Locked"), policy{retry: retryTransient}},
-		{"internal: briefly", status.Error(codes.Internal, ""), policy{retry: retryBrief}},
-		{"not found", status.Error(codes.NotFound, ""), policy{}},
-		{"invalid argument", status.Error(codes.InvalidArgument, ""), policy{}},
-		{"permission denied", status.Error(codes.PermissionDenied, ""), policy{operator: true}},
-		{"unauthenticated", status.Error(codes.Unauthenticated, ""), policy{operator: true}},
-		{"unimplemented", status.Error(codes.Unimplemented, ""), policy{operator: true}},
-		{"strict mode", status.Error(codes.InvalidArgument, `Limit exceeded 12 > 10 for "timeout"`), policy{operator: true}},
-		{"REST 503", &sink.RESTError{Status: 503}, policy{retry: retryTransient}},
-		{"REST 429 with Retry-After", &sink.RESTError{Status: 429, RetryAfter: 2 * time.Second}, policy{retry: retryTransient, after: 2 * time.Second}},
-		{"REST 500: briefly", &sink.RESTError{Status: 500}, policy{retry: retryBrief}},
-		{"REST 400", &sink.RESTError{Status: 400}, policy{}},
-		{"REST 403", &sink.RESTError{Status: 403}, policy{}},
-		{"our call timeout", context.DeadlineExceeded, policy{retry: retryTransient}},
-		{"connection refused", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, policy{retry: retryTransient}},
-		{"something else", errors.New("decoding optimizations"), policy{}},
-		{"a job error", job.Errorf(schemas.ErrCollectionNotFound, false, "gone"), policy{}},
+		{"gRPC internal: briefly", status.Error(codes.Internal, ""), job.Policy{Retry: job.RetryBrief, Code: schemas.ErrQdrant, Retryable: true}},
+		{"REST 403: an operator must act", &sink.RESTError{Status: 403}, job.Policy{Code: schemas.ErrQdrant, Retryable: true}},
+		{"our call timeout", context.DeadlineExceeded, job.Policy{Retry: job.RetryTransient, Code: schemas.ErrUnavailable, Retryable: true}},
+		{"connection refused", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, job.Policy{Retry: job.RetryTransient, Code: schemas.ErrUnavailable, Retryable: true}},
+		{"something else", errors.New("decoding optimizations"), job.Policy{Code: schemas.ErrQdrant}},
+		{"a job error", job.Errorf(schemas.ErrCollectionNotFound, false, "gone"), job.Policy{Code: schemas.ErrCollectionNotFound}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
 
@@ -60,8 +61,8 @@ func TestRESTOptimizations(t *testing.T) {
 			case tc.wantCode != "":
 				wantCode(t, err, tc.wantCode, false)
 			case tc.status/100 != 2:
-				if err == nil || transient(err) != tc.transient {
-					t.Fatalf("err = %v, transient = %v; want an error with transient %v", err, transient(err), tc.transient)
+				if err == nil || (policyOf(err).Retry != job.NoRetry) != tc.transient {
+					t.Fatalf("err = %v, transient = %v; want an error with transient %v", err, (policyOf(err).Retry != job.NoRetry), tc.transient)
 				}
 			default:
 				if err != nil || got != tc.want {

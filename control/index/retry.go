@@ -2,15 +2,16 @@ package index
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/control/job"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 )
 
-// caller runs Qdrant calls for one command with the retry policy of the
-// package doc. deadline (zero: none) is the command's timeout: retrying
-// stops there with a timeout error.
+// caller runs Qdrant calls for one command with the control plane's one
+// policy for Qdrant failures (job.QdrantPolicy). deadline (zero: none) is
+// the command's timeout: retrying stops there with a timeout error.
 type caller struct {
 	o          Options
 	collection string
@@ -18,14 +19,14 @@ type caller struct {
 	timeout    time.Duration
 }
 
-// do runs op until it succeeds, fails in a way not retried (policyOf),
-// transient failures outlast o.RetryFor, Internal errors o.InternalAttempts,
-// the deadline passes or ctx ends (returning context.Cause). Each attempt
-// gets o.CallTimeout; a retry waits at least Qdrant's retry-after.
+// do runs op until it succeeds, fails in a way not retried, its retries
+// run out (transient failures after o.RetryFor, Internal errors after
+// o.InternalAttempts attempts), the deadline passes or ctx ends (returning
+// context.Cause). Each attempt gets o.CallTimeout; a retry waits at least
+// Qdrant's retry-after.
 func (c *caller) do(ctx context.Context, what string, op func(ctx context.Context) error) error {
-	b := job.Backoff{Initial: c.o.RetryInitial, Max: c.o.RetryMax}
-	var since time.Time
-	internal := 0
+	b := job.Budget{Backoff: job.Backoff{Initial: c.o.RetryInitial, Max: c.o.RetryMax},
+		RetryFor: c.o.RetryFor, BriefAttempts: c.o.InternalAttempts}
 	for {
 		callCtx, cancel := context.WithTimeout(ctx, c.o.CallTimeout)
 		err := op(callCtx)
@@ -37,35 +38,62 @@ func (c *caller) do(ctx context.Context, what string, op func(ctx context.Contex
 			return context.Cause(ctx)
 		}
 		p := policyOf(err)
-		switch p.retry {
-		case noRetry:
-			return permanentError(what, c.collection, err)
-		case retryBrief:
-			if internal++; internal >= c.o.InternalAttempts {
-				return job.Errorf(schemas.ErrQdrant, false, "%s of %q: Qdrant internal error after %d attempts: %w", what, c.collection, internal, err)
-			}
-		}
 		now := c.o.Clock.Now()
-		if since.IsZero() {
-			since = now
-		}
-		if now.Sub(since) >= c.o.RetryFor {
-			return job.Errorf(schemas.ErrUnavailable, true, "%s of %q: Qdrant failing for %s (%d attempts): %w",
-				what, c.collection, now.Sub(since).Round(time.Millisecond), b.Attempts()+1, err)
+		d, retry := b.Next(now, p)
+		if !retry {
+			return c.fail(what, p, &b, now, err)
 		}
 		if err := c.checkDeadline(what); err != nil {
 			return err
 		}
-		d := max(b.Next(), p.after)
-		if !c.deadline.IsZero() {
-			d = min(d, max(c.deadline.Sub(now), time.Millisecond))
-		}
+		d = c.untilDeadline(now, d)
 		c.o.Log.Warn("qdrant call failed, retrying", "op", what, "collection", c.collection,
-			"attempt", b.Attempts(), "backoff", d, "err", err)
+			"attempt", b.Failures(), "backoff", d, "err", err)
 		if err := job.Sleep(ctx, c.o.Clock, d); err != nil {
 			return err
 		}
 	}
+}
+
+// policyOf is what the handlers do about err: Qdrant's failures by the
+// control plane's table (job.QdrantPolicy); a *job.Error keeps its code;
+// anything else (a decoding failure) fails the command qdrant_error.
+func policyOf(err error) job.Policy {
+	var je *job.Error
+	if errors.As(err, &je) {
+		return job.Policy{Code: je.Code, Retryable: je.Retryable}
+	}
+	if p, ok := job.QdrantPolicy(err); ok {
+		return p
+	}
+	return job.Policy{Code: schemas.ErrQdrant}
+}
+
+// fail is the command's error for err, which policy p no longer retries.
+func (c *caller) fail(what string, p job.Policy, b *job.Budget, now time.Time, err error) error {
+	var je *job.Error
+	switch {
+	case errors.As(err, &je):
+		return err
+	case p.Code == schemas.ErrCollectionNotFound:
+		return p.Errorf("%s: collection %q does not exist: %w", what, c.collection, err)
+	case p.Retry == job.RetryBrief:
+		return p.Errorf("%s of %q: Qdrant internal error after %d attempts: %w", what, c.collection, b.Failures(), err)
+	case p.Retry == job.RetryTransient:
+		return p.Errorf("%s of %q: Qdrant failing for %s (%d attempts): %w",
+			what, c.collection, b.Failing(now).Round(time.Millisecond), b.Failures(), err)
+	}
+	return p.Errorf("%s of %q: %w", what, c.collection, err)
+}
+
+// untilDeadline cuts a wait of d starting at now so that it ends at the
+// deadline at the latest, however little is left: the next checkDeadline
+// then fires exactly there. A wait cut to zero or less does not sleep.
+func (c *caller) untilDeadline(now time.Time, d time.Duration) time.Duration {
+	if c.deadline.IsZero() {
+		return d
+	}
+	return min(d, c.deadline.Sub(now))
 }
 
 // checkDeadline returns the timeout error once the deadline has passed.

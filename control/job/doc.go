@@ -1,8 +1,11 @@
 // Package job is the contract between the control-plane runner and the
-// command handlers it executes (index_defer, index_build now; backup and
-// restore next): the Handler interface, the Reporter (progress,
-// checkpoints, the ownership Token), coded errors that become a status
-// event's error, and the retry/poll timing helpers handlers share.
+// command handlers it executes (index_defer, index_build, backup,
+// backup_storage, restore, list_backups, prune_backups): the Handler
+// interface, the Reporter (progress, checkpoints, the ownership Token),
+// coded errors that become a status event's error, and the retry/poll
+// timing helpers handlers share, among them the one policy for failed
+// Qdrant calls (QdrantPolicy, its table in qdrant.go: what sink's tables
+// mean for a command) and the retry budget that applies a policy (Budget).
 //
 // Invariants a Handler relies on and must keep:
 //

@@ -104,7 +104,10 @@ func Run(ctx, hard context.Context, o Options) error {
 	var scheduler *backup.Scheduler
 	if cfg.Control.Enabled {
 		var handlers map[schemas.CommandType]job.Handler
-		handlers, scheduler, err = backupParts(ctx, cfg, kopts, qc, writer, reg, log)
+		handlers, scheduler, err = backupParts(ctx, backup.Options{
+			Config: cfg, Qdrant: qc, KafkaOpts: kopts, Writer: writer, Schemas: schemaSource,
+			Registerer: reg, Log: log.With("component", "backup"),
+		})
 		if err != nil {
 			return err
 		}

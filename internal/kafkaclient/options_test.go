@@ -93,7 +93,7 @@ func TestOptionsErrors(t *testing.T) {
 		{"unknown mechanism", func(k *config.Kafka) { k.SASL = config.SASL{Mechanism: "GSSAPI", Username: "u", Password: "p"} },
 			`kafka.sasl.mechanism: must be one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, got "GSSAPI"`},
 		{"missing CA file", func(k *config.Kafka) { k.TLS = config.TLS{Enabled: true, CAFile: "/nonexistent/ca.pem"} },
-			"kafka.tls: reading CA file"},
+			"kafka.tls: ca_file: reading CA file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
