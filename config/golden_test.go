@@ -58,7 +58,7 @@ var goodChecks = map[string]func(t *testing.T, c Config){
 				DeleteField: "delete", KeyID: "strict"},
 			Batch: Batch{
 				MaxRecords: 1000, MaxBytes: 8 << 20, Linger: 50 * time.Millisecond, MaxInflightBytes: 1 << 30,
-				MaxDecodedBytes: 512 << 20,
+				MaxDecodedBytes: 512 << 20, MaxInflightPerPartition: 8,
 			},
 			Control: Control{Enabled: true, Topic: "kq.control", StatusTopic: "kq.status", StatusRetention: 72 * time.Hour,
 				Auth: ControlAuth{

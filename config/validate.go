@@ -284,7 +284,13 @@ func (b Batch) validate(l *errorList, r Record) {
 	if b.MaxDecodedBytes <= 0 {
 		l.add("batch.max_decoded_bytes", "must be > 0, got %d", b.MaxDecodedBytes)
 	}
+	if b.MaxInflightPerPartition < 1 || b.MaxInflightPerPartition > MaxInflightPerPartition {
+		l.add("batch.max_inflight_per_partition", "must be 1 to %d, got %d", MaxInflightPerPartition, b.MaxInflightPerPartition)
+	}
 }
+
+// MaxInflightPerPartition is the largest batch.max_inflight_per_partition.
+const MaxInflightPerPartition = 64
 
 func (c Control) validate(l *errorList, k Kafka, match consumed) {
 	c.Auth.validate(l, c.StatusRetention)

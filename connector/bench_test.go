@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
+	"github.com/seed-a550a1ef/kafka-qdrant/internal/qdrantmem"
 )
 
 // benchRecords is the size of the end-to-end benchmark (issue: 200k records
@@ -33,7 +35,10 @@ func benchRecords() int {
 const benchDim = 128
 
 // seedBench produces n records of dimension 128 over 4 partitions.
-func seedBench(b *testing.B, e *env, n int) int64 {
+func seedBench(b *testing.B, e *env, n int) int64 { return seedBenchOn(b, e, n, 4) }
+
+// seedBenchOn produces n records of dimension 128 over parts partitions.
+func seedBenchOn(b *testing.B, e *env, n int, parts int32) int64 {
 	vec := make([]float32, benchDim)
 	return seedRecords(b, e, n, func(i int) (int32, []byte) {
 		for j := range vec {
@@ -43,7 +48,7 @@ func seedBench(b *testing.B, e *env, n int) int64 {
 			"id": i, "vector": vec,
 			"payload": map[string]any{"title": "doc " + strconv.Itoa(i), "year": 1970 + i%50, "tags": []string{"a", "b"}},
 		})
-		return int32(i % 4), v
+		return int32(i) % parts, v
 	})
 }
 
@@ -129,6 +134,19 @@ func BenchmarkPipeline(b *testing.B) {
 		b.SetBytes(bytes)
 		runConnectorBench(b, e, n, n, nil)
 	})
+	// one-partition-5ms: the whole stream on one partition, against a
+	// Qdrant that takes 5 ms more to answer each call, at the default
+	// batch settings: how much a single partition gets through when
+	// Qdrant's latency, not the CPU, bounds it.
+	b.Run("one-partition-5ms", func(b *testing.B) {
+		e := newBenchEnvWith(b, 1, benchDim)
+		e.qs.SetLatency(qdrantmem.MethodUpdateBatch, 5*time.Millisecond)
+		bytes := seedBenchOn(b, e, n, 1)
+		b.SetBytes(bytes)
+		runConnectorBench(b, e, n, n, func(c *Config) {
+			c.Batch = config.Default().Batch
+		})
+	})
 	// payload-heavy: 16 partitions of records whose payload is 200 small
 	// fields (about 2.6 KB of JSON, 33 KB once decoded), ids repeating so
 	// that the in-memory Qdrant stays small: what the replica holds after
@@ -175,6 +193,7 @@ func runConnectorBench(b *testing.B, e *env, n, points int, tune func(*Config)) 
 	if tune != nil {
 		tune(&cfg)
 	}
+	benchKnobs(&cfg)
 	b.ResetTimer()
 	for i := range b.N {
 		e.group = "bench-" + strconv.Itoa(i)
@@ -209,7 +228,8 @@ type measurement struct {
 }
 
 // measure runs f and reports its wall and CPU time, its allocations and the
-// peak RSS of the process while it ran (the peak is reset first, so the
+// peak RSS of the process while it ran (KQ_BENCH_CPUPROFILE: f's CPU
+// profile, written to that file) (the peak is reset first, so the
 // seeding of the topic does not count; where the reset is not possible the
 // peak since the process started is reported).
 func measure(b *testing.B, f func()) measurement {
@@ -219,6 +239,19 @@ func measure(b *testing.B, f func()) measurement {
 	runtime.ReadMemStats(&ms0)
 	cpu0 := cpuTime()
 	start := time.Now()
+	if path := os.Getenv("KQ_BENCH_CPUPROFILE"); path != "" {
+		// The run alone (not the seeding of the topic), e.g. for
+		// go tool pprof -top -focus 'connector|schemas|sink' connector.test cpu.prof
+		out, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer out.Close()
+		if err := pprof.StartCPUProfile(out); err != nil {
+			b.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	f()
 	wall := time.Since(start)
 	cpu := cpuTime() - cpu0

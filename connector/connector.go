@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -88,6 +89,10 @@ type Connector struct {
 	inflight atomic.Int64
 	// room is signalled when inflight drops below the bound.
 	room chan struct{}
+	// avgRecordSize is the moving average of what the records polled
+	// count against batch.max_inflight_bytes (pollLimit); 0 before the
+	// first poll.
+	avgRecordSize atomic.Int64
 	// dlqLimit is max.message.bytes of the DLQ topic (openDLQ).
 	dlqLimit *dlqLimit
 	// decoded counts Record.MemBytes of the records partitions hold
@@ -317,7 +322,7 @@ func (c *Connector) poll(ctx context.Context) kgo.Fetches {
 		cancel()
 	}
 	c.rewindMu.Unlock()
-	fetches := c.cl.PollRecords(pctx, 0)
+	fetches := c.cl.PollRecords(pctx, c.pollLimit())
 	c.rewindMu.Lock()
 	c.pollCancel = nil
 	c.rewindMu.Unlock()
@@ -367,7 +372,7 @@ func (c *Connector) applyRewinds() {
 		if offs[p.key.topic] == nil {
 			offs[p.key.topic] = make(map[int32]kgo.EpochOffset)
 		}
-		offs[p.key.topic][p.key.partition] = p.batchEnd
+		offs[p.key.topic][p.key.partition] = p.takenEnd
 		p.mu.Unlock()
 		owned = append(owned, p)
 	}
@@ -381,7 +386,7 @@ func (c *Connector) applyRewinds() {
 		c.pauser.set(p.key, reasonStalled, false)
 		p.mu.Unlock()
 		c.log.Info("partition resumed after a stall; fetching again from the end of its last batch",
-			"partition", p.key.String(), "offset", p.batchEnd.Offset)
+			"partition", p.key.String(), "offset", p.takenEnd.Offset)
 	}
 }
 
@@ -403,8 +408,38 @@ func (c *Connector) dispatch(fp kgo.FetchTopicPartition) {
 	p.enqueue(fp.Records, fp.HighWatermark)
 }
 
-// recordSize is what a record counts against batch.max_bytes and
-// batch.max_inflight_bytes: key, value and headers.
+// pollLimit is how many records the next poll may take from the client's
+// buffer: as many as fit in the room left under batch.max_inflight_bytes
+// at the average size of the records polled so far (at least one; 0, no
+// limit, before the first poll). Records left in the buffer stay there,
+// and the client fetches no more for a broker until its buffered response
+// is drained, so a replica holds about max_inflight_bytes plus one fetch
+// response per broker, not two.
+func (c *Connector) pollLimit() int {
+	avg := c.avgRecordSize.Load()
+	if avg <= 0 {
+		return 0
+	}
+	room := c.maxInflight() - c.inflight.Load()
+	return int(min(max(room/avg, 1), math.MaxInt32))
+}
+
+// observeSizes folds the records of one poll into the average record size
+// (a moving average: a poll weighs 1/8).
+func (c *Connector) observeSizes(records int, bytes int64) {
+	if records == 0 {
+		return
+	}
+	sample := max(bytes/int64(records), 1)
+	if avg := c.avgRecordSize.Load(); avg > 0 {
+		sample = (7*avg + sample) / 8
+	}
+	c.avgRecordSize.Store(sample)
+}
+
+// recordSize is what a record counts against batch.max_bytes: key, value
+// and headers. Against batch.max_inflight_bytes it counts fetchedOverhead
+// more.
 func recordSize(r *kgo.Record) int64 {
 	n := len(r.Key) + len(r.Value)
 	for _, h := range r.Headers {
@@ -412,6 +447,13 @@ func recordSize(r *kgo.Record) int64 {
 	}
 	return int64(n)
 }
+
+// fetchedOverhead is the memory a fetched record holds besides its key,
+// value and headers: the client's Record, its framing in the decompressed
+// batch, and the pointers to it in the client's fetch, the queue and the
+// batch. Counted in batch.max_inflight_bytes, it keeps the bound true for
+// topics of small records too.
+const fetchedOverhead = int64(unsafe.Sizeof(kgo.Record{})) + 64
 
 func (c *Connector) addInflight(n int64) {
 	v := c.inflight.Add(n)
@@ -441,6 +483,13 @@ func (c *Connector) decodedShare() int64 {
 		return math.MaxInt64
 	}
 	return m / int64(max(c.nparts.Load(), 1))
+}
+
+// flightShare is what the flights of one partition may hold before it
+// takes no further one (partition.fullLocked): half of
+// batch.max_inflight_bytes over the partitions assigned.
+func (c *Connector) flightShare() int64 {
+	return c.maxInflight() / 2 / int64(max(c.nparts.Load(), 1))
 }
 
 func (c *Connector) maxInflight() int64 {

@@ -50,7 +50,7 @@ const (
 // Locks: holds runs under partition.mu and reads state atomically; step
 // replaces state before it takes partition.mu to see whether a held
 // partition is idle, so a worker that took a batch without seeing the
-// hold was busy when step looked. Nothing holds mu while taking
+// hold had a flight when step looked. Nothing holds mu while taking
 // partition.mu or Connector.mu.
 type dataPauses struct {
 	c   *Connector
@@ -105,14 +105,6 @@ type holdState struct {
 	// synced are the partitions assigned before a SyncStatus that
 	// completed, whose pauses were read since.
 	synced map[*partition]bool
-}
-
-// idle reports whether p is not processing a batch. Once p is held and
-// idle it applies nothing more until released: its mark is final.
-func (p *partition) idle() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return !p.busy
 }
 
 // run steps until ctx ends.

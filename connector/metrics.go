@@ -1,10 +1,11 @@
 package connector
 
 import (
-	"errors"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/internal/promreg"
 )
 
 type metrics struct {
@@ -59,7 +60,7 @@ func newMetrics(reg prometheus.Registerer, decoded func() int64) (*metrics, erro
 		}, []string{"topic", "partition"}),
 	}
 	var err error
-	m.retries, err = registerOrExisting(reg, m.retries)
+	m.retries, err = promreg.RegisterOrExisting(reg, m.retries) // shared with the sink
 	if err != nil {
 		return nil, err
 	}
@@ -73,22 +74,6 @@ func newMetrics(reg prometheus.Registerer, decoded func() int64) (*metrics, erro
 		}
 	}
 	return m, nil
-}
-
-// registerOrExisting registers c, or returns the collector already
-// registered under the same name (kafka_qdrant_retries_total is shared with
-// the sink).
-func registerOrExisting[T prometheus.Collector](reg prometheus.Registerer, c T) (T, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(T); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
 }
 
 // lagGauge is the consumer-lag gauge of one partition.

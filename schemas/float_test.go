@@ -269,3 +269,32 @@ func TestFastFloat32Coverage(t *testing.T) {
 		t.Errorf("fast path took %d of %d typical numbers, want at least 99%%", fast, total)
 	}
 }
+
+// BenchmarkFastFloat32 parses the components of 512 dim-128 vectors as
+// producers print them (shortest float32 text, or widened to float64).
+func BenchmarkFastFloat32(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		bits int
+	}{{"shortest32", 32}, {"widened64", 64}} {
+		b.Run(bc.name, func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 2))
+			var data []byte
+			var starts []int
+			for range 512 * 128 {
+				starts = append(starts, len(data))
+				data = strconv.AppendFloat(data, float64(float32(r.NormFloat64()*0.1)), 'g', -1, bc.bits)
+				data = append(data, ',')
+			}
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				for _, i := range starts {
+					if _, _, ok := fastFloat32(data, i); !ok {
+						b.Fatal("slow path")
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(starts)), "ns/float")
+		})
+	}
+}

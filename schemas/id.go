@@ -2,7 +2,9 @@ package schemas
 
 import (
 	"crypto/sha1"
+	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -241,6 +243,36 @@ func IDKeyOf(id *qdrant.PointId) IDKey {
 		return IDKey{other: o.Uuid, kind: idOther}
 	}
 	return IDKey{}
+}
+
+// Hash returns a 64-bit hash of k: equal keys have equal hashes, and
+// distinct keys rarely do (a set of hashes may take two ids for one, so it
+// suits uses where that costs time, not correctness). It does not
+// allocate.
+func (k IDKey) Hash() uint64 {
+	const m = 0x9E3779B97F4A7C15
+	switch k.kind {
+	case idNum:
+		return mix64(k.num*m ^ uint64(idNum))
+	case idUUID:
+		lo, hi := binary.LittleEndian.Uint64(k.uuid[:8]), binary.LittleEndian.Uint64(k.uuid[8:])
+		return mix64(lo*m ^ mix64(hi^uint64(idUUID)))
+	case idOther:
+		return maphash.String(idSeed, k.other)
+	}
+	return 0
+}
+
+var idSeed = maphash.MakeSeed()
+
+// mix64 is the finalizer of SplitMix64: every input bit affects every
+// output bit.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xBF58476D1CE4E5B9
+	x ^= x >> 27
+	x *= 0x94D049BB133111EB
+	return x ^ x>>31
 }
 
 // String renders the key as the point id reads in Qdrant: a number, a

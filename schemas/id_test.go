@@ -3,6 +3,7 @@ package schemas
 import (
 	"errors"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -152,6 +153,9 @@ func TestIDKey(t *testing.T) {
 				t.Errorf("IDKeyOf(%v) collides with group %d", id, g)
 			}
 			seen[k] = group
+			if k.Hash() != IDKeyOf(ids[0]).Hash() {
+				t.Errorf("IDKeyOf(%v).Hash() differs from IDKeyOf(%v).Hash()", id, ids[0])
+			}
 			if k != IDKeyOf(ids[0]) {
 				t.Errorf("IDKeyOf(%v) = %v, want it equal to IDKeyOf(%v) = %v", id, k, ids[0], IDKeyOf(ids[0]))
 			}
@@ -183,8 +187,31 @@ func TestIDKey(t *testing.T) {
 }
 
 func TestIDKeyOfDoesNotAllocate(t *testing.T) {
-	num, uid := qdrant.NewIDNum(5), PointID("user-1")
-	if n := testing.AllocsPerRun(100, func() { _ = IDKeyOf(num); _ = IDKeyOf(uid) }); n != 0 {
-		t.Errorf("IDKeyOf allocates %v times", n)
+	num, uid, other := qdrant.NewIDNum(5), PointID("user-1"), qdrant.NewIDUUID("not-a-uuid")
+	if n := testing.AllocsPerRun(100, func() {
+		_ = IDKeyOf(num).Hash()
+		_ = IDKeyOf(uid).Hash()
+		_ = IDKeyOf(other).Hash()
+	}); n != 0 {
+		t.Errorf("IDKeyOf and Hash allocate %v times", n)
+	}
+}
+
+// TestIDKeyHashSpreads: the hashes of a million numbers and a million UUIDs
+// hardly collide (a collision costs a wait, never a wrong write).
+func TestIDKeyHashSpreads(t *testing.T) {
+	seen := make(map[uint64]bool, 2_000_000)
+	collisions := 0
+	for i := range uint64(1_000_000) {
+		for _, id := range []*qdrant.PointId{qdrant.NewIDNum(i), PointID("key-" + strconv.FormatUint(i, 10))} {
+			h := IDKeyOf(id).Hash()
+			if seen[h] {
+				collisions++
+			}
+			seen[h] = true
+		}
+	}
+	if collisions > 0 {
+		t.Errorf("%d collisions among 2M ids", collisions)
 	}
 }

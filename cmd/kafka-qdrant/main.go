@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -133,6 +134,7 @@ func cmdRun(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kafka-qdrant: %v\n", err)
 		return exitUsage
 	}
+	limitMemory(cfg, log)
 	ctx, hard, stop := signalContexts()
 	defer stop()
 	if err := app.Run(ctx, hard, app.Options{Config: cfg, Logger: log}); err != nil {
@@ -140,6 +142,20 @@ func cmdRun(args []string, stderr io.Writer) int {
 		return exitRuntime
 	}
 	return exitOK
+}
+
+// limitMemory makes the replica's memory budget (config.MemoryBudget) the
+// Go runtime's soft memory limit, unless GOMEMLIMIT sets one: past the
+// budget the garbage collector works harder instead of the heap doubling
+// (GOGC), so a replica's memory follows its configuration whatever the
+// backlog.
+func limitMemory(cfg config.Config, log *slog.Logger) {
+	if v, ok := os.LookupEnv("GOMEMLIMIT"); ok && v != "" {
+		log.Info("memory limit from GOMEMLIMIT", "memory_limit", v, "memory_budget", cfg.MemoryBudget())
+		return
+	}
+	debug.SetMemoryLimit(cfg.MemoryBudget())
+	log.Info("memory limit from the configuration", "memory_limit", cfg.MemoryBudget())
 }
 
 func cmdDev(args []string, stdout, stderr io.Writer) int {

@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/seed-a550a1ef/kafka-qdrant/config"
 )
 
 func TestExitCodesAndMessages(t *testing.T) {
@@ -55,5 +59,29 @@ func TestExitCodesAndMessages(t *testing.T) {
 				t.Errorf("stderr %q does not contain %q", errOut.String(), tc.wantErrOut)
 			}
 		})
+	}
+}
+
+// TestLimitMemory: run makes the configured memory budget the runtime's
+// soft memory limit, unless GOMEMLIMIT sets one.
+func TestLimitMemory(t *testing.T) {
+	prev := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
+	cfg := config.Default()
+	cfg.Batch.MaxInflightBytes = 64 * config.MiB
+	log := slog.New(slog.DiscardHandler)
+
+	t.Setenv("GOMEMLIMIT", "")
+	limitMemory(cfg, log)
+	want := int64(64+16+2*32+128) * int64(config.MiB)
+	if got := debug.SetMemoryLimit(-1); got != want {
+		t.Errorf("limit = %d, want the budget %d", got, want)
+	}
+
+	debug.SetMemoryLimit(prev)
+	t.Setenv("GOMEMLIMIT", "1GiB") // the runtime read it at start; run leaves it alone
+	limitMemory(cfg, log)
+	if got := debug.SetMemoryLimit(-1); got != prev {
+		t.Errorf("with GOMEMLIMIT set the limit changed to %d", got)
 	}
 }

@@ -155,7 +155,7 @@ func TestGoMemLimit(t *testing.T) {
 		sets []string
 		want any // nil: no GOMEMLIMIT
 	}{
-		{nil, "966367641"}, // 90% of 1Gi
+		{nil, "483183820"}, // 90% of 512Mi
 		{[]string{"resources.limits.memory=1536Mi"}, "1449551462"},
 		{[]string{"resources.limits.memory=2G", "goMemLimitPercent=80"}, "1600000000"},
 		{[]string{"goMemLimit=off"}, nil},
