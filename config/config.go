@@ -311,9 +311,9 @@ func Default() Config {
 			KeyID:           "fallback",
 		},
 		Batch: Batch{
-			MaxRecords:       512,
-			MaxBytes:         4 << 20,
-			Linger:           20 * time.Millisecond,
+			MaxRecords: 512,
+			MaxBytes:   4 << 20,
+			Linger:     20 * time.Millisecond,
 			// Enough for every partition of a replica to keep its
 			// batches in flight (BenchmarkReplicaThroughput: 32/32/16 MiB
 			// ran as fast as 256/256/50 in ~40% of the memory); see
