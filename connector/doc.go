@@ -3,11 +3,14 @@
 //
 // Where a record goes:
 //
-//	kgo poll ──dispatch──▶ partition queue ──nextBatch (Take)──▶ process:
+//	kgo poll ──dispatch──▶ partition queue ──nextBatch (Take)──▶ flight ─▶ process:
 //	    decode (schemas.FormatDecoder of the topic's format; retried while
 //	      the Schema Registry cannot be asked) → route (router) → Sink.Check
-//	    → write (Sink.Write per collection: merge, UpdateBatch wait=true,
-//	      retry, bisect), in pieces of at most decodedShare decoded bytes
+//	    → launch a piece (waits while a write in flight holds one of its
+//	      point ids) ─go─▶ write (Sink.Write per collection: merge,
+//	      UpdateBatch wait=true, retry, bisect)
+//	    (the next flight is decoded while the earlier ones are written)
+//	flights finish in offset order (finishFlights):
 //	    → bad records to the DLQ (deadLetter: ProduceSync, acked; cut to
 //	      the DLQ topic's max.message.bytes when they do not fit)
 //	    → Work.Done (the batch's range in the member's tracker)
@@ -18,17 +21,21 @@
 // control plane; this package is its Handler.
 //
 // Invariants:
-//   - A partition processes one batch at a time; its commit point (the
-//     first offset not yet done, groupmember.Tracker) always means "every
-//     record below this offset was applied by Qdrant or acknowledged by
-//     the DLQ". Nothing is committed past a record that is neither.
-//     Writing a batch in pieces does not change that: the mark waits for
-//     the last piece and the DLQ.
+//   - A partition has up to batch.max_inflight_per_partition batches in
+//     flight (flights: taken, not yet finished), and fewer while they hold
+//     half its share of batch.max_inflight_bytes. Two writes in flight at
+//     once never hold the same point id (idKeys), so they commute and
+//     per-id order is Kafka order. Its commit point (the first offset not
+//     yet done, groupmember.Tracker) always means "every record below this
+//     offset was applied by Qdrant or acknowledged by the DLQ": flights
+//     are finished (dead letters, then the mark) in offset order, each
+//     once every piece of it is written, and none after a flight that was
+//     abandoned. Nothing is committed past a record that is neither.
 //   - Marks are accepted only for owned partitions (the member's tracker,
 //     under a mutex). Periodic commits and revoke commits are serialised
 //     (the member's commitMu), so no commit for a partition lands after
 //     its revoke returned.
-//   - On revoke: the worker finishes the batch it is writing (bounded by
+//   - On revoke: the worker finishes the batches in flight (bounded by
 //     3/4 of kafka.rebalance_timeout, or the drain deadline on shutdown),
 //     the marks are committed synchronously, then the callback returns.
 //     Queued records that no batch took are dropped; the next owner
@@ -50,12 +57,11 @@
 //   - One partition never holds the others hostage: a partition that
 //     cannot make progress lets go of its queue (letGoLocked): it drops the
 //     records queued behind its batch, releases their bytes and drops what
-//     is still dispatched to it, so it holds no more than the batch it is
-//     writing. Nothing past its mark is committed, so nothing is lost.
-//   - A partition whose batch has been retrying for 5 s (Qdrant
+//     is still dispatched to it, so it holds no more than its flights. Nothing past its mark is committed, so nothing is lost.
+//   - A partition whose oldest flight has been in flight for 5 s (Qdrant
 //     unavailable, locked, rate limiting, a collection down) is paused and
-//     lets go of its queue. When the batch completes, the poll loop sets
-//     its fetch position back to the batch's end (applyRewinds:
+//     lets go of its queue. When its last flight finishes, the poll loop
+//     sets its fetch position back to the end of the last batch taken (applyRewinds:
 //     kgo SetOffsets, under mu so that no revoke interleaves) and resumes
 //     it. Pausing is kept for such exceptional states because a resumed
 //     partition can wait for a fetch in flight (up to
@@ -80,7 +86,7 @@
 //     retried without end.
 //   - Data pauses (datapause.go, Config.Pauses: a restore switching an
 //     alias): a partition of a paused topic takes no new batch and is not
-//     fetched; once its batch in flight ended, its applied offset is
+//     fetched; once its flights finished, its applied offset is
 //     committed with metadata naming the pauses, and every later commit of
 //     it carries that metadata until it is released. A newly assigned
 //     partition takes no batch until the status view caught up with
