@@ -178,3 +178,66 @@ func TestDataPauseLapses(t *testing.T) {
 	waitFor(t, 10*time.Second, "everything committed once the pause lapsed", e.committedEqualsEnd)
 	waitFor(t, 10*time.Second, "the content", func() error { return e.contentEquals(e.topic, want) })
 }
+
+// TestDataPauseKeepsLagAndReadiness: while a data pause holds a topic, its
+// partitions are not fetched, yet their lag gauge follows what is produced
+// to them, and a pause longer than StallTimeout is not a stall even with
+// records queued behind it (/readyz stays ready: the replica is doing what
+// it was asked).
+func TestDataPauseKeepsLagAndReadiness(t *testing.T) {
+	e := newEnv(t, 2)
+	src := &fakePauses{}
+	cfg := e.testConfig()
+	cfg.Pauses = src
+	cfg.StallTimeout = 300 * time.Millisecond
+	// Full batches go at once; a partial one waits a minute, so records
+	// can sit queued when the pause comes.
+	cfg.Batch.MaxRecords = 10
+	cfg.Batch.Linger = time.Minute
+	m := e.start(cfg)
+	want := map[uint64]point{}
+	e.produceSeq(2, 10, 1, want)
+	waitFor(t, 10*time.Second, "the first records committed", e.committedEqualsEnd)
+	e.produceSeq(2, 5, 2, want)
+	waitFor(t, 10*time.Second, "5 records queued on each partition", func() error {
+		m.c.mu.Lock()
+		defer m.c.mu.Unlock()
+		for _, p := range m.c.parts {
+			p.mu.Lock()
+			n := len(p.queue)
+			p.mu.Unlock()
+			if n != 5 {
+				return errorf("partition %s queues %d records", p.key, n)
+			}
+		}
+		return nil
+	})
+
+	src.set(schemas.DataPause{ID: "p1", Collection: e.topic, Topics: []string{e.topic}, Until: time.Now().Add(time.Minute)})
+	waitFor(t, 10*time.Second, "every partition to acknowledge the pause", func() error { return e.acknowledging("p1") })
+	e.produceSeq(2, 25, 3, want)
+	waitFor(t, 10*time.Second, "the lag of the held partitions to follow", func() error {
+		for p := range int32(2) {
+			if l := lagOf(t, m.reg, e.topic, p); l != 30 {
+				return errorf("lag of partition %d = %v, want 30", p, l)
+			}
+		}
+		return nil
+	})
+	time.Sleep(3 * cfg.StallTimeout)
+	if err := m.c.Ready(); err != nil {
+		t.Fatalf("Ready during a data pause: %v", err)
+	}
+
+	src.set()
+	waitFor(t, 10*time.Second, "everything committed after the lift", e.committedEqualsEnd)
+	waitFor(t, 10*time.Second, "the lag back to 0", func() error {
+		for p := range int32(2) {
+			if l := lagOf(t, m.reg, e.topic, p); l != 0 {
+				return errorf("lag of partition %d = %v, want 0", p, l)
+			}
+		}
+		return nil
+	})
+	waitFor(t, 10*time.Second, "the content", func() error { return e.contentEquals(e.topic, want) })
+}

@@ -73,9 +73,11 @@
 //     partition stays paused with its queue let go, and Ready reports it.
 //     Whoever owns the partition next reads it again from the commit.
 //   - The lag gauge of a partition follows the high watermark of every
-//     fetch and, while the partition is paused (stalled or stopped), of a
-//     ListOffsets every second (watchStalls), so it keeps moving exactly
-//     when a partition makes no progress.
+//     fetch and, while the partition is paused (stalled, stopped or held
+//     by a data pause), of a ListOffsets every second (watchStalls), so it
+//     keeps moving exactly when a partition makes no progress. Records a
+//     data pause holds back are not a stall for Ready; flights that do not
+//     finish are.
 //   - A record is never dead-lettered because the Schema Registry could
 //     not be asked (schemas.UnavailableError): the partition retries its
 //     decode with backoff until the registry answers or the partition's

@@ -262,11 +262,11 @@ func (p *partition) pauseIfStuck(now time.Time, after time.Duration) {
 }
 
 // paused reports whether fetching of the partition is paused (no fetch
-// brings its high watermark).
+// brings its high watermark): stalled, stopped, or held by a data pause.
 func (p *partition) paused() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.stallPaused || p.rewindPending || p.stoppedErr != nil
+	return p.stallPaused || p.rewindPending || p.stoppedErr != nil || p.c.pauses.holds(p)
 }
 
 func (p *partition) stalled(now time.Time, limit time.Duration) error {
@@ -275,7 +275,10 @@ func (p *partition) stalled(now time.Time, limit time.Duration) error {
 	if p.stoppedErr != nil {
 		return fmt.Errorf("partition %s stopped: %w", p.key, p.stoppedErr)
 	}
-	if (len(p.flights) > 0 || len(p.queue) > 0) && now.Sub(p.lastDone) > limit {
+	// Records a data pause holds back are not a stall (the replica does
+	// what it was asked); flights that do not finish are, held or not.
+	work := len(p.flights) > 0 || (len(p.queue) > 0 && !p.c.pauses.holds(p))
+	if work && now.Sub(p.lastDone) > limit {
 		return fmt.Errorf("partition %s made no progress for %s", p.key, now.Sub(p.lastDone).Round(time.Second))
 	}
 	return nil
