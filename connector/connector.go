@@ -225,18 +225,26 @@ func (c *Connector) Run(ctx context.Context) error {
 		c.gm.RunCommits(commitCtx)
 	}()
 
-	c.openDLQ(ctx)
+	// A DLQ topic that cannot hold dead letters ends the run before any
+	// record is taken; the group is left as on a shutdown.
+	dlqErr := c.openDLQ(ctx)
 	stallCtx, stopStalls := context.WithCancel(context.Background())
-	go c.watchStalls(stallCtx)
-	go c.pauses.run(stallCtx)
-	c.pollLoop(ctx)
+	if dlqErr == nil {
+		go c.watchStalls(stallCtx)
+		go c.pauses.run(stallCtx)
+		c.pollLoop(ctx)
+	}
 	stopStalls()
+	return errors.Join(dlqErr, c.drain(stopCommits, commitDone))
+}
 
-	// Drain: the final revoke (triggered by leaving the group) flushes
-	// and commits every owned partition. The whole drain is bounded by
-	// DrainTimeout: the flush ends commitReserve before the deadline, the
-	// commit at the deadline, and at the deadline everything still
-	// running is abandoned (nothing unapplied is ever committed).
+// drain leaves the group, stops the commit loop and closes the client:
+// the final revoke (triggered by leaving the group) flushes and commits
+// every owned partition. The whole drain is bounded by DrainTimeout: the
+// flush ends commitReserve before the deadline, the commit at the
+// deadline, and at the deadline everything still running is abandoned
+// (nothing unapplied is ever committed).
+func (c *Connector) drain(stopCommits func(), commitDone <-chan struct{}) error {
 	deadline := time.Now().Add(c.cfg.DrainTimeout)
 	c.mu.Lock()
 	c.drainDeadline = deadline

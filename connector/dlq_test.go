@@ -352,3 +352,36 @@ func TestDLQRecordCut(t *testing.T) {
 		})
 	}
 }
+
+// TestCompactedDLQTopicRefused: a DLQ topic with cleanup.policy=compact
+// refuses records without a key (INVALID_RECORD, which retrying never
+// fixes) and compacts away earlier dead letters of the same key. The
+// replica refuses to start on it, naming the key and the fix, instead of
+// retrying a keyless bad record forever.
+func TestCompactedDLQTopicRefused(t *testing.T) {
+	e := newEnv(t, 1)
+	compact := "compact"
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := e.adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "cleanup.policy", Value: &compact}}, e.dlq)
+	if err == nil {
+		_, err = resp.On(e.dlq, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.produce(&kgo.Record{Value: []byte(`not json`)}) // keyless and bad
+	m := e.start(e.testConfig())
+	select {
+	case err := <-m.done:
+		if err == nil || !strings.Contains(err.Error(), "kafka.dlq_topic") || !strings.Contains(err.Error(), "cleanup.policy") {
+			t.Fatalf("Run = %v, want an error naming kafka.dlq_topic and its cleanup.policy", err)
+		}
+		m.once.Do(func() {}) // Run returned: nothing left to stop
+	case <-time.After(15 * time.Second):
+		t.Fatal("the replica runs on a compacted DLQ topic")
+	}
+	if c := e.committedOffsets(); c[0] != 0 {
+		t.Fatalf("committed %v: the bad record was skipped", c)
+	}
+}

@@ -11,6 +11,7 @@
 //	topics       the consumed topics exist and may be read (ACL READ);
 //	             kafka.topic_regex must match at least one topic now
 //	dlq          kafka.dlq_topic may be written, or created (validate_only);
+//	             FAIL when it is compacted (the replicas refuse it);
 //	             WARN when its max.message.bytes cannot hold a record of
 //	             record.max_bytes plus the DLQ headers (it would be cut)
 //	control      control.topic and control.status_topic may be read and

@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
+	"github.com/seed-a550a1ef/kafka-qdrant/connector"
 	"github.com/seed-a550a1ef/kafka-qdrant/control"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/kafkaclient"
 )
@@ -83,7 +84,7 @@ func checkKafka(ctx context.Context, cfg config.Config, r *reporter) (consumed [
 			detail, err := writable(ctx, adm, t, infos[t], kmsg.ACLOperationWrite)
 			r.result("dlq", detail, err)
 			if err == nil && infos[t].exists {
-				checkDLQSize(ctx, adm, t, cfg.Record.MaxBytes, r)
+				checkDLQTopic(ctx, adm, t, cfg.Record.MaxBytes, r)
 			}
 		}
 		if cfg.Control.Enabled {
@@ -114,17 +115,23 @@ func checkKafka(ctx context.Context, cfg config.Config, r *reporter) (consumed [
 // message is cut at 4 KiB) and the batch framing, rounded up.
 const dlqHeadroom = 8 << 10
 
-// checkDLQSize warns when the DLQ topic's max.message.bytes cannot hold a
-// record of record.max_bytes with its error headers: such records would be
-// dead-lettered cut (header kq.errors.truncated), without their value.
-func checkDLQSize(ctx context.Context, adm *kadm.Client, topic string, maxRecord config.ByteSize, r *reporter) {
-	v, err := topicConfig(ctx, adm, topic, "max.message.bytes")
+// checkDLQTopic fails a compacted DLQ topic (the replicas refuse it:
+// connector.CheckDLQCleanupPolicy), and warns when its max.message.bytes
+// cannot hold a record of record.max_bytes with its error headers: such
+// records would be dead-lettered cut (header kq.errors.truncated), without
+// their value.
+func checkDLQTopic(ctx context.Context, adm *kadm.Client, topic string, maxRecord config.ByteSize, r *reporter) {
+	cfgs, err := kafkaclient.TopicConfigs(ctx, adm, topic, "max.message.bytes", "cleanup.policy")
 	var limit int64
 	if err == nil {
-		limit, err = strconv.ParseInt(v, 10, 64)
+		if err := connector.CheckDLQCleanupPolicy(topic, cfgs["cleanup.policy"]); err != nil {
+			r.fail("dlq", err)
+			return
+		}
+		limit, err = strconv.ParseInt(cfgs["max.message.bytes"], 10, 64)
 	}
 	if err != nil {
-		r.warn("dlq", "%s: max.message.bytes not readable (ACL DESCRIBE_CONFIGS on the topic): %v", topic, err)
+		r.warn("dlq", "%s: max.message.bytes and cleanup.policy not readable (ACL DESCRIBE_CONFIGS on the topic): %v", topic, err)
 		return
 	}
 	if need := int64(maxRecord) + dlqHeadroom; limit < need {
@@ -133,35 +140,13 @@ func checkDLQSize(ctx context.Context, adm *kadm.Client, topic string, maxRecord
 	}
 }
 
-// topicConfig reads a topic's configuration value key (its own or the
-// broker's default).
-func topicConfig(ctx context.Context, adm *kadm.Client, topic, key string) (string, error) {
-	rcs, err := adm.DescribeTopicConfigs(ctx, topic)
-	if err != nil {
-		return "", err
-	}
-	rc, err := rcs.On(topic, nil)
-	if err == nil {
-		err = rc.Err
-	}
-	if err != nil {
-		return "", err
-	}
-	for _, c := range rc.Configs {
-		if c.Key == key && c.Value != nil {
-			return *c.Value, nil
-		}
-	}
-	return "", fmt.Errorf("%s is not in the topic's configuration", key)
-}
-
 // checkControlTimestamps warns when control.auth is on and the control
 // topic's records carry the producer's time: the issued_at window then
 // runs from when the owner reads a command, so one that waited in the
 // topic longer than the window (an outage) is refused.
 func checkControlTimestamps(ctx context.Context, adm *kadm.Client, topic string, r *reporter) {
-	v, err := topicConfig(ctx, adm, topic, "message.timestamp.type")
-	switch {
+	cfgs, err := kafkaclient.TopicConfigs(ctx, adm, topic, "message.timestamp.type")
+	switch v := cfgs["message.timestamp.type"]; {
 	case err != nil:
 		r.warn("auth", "%s: message.timestamp.type not readable (ACL DESCRIBE_CONFIGS on the topic): %v", topic, err)
 	case v != "LogAppendTime":

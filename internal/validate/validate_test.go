@@ -19,8 +19,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/qdrant/go-client/qdrant"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/qdrantmem"
@@ -69,7 +72,7 @@ func newEnv(t *testing.T) env {
 		return out
 	}
 	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "vectors", "vectors.dlq", "other"),
-		kfake.EnableSASL(), kfake.EnableACLs(),
+		kfake.EnableSASL(), kfake.EnableACLs(), kfake.Superuser("SCRAM-SHA-512", "admin", password),
 		kfake.User("SCRAM-SHA-512", "kq", password, all(data, dlq, ctl, []kfake.ACL{groups, create, txn})...),
 		kfake.User("SCRAM-SHA-512", "no-read", password, all([]kfake.ACL{topicACL("vectors", kmsg.ACLOperationDescribe)}, dlq, ctl, []kfake.ACL{groups, create, txn})...),
 		kfake.User("SCRAM-SHA-512", "no-dlq-write", password, all(data, []kfake.ACL{topicACL("vectors.dlq", kmsg.ACLOperationDescribe), groups, create, txn}, ctl)...),
@@ -250,6 +253,32 @@ func TestDLQSize(t *testing.T) {
 		if got := strings.Contains(out.String(), "WARN dlq"); got != tc.warn {
 			t.Errorf("record.max_bytes %d: DLQ warning %v, want %v:\n%s", tc.maxBytes, got, tc.warn, out.String())
 		}
+	}
+}
+
+// TestCompactedDLQ: a compacted DLQ topic fails the check, as the replicas
+// refuse it.
+func TestCompactedDLQ(t *testing.T) {
+	e := newEnv(t)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...),
+		kgo.SASL(scram.Auth{User: "admin", Pass: password}.AsSha512Mechanism()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	compact := "compact,delete"
+	resp, err := kadm.NewClient(cl).AlterTopicConfigs(t.Context(),
+		[]kadm.AlterConfig{{Op: kadm.SetConfig, Name: "cleanup.policy", Value: &compact}}, "vectors.dlq")
+	if err == nil {
+		_, err = resp.On("vectors.dlq", nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err = Check(t.Context(), e.config(t), &out, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(out.String(), "FAIL dlq         kafka.dlq_topic: topic vectors.dlq has cleanup.policy=compact,delete") {
+		t.Errorf("Check = %v, want the compacted DLQ topic failed:\n%s", err, out.String())
 	}
 }
 
