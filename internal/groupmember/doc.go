@@ -10,7 +10,8 @@
 //	poll ─▶ Take(from, end) ─▶ … ─▶ Work.Done / DoneUpTo   (any order)
 //	RunCommits: every CommitInterval or Kick ─▶ commit points past the last commit
 //	CommitPartition: one partition now (a data pause's ack); PreCommit edits every commit
-//	revoked ─▶ Handler.Revoke: stop the work ─▶ commit(by): commit, disown ─▶ release ─▶ return
+//	revoked ─▶ Handler.Revoke: stop the work ─▶ commit(by): commit, disown
+//	        ─▶ release ─▶ return
 //	lost    ─▶ disown (nothing committed) ─▶ Handler.Lost: abandon the work
 //	Leave   ─▶ AllowRebalance, LeaveGroup (the group revokes what is owned), own nothing
 //	Abort   ─▶ Context cancelled; nothing is committed any more
@@ -32,9 +33,9 @@
 //     partition after its revoke returned, and nothing at all for a lost
 //     one. A revoke or a loss preempts a periodic commit in flight rather
 //     than wait for a broker slow to answer it (what it did not commit is
-//     committed next round, if still owned). Every commit checks each partition's answer and counts the
-//     result (CommitsMetric); the coordinator refuses a commit from a
-//     stale generation.
+//     committed next round, if still owned). Every commit checks each
+//     partition's answer and counts the result (CommitsMetric); the
+//     coordinator refuses a commit from a stale generation.
 //   - Revoke commits then returns: before the callback returns, the
 //     revoked partitions' points are committed and the partitions disowned,
 //     whether or not Handler.Revoke called commit.
