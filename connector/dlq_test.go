@@ -200,12 +200,14 @@ func incompressible(n int) string {
 }
 
 // setDLQMaxMessageBytes sets max.message.bytes of the DLQ topic.
-func (e *env) setDLQMaxMessageBytes(n int) {
+func (e *env) setDLQMaxMessageBytes(n int) { e.setDLQConfig("max.message.bytes", strconv.Itoa(n)) }
+
+// setDLQConfig sets a configuration entry of the DLQ topic.
+func (e *env) setDLQConfig(name, v string) {
 	e.t.Helper()
-	v := strconv.Itoa(n)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	resp, err := e.adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "max.message.bytes", Value: &v}}, e.dlq)
+	resp, err := e.adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: name, Value: &v}}, e.dlq)
 	if err == nil {
 		_, err = resp.On(e.dlq, nil)
 	}
@@ -360,16 +362,7 @@ func TestDLQRecordCut(t *testing.T) {
 // retrying a keyless bad record forever.
 func TestCompactedDLQTopicRefused(t *testing.T) {
 	e := newEnv(t, 1)
-	compact := "compact"
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	resp, err := e.adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "cleanup.policy", Value: &compact}}, e.dlq)
-	if err == nil {
-		_, err = resp.On(e.dlq, nil)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.setDLQConfig("cleanup.policy", "compact")
 	e.produce(&kgo.Record{Value: []byte(`not json`)}) // keyless and bad
 	m := e.start(e.testConfig())
 	select {

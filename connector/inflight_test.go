@@ -275,26 +275,8 @@ func TestInflightPerIDOrder(t *testing.T) {
 	}
 	e.produce(recs...)
 	e.startWithHooks(cfg, testHooks{beforeCommit: a.check}).go_()
-	waitFor(t, 60*time.Second, "final content and commits", func() error {
-		if err := fs.err(); err != nil {
-			t.Fatal(err)
-		}
-		if err := a.err(); err != nil {
-			t.Fatal(err)
-		}
-		for coll, w := range want {
-			if err := e.contentEquals(coll, w); err != nil {
-				return err
-			}
-		}
-		return e.committedEqualsEnd()
-	})
-	if p := fs.peakWrites(); p < 2 {
-		t.Fatalf("at most %d write in flight at once; the test needs several", p)
-	}
-	if err := fs.err(); err != nil {
-		t.Fatal(err)
-	}
+	awaitApplied(t, e, 60*time.Second, a, want, fs)
+	fs.requireOverlap(t)
 }
 
 // TestInflightCommitsOnlyApplied: four partitions, four batches in flight
@@ -319,21 +301,8 @@ func TestInflightCommitsOnlyApplied(t *testing.T) {
 			e.qs.SetUnavailable(false)
 		}
 	}
-	waitFor(t, 60*time.Second, "final content and commits", func() error {
-		if err := a.err(); err != nil {
-			t.Fatal(err)
-		}
-		if err := e.contentEquals(e.topic, want); err != nil {
-			return err
-		}
-		return e.committedEqualsEnd()
-	})
-	if p := fs.peakWrites(); p < 2 {
-		t.Fatalf("at most %d write in flight at once per partition; the test needs several", p)
-	}
-	if err := fs.err(); err != nil {
-		t.Fatal(err)
-	}
+	awaitApplied(t, e, 60*time.Second, a, map[string]map[uint64]point{e.topic: want}, fs)
+	fs.requireOverlap(t)
 }
 
 // TestInflightRevoke: a member writing four slow batches per partition at
@@ -343,11 +312,7 @@ func TestInflightCommitsOnlyApplied(t *testing.T) {
 func TestInflightRevoke(t *testing.T) {
 	e := newEnv(t, 4)
 	a := newApplied()
-	slow := func([]sink.Op) time.Duration { return 40 * time.Millisecond }
-	first := newFlightSink(a, slow)
-	second := newFlightSink(a, nil)
-	sinks := []*flightSink{first, second}
-	e.wrapSink = func(s Sink) Sink { fs := sinks[0]; sinks = sinks[1:]; fs.Sink = s; return fs }
+	first := e.slowThenFast(a, 40*time.Millisecond)
 	cfg := e.testConfig()
 	cfg.Batch.MaxRecords = 20
 	cfg.Batch.MaxInflightPerPartition = 4
@@ -356,34 +321,16 @@ func TestInflightRevoke(t *testing.T) {
 		e.producePadded(p, uint64(p)*10_000, 1500, "", want)
 	}
 	e.startWithHooks(cfg, testHooks{beforeCommit: a.check, afterRevoke: first.released}).go_()
-	waitFor(t, 20*time.Second, "several writes in flight", func() error {
-		if first.inFlight() < 4 {
-			return errorf("%d writes in flight", first.inFlight())
-		}
-		return nil
-	})
+	first.awaitInFlight(t, 4)
 	e.startWithHooks(cfg, testHooks{beforeCommit: a.check}).go_()
-	waitFor(t, 90*time.Second, "final content and commits", func() error {
-		if err := a.err(); err != nil {
-			t.Fatal(err)
-		}
-		if err := first.err(); err != nil {
-			t.Fatal(err)
-		}
-		if err := e.contentEquals(e.topic, want); err != nil {
-			return err
-		}
-		return e.committedEqualsEnd()
-	})
+	awaitApplied(t, e, 90*time.Second, a, map[string]map[uint64]point{e.topic: want}, first)
 	first.mu.Lock()
 	revoked := len(first.gone)
 	first.mu.Unlock()
 	if revoked == 0 {
 		t.Fatal("the first member was never revoked a partition")
 	}
-	if p := first.peakWrites(); p < 2 {
-		t.Fatalf("at most %d write in flight at once per partition; the test needs several", p)
-	}
+	first.requireOverlap(t)
 }
 
 // TestInflightLoss: a member with several slow batches in flight per
@@ -393,10 +340,7 @@ func TestInflightRevoke(t *testing.T) {
 func TestInflightLoss(t *testing.T) {
 	e := newEnv(t, 2)
 	a := newApplied()
-	first := newFlightSink(a, func([]sink.Op) time.Duration { return 200 * time.Millisecond })
-	second := newFlightSink(a, nil)
-	sinks := []*flightSink{first, second}
-	e.wrapSink = func(s Sink) Sink { fs := sinks[0]; sinks = sinks[1:]; fs.Sink = s; return fs }
+	first := e.slowThenFast(a, 200*time.Millisecond)
 	cfg := e.testConfig()
 	cfg.Batch.MaxRecords = 20
 	cfg.Batch.MaxInflightPerPartition = 4
@@ -416,12 +360,7 @@ func TestInflightLoss(t *testing.T) {
 		}
 	}})
 	m.go_()
-	waitFor(t, 20*time.Second, "several writes in flight", func() error {
-		if first.inFlight() < 4 {
-			return errorf("%d writes in flight", first.inFlight())
-		}
-		return nil
-	})
+	first.awaitInFlight(t, 4)
 	owned := m.c.gm.Owned()
 	m.c.gm.Lose(owned)
 	lostMu.Lock()
@@ -441,18 +380,7 @@ func TestInflightLoss(t *testing.T) {
 	}
 	lostMu.Unlock()
 	e.startWithHooks(cfg, testHooks{beforeCommit: a.check}).go_()
-	waitFor(t, 60*time.Second, "final content and commits", func() error {
-		if err := a.err(); err != nil {
-			t.Fatal(err)
-		}
-		if err := first.err(); err != nil {
-			t.Fatal(err)
-		}
-		if err := e.contentEquals(e.topic, want); err != nil {
-			return err
-		}
-		return e.committedEqualsEnd()
-	})
+	awaitApplied(t, e, 60*time.Second, a, map[string]map[uint64]point{e.topic: want}, first)
 }
 
 // TestInflightBadRecordWithoutDLQ: without a DLQ, a bad record at offset
@@ -575,4 +503,56 @@ func TestInflightDataPause(t *testing.T) {
 	if err := fs.err(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// awaitApplied waits until every collection holds the points of want and
+// every offset is committed, failing at once when a commit covered an
+// offset not applied (a) or a write broke the rules the sinks check.
+func awaitApplied(t *testing.T, e *env, d time.Duration, a *applied, want map[string]map[uint64]point, sinks ...*flightSink) {
+	t.Helper()
+	waitFor(t, d, "final content and commits", func() error {
+		if err := a.err(); err != nil {
+			t.Fatal(err)
+		}
+		for _, fs := range sinks {
+			if err := fs.err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for coll, w := range want {
+			if err := e.contentEquals(coll, w); err != nil {
+				return err
+			}
+		}
+		return e.committedEqualsEnd()
+	})
+}
+
+// requireOverlap fails a test whose writes never overlapped: it proved
+// nothing about batches in flight at once.
+func (f *flightSink) requireOverlap(t *testing.T) {
+	t.Helper()
+	if p := f.peakWrites(); p < 2 {
+		t.Fatalf("at most %d write in flight at once per partition; the test needs several", p)
+	}
+}
+
+// slowThenFast makes every write of the first member started take delay
+// and those of the second none; it returns the first member's sink.
+func (e *env) slowThenFast(a *applied, delay time.Duration) *flightSink {
+	first := newFlightSink(a, func([]sink.Op) time.Duration { return delay })
+	sinks := []*flightSink{first, newFlightSink(a, nil)}
+	e.wrapSink = func(s Sink) Sink { fs := sinks[0]; sinks = sinks[1:]; fs.Sink = s; return fs }
+	return first
+}
+
+// awaitInFlight waits until n writes are in flight at once.
+func (f *flightSink) awaitInFlight(t *testing.T, n int) {
+	t.Helper()
+	waitFor(t, 20*time.Second, "several writes in flight", func() error {
+		if got := f.inFlight(); got < n {
+			return errorf("%d writes in flight", got)
+		}
+		return nil
+	})
 }
