@@ -142,6 +142,12 @@ func (c *SnapshotClient) call(ctx context.Context, op, method, u string, body io
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	return c.send(op, req, v)
+}
+
+// send sends req, whose answer is an ApiResponse, and decodes its result
+// into v (nil: ignore it).
+func (c *SnapshotClient) send(op string, req *http.Request, v any) error {
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
@@ -328,15 +334,7 @@ func (c *SnapshotClient) UploadSnapshot(ctx context.Context, collection string, 
 	if size >= 0 {
 		req.ContentLength = int64(headLen) + size + int64(len(tail))
 	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return restError(op, resp)
-	}
-	return decodeResult(op, resp.Body, nil)
+	return c.send(op, req, nil)
 }
 
 // RecoverOptions are the body fields of a recovery from a location.
