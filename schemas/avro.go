@@ -133,6 +133,22 @@ func (c *avroCursor) block() (int, error) {
 	return int(n), nil
 }
 
+// each calls fn once for every item of an array or map (for a map, fn
+// reads the key first): blocks of items until an empty one.
+func (c *avroCursor) each(fn func() error) error {
+	for {
+		n, err := c.block()
+		if err != nil || n == 0 {
+			return err
+		}
+		for range n {
+			if err := fn(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
 // skip reads past one value of shape s.
 func (c *avroCursor) skip(s *shape, depth int) error {
 	if depth > maxAvroDepth {
@@ -161,22 +177,14 @@ func (c *avroCursor) skip(s *shape, depth int) error {
 		_, err := c.bytes()
 		return err
 	case kList, kMap:
-		for {
-			n, err := c.block()
-			if err != nil || n == 0 {
-				return err
-			}
-			for range n {
-				if s.kind == kMap {
-					if _, err := c.bytes(); err != nil {
-						return err
-					}
-				}
-				if err := c.skip(s.elem, depth+1); err != nil {
+		return c.each(func() error {
+			if s.kind == kMap {
+				if _, err := c.bytes(); err != nil {
 					return err
 				}
 			}
-		}
+			return c.skip(s.elem, depth+1)
+		})
 	case kRecord:
 		for _, f := range s.fields {
 			if err := c.skip(f.shape, depth+1); err != nil {
@@ -377,30 +385,22 @@ func (r avroReader) named(c *avroCursor, vp *vecPlan, field string) (*qdrant.Vec
 		}
 	}
 	if vp.kind == vNamedMap {
-		for {
-			n, err := c.block()
+		err := c.each(func() error {
+			k, err := c.bytes()
 			if err != nil {
-				return nil, err
+				return err
 			}
-			if n == 0 {
-				break
+			if !utf8.Valid(k) {
+				return NewRecordError(ClassValidate, StageValidate,
+					"field %q: vector name %s is not valid UTF-8", field, quoteTrunc(k))
 			}
-			for range n {
-				k, err := c.bytes()
-				if err != nil {
-					return nil, err
-				}
-				if !utf8.Valid(k) {
-					return nil, NewRecordError(ClassValidate, StageValidate,
-						"field %q: vector name %s is not valid UTF-8", field, quoteTrunc(k))
-				}
-				name := d.intern(k)
-				v, err := r.vector(c, vp.elem, vecLoc{field: field, name: name, named: true})
-				if err != nil {
-					return nil, err
-				}
-				add(name, v)
-			}
+			name := d.intern(k)
+			v, err := r.vector(c, vp.elem, vecLoc{field: field, name: name, named: true})
+			add(name, v)
+			return err
+		})
+		if err != nil {
+			return nil, err
 		}
 	} else {
 		for i, f := range vp.shape.fields {
@@ -442,28 +442,20 @@ func (r avroReader) vector(c *avroCursor, vp *vecPlan, where vecLoc) (*qdrant.Ve
 	case vMulti:
 		d.floats = d.floats[:0]
 		row, dim := 0, 0
-		for {
-			n, err := c.block()
-			if err != nil {
-				return nil, err
+		err := c.each(func() error {
+			before := len(d.floats)
+			if err := r.floats(c, vp.row.shape.elem, where); err != nil {
+				return err
 			}
-			if n == 0 {
-				break
+			k := len(d.floats) - before
+			if row == 0 {
+				dim = k
 			}
-			for range n {
-				before := len(d.floats)
-				if err := r.floats(c, vp.row.shape.elem, where); err != nil {
-					return nil, err
-				}
-				k := len(d.floats) - before
-				if row == 0 {
-					dim = k
-				}
-				if err := checkRow(k, dim, row, where); err != nil {
-					return nil, err
-				}
-				row++
-			}
+			row++
+			return checkRow(k, dim, row-1, where)
+		})
+		if err != nil {
+			return nil, err
 		}
 		if row == 0 {
 			return nil, NewRecordError(ClassValidate, StageValidate,
@@ -537,53 +529,34 @@ func (r avroReader) denseBlock(c *avroCursor, elem *shape, where vecLoc) (*qdran
 // floats appends a list of float or double to d.floats.
 func (r avroReader) floats(c *avroCursor, elem *shape, where vecLoc) error {
 	d := r.d
-	for {
-		n, err := c.block()
-		if err != nil || n == 0 {
+	return c.each(func() error {
+		if elem.kind == kFloat {
+			x, err := c.float()
+			d.floats = append(d.floats, x)
 			return err
 		}
-		for range n {
-			if elem.kind == kFloat {
-				x, err := c.float()
-				if err != nil {
-					return err
-				}
-				d.floats = append(d.floats, x)
-				continue
-			}
-			x, err := c.double()
-			if err != nil {
-				return err
-			}
-			f, err := float32Of(x, where, len(d.floats))
-			if err != nil {
-				return err
-			}
-			d.floats = append(d.floats, f)
+		x, err := c.double()
+		if err != nil {
+			return err
 		}
-	}
+		f, err := float32Of(x, where, len(d.floats))
+		d.floats = append(d.floats, f)
+		return err
+	})
 }
 
 // indices appends a list of sparse indices to d.indices.
 func (r avroReader) indices(c *avroCursor, elem *shape, where vecLoc) error {
 	d := r.d
-	for {
-		n, err := c.block()
-		if err != nil || n == 0 {
+	return c.each(func() error {
+		v, err := c.long()
+		if err != nil {
 			return err
 		}
-		for range n {
-			v, err := c.long()
-			if err != nil {
-				return err
-			}
-			u, err := sparseIndex(v, false, where, len(d.indices))
-			if err != nil {
-				return err
-			}
-			d.indices = append(d.indices, u)
-		}
-	}
+		u, err := sparseIndex(v, false, where, len(d.indices))
+		d.indices = append(d.indices, u)
+		return err
+	})
 }
 
 // payload reads the payload: a record or a map, or null.
@@ -628,32 +601,27 @@ func (r avroReader) structOf(c *avroCursor, s *shape, depth int) (map[string]*qd
 func (r avroReader) mapOf(c *avroCursor, s *shape, depth int) (map[string]*qdrant.Value, error) {
 	d := r.d
 	m := d.payloadMap(0)
-	for {
-		n, err := c.block()
+	err := c.each(func() error {
+		k, err := c.bytes()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if n == 0 {
-			break
+		if !utf8.Valid(k) {
+			return payloadProblemf("map key %s is not valid UTF-8", quoteTrunc(k))
 		}
-		for range n {
-			k, err := c.bytes()
-			if err != nil {
-				return nil, err
+		key := d.intern(k)
+		v, err := r.value(c, s.elem, depth)
+		if err != nil {
+			if p, ok := err.(*payloadProblem); ok {
+				p.path = append(p.path, key)
 			}
-			if !utf8.Valid(k) {
-				return nil, payloadProblemf("map key %s is not valid UTF-8", quoteTrunc(k))
-			}
-			key := d.intern(k)
-			v, err := r.value(c, s.elem, depth)
-			if err != nil {
-				if p, ok := err.(*payloadProblem); ok {
-					p.path = append(p.path, key)
-				}
-				return nil, err
-			}
-			m[key] = v
+			return err
 		}
+		m[key] = v
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return d.closeMap(m), nil
 }
@@ -738,24 +706,19 @@ func (r avroReader) value(c *avroCursor, s *shape, depth int) (*qdrant.Value, er
 		return d.slabs.structValue(m), nil
 	}
 	values := []*qdrant.Value{}
-	for {
-		n, err := c.block()
+	err := c.each(func() error {
+		v, err := r.value(c, s.elem, depth+1)
 		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			break
-		}
-		for range n {
-			v, err := r.value(c, s.elem, depth+1)
-			if err != nil {
-				if p, ok := err.(*payloadProblem); ok {
-					p.path = append(p.path, strconv.Itoa(len(values)))
-				}
-				return nil, err
+			if p, ok := err.(*payloadProblem); ok {
+				p.path = append(p.path, strconv.Itoa(len(values)))
 			}
-			values = append(values, v)
+			return err
 		}
+		values = append(values, v)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return d.slabs.listValue(values), nil
 }
