@@ -545,7 +545,7 @@ func (c *Connector) watchStalls(ctx context.Context) {
 			c.mu.Lock()
 			for _, p := range c.parts {
 				p.pauseIfStuck(now, stallPauseAfter)
-				if p.paused() {
+				if c.pauser.paused(p.key) {
 					paused = append(paused, p)
 				}
 			}

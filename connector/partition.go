@@ -261,14 +261,6 @@ func (p *partition) pauseIfStuck(now time.Time, after time.Duration) {
 	}
 }
 
-// paused reports whether fetching of the partition is paused (no fetch
-// brings its high watermark): stalled, stopped, or held by a data pause.
-func (p *partition) paused() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.stallPaused || p.rewindPending || p.stoppedErr != nil || p.c.pauses.holds(p)
-}
-
 func (p *partition) stalled(now time.Time, limit time.Duration) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()

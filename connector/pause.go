@@ -50,6 +50,14 @@ func (ps *pauser) set(key tp, r pauseReason, on bool) {
 	ps.apply(key, before, after)
 }
 
+// paused reports whether fetching of key is paused, for any reason: no
+// fetch brings its high watermark.
+func (ps *pauser) paused(key tp) bool {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return ps.reasons[key] != 0
+}
+
 // forget resumes and forgets a partition that is no longer owned: kgo
 // keeps pauses across rebalances, and a partition assigned again later
 // must be fetched.
