@@ -205,8 +205,12 @@ func renderRecord(t *testing.T, rec Record) []byte {
 	if rec.Vectors != nil {
 		put("vectors", rec.Vectors)
 	}
-	if rec.Payload != nil {
-		put("payload", &qdrant.Struct{Fields: rec.Payload})
+	payload, err := rec.PayloadMap()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if payload != nil {
+		put("payload", &qdrant.Struct{Fields: payload})
 	}
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {

@@ -255,7 +255,7 @@ func (d *Decoder) begin(key, value []byte) (rec Record, done bool, err error) {
 // vector.
 func (d *Decoder) finish(key []byte, f *fields) (Record, error) {
 	if f.delete {
-		f.vecErr, f.payErr, f.vectors, f.payload = nil, nil, nil, nil
+		f.vecErr, f.payErr, f.vectors, f.payload, f.payloadWire = nil, nil, nil, nil, nil
 	}
 	for _, err := range [...]error{f.idErr, f.vecErr, f.payErr, f.colErr, f.delErr} {
 		if err != nil {
@@ -274,12 +274,13 @@ func (d *Decoder) finish(key []byte, f *fields) (Record, error) {
 			"missing field %q: a point needs a vector", d.cfg.VectorField)
 	}
 	return Record{
-		Op:         OpUpsert,
-		ID:         id,
-		Collection: f.collection,
-		Vectors:    f.vectors,
-		Payload:    f.payload,
-		MemBytes:   d.slabs.held,
+		Op:          OpUpsert,
+		ID:          id,
+		Collection:  f.collection,
+		Vectors:     f.vectors,
+		Payload:     f.payload,
+		PayloadWire: f.payloadWire,
+		MemBytes:    d.slabs.held,
 	}, nil
 }
 
@@ -333,16 +334,17 @@ func (d *Decoder) keyID(key []byte) (*qdrant.PointId, error) {
 // fields are the outcome of the value's known fields: each is either a
 // result (nil when absent or null) or an error about its last occurrence.
 type fields struct {
-	id         *qdrant.PointId
-	vectors    *qdrant.Vectors
-	payload    map[string]*qdrant.Value
-	collection string
-	delete     bool
-	idErr      error
-	vecErr     error
-	payErr     error
-	colErr     error
-	delErr     error
+	id          *qdrant.PointId
+	vectors     *qdrant.Vectors
+	payload     map[string]*qdrant.Value
+	payloadWire []byte
+	collection  string
+	delete      bool
+	idErr       error
+	vecErr      error
+	payErr      error
+	colErr      error
+	delErr      error
 }
 
 // readRecord scans the whole value. It returns only fatal errors (invalid

@@ -48,10 +48,14 @@ func equalRecord(got, want Record) string {
 	}
 	// proto.Equal on a Struct compares the maps key by key, and treats a
 	// nil map as an empty one; payloads must match in nil-ness too.
-	if (got.Payload == nil) != (want.Payload == nil) ||
-		!proto.Equal(&qdrant.Struct{Fields: got.Payload}, &qdrant.Struct{Fields: want.Payload}) {
-		diffs = append(diffs, "Payload "+(&qdrant.Struct{Fields: got.Payload}).String()+
-			" want "+(&qdrant.Struct{Fields: want.Payload}).String())
+	gp, gerr := got.PayloadMap()
+	wp, werr := want.PayloadMap()
+	if gerr != nil || werr != nil {
+		diffs = append(diffs, fmt.Sprintf("PayloadWire does not unmarshal: %v, want %v", gerr, werr))
+	}
+	if (gp == nil) != (wp == nil) || !proto.Equal(&qdrant.Struct{Fields: gp}, &qdrant.Struct{Fields: wp}) {
+		diffs = append(diffs, "Payload "+(&qdrant.Struct{Fields: gp}).String()+
+			" want "+(&qdrant.Struct{Fields: wp}).String())
 	}
 	return strings.Join(diffs, "; ")
 }

@@ -83,6 +83,14 @@
 // member of a oneof set wins), except that a message field occurring twice
 // is not merged: the last occurrence wins.
 //
+// A record.v1 payload (or one of any schema whose Value is qdrant.Value on
+// the wire) in canonical form is not built at all: its map entries are
+// already entries of qdrant.PointStruct's payload, so the reader checks
+// them by the rules above and copies their bytes into
+// Record.PayloadWire, which the writer sends as they are (proto_wire.go).
+// Any other form, and any payload with a problem, is read into
+// Record.Payload as above, so results and errors are the same either way.
+//
 // # Key and id
 //
 // DecoderConfig.KeyID (record.key_id) says how the record key relates to
@@ -135,6 +143,8 @@
 //     well-formed but unusable, a key that disagrees with the value id
 //     under KeyIDStrict included). The message names the field.
 //   - A decoded delete has a non-nil ID and no vectors or payload.
+//   - At most one of Payload and PayloadWire is set; PayloadMap reads
+//     either.
 //   - A decoded upsert has a non-nil ID and non-empty vectors with finite
 //     components, valid UTF-8 strings throughout and a payload nested at
 //     most MaxPayloadDepth levels, so Qdrant's own validation and gRPC

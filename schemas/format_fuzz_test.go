@@ -74,18 +74,25 @@ func checkTypedRecord(t *testing.T, rec Record, key []byte, tombstone bool, cfg 
 		t.Fatalf("bad collection %q", rec.Collection)
 	}
 	if rec.Op == OpDelete {
-		if rec.Vectors != nil || rec.Payload != nil {
+		if rec.Vectors != nil || rec.Payload != nil || rec.PayloadWire != nil {
 			t.Fatalf("delete decoded with a vector or payload: %+v", rec)
 		}
 		return
 	}
 	checkVectors(t, rec.Vectors)
-	for _, m := range []proto.Message{rec.Vectors, &qdrant.Struct{Fields: rec.Payload}} {
+	if rec.Payload != nil && rec.PayloadWire != nil {
+		t.Fatalf("both Payload and PayloadWire set")
+	}
+	payload, err := rec.PayloadMap()
+	if err != nil {
+		t.Fatalf("PayloadWire does not unmarshal: %v", err)
+	}
+	for _, m := range []proto.Message{rec.Vectors, &qdrant.Struct{Fields: payload}} {
 		if _, err := proto.Marshal(m); err != nil {
 			t.Fatalf("%T does not marshal: %v", m, err)
 		}
 	}
-	if d := payloadDepth(rec.Payload); d > MaxPayloadDepth {
+	if d := payloadDepth(payload); d > MaxPayloadDepth {
 		t.Fatalf("payload nested %d levels, over %d", d, MaxPayloadDepth)
 	}
 }

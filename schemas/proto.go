@@ -87,7 +87,13 @@ func (r *protoReader) read(value []byte, p *plan, f *fields) error {
 		f.vectors, f.vecErr = r.vectors(c.fp.vec, c.spans)
 	}
 	if c := cands[rolePayload]; c.f != nil {
-		f.payload, f.payErr = r.payload(c.f, c.spans)
+		var ok bool
+		if s := c.f.shape; c.f.mapField && s.keyKind == protoreflect.StringKind && s.elem.qdrantWire {
+			f.payloadWire, ok = r.wirePayload(c.spans)
+		}
+		if !ok {
+			f.payload, f.payErr = r.payload(c.f, c.spans)
+		}
 	}
 	return nil
 }

@@ -50,6 +50,7 @@ func (ps *protoShapes) message(md protoreflect.MessageDescriptor) *shape {
 	ps.msgs[md.FullName()] = s
 	if j, ok := protoJSONTypes[md.FullName()]; ok {
 		s.kind, s.json = kJSON, j
+		s.qdrantWire = j == jsonValue && sameWire(md, qdrantValue, map[protoreflect.FullName]bool{})
 	}
 	switch md.FullName() {
 	case "google.protobuf.Timestamp":

@@ -1,6 +1,9 @@
 package schemas
 
-import "github.com/qdrant/go-client/qdrant"
+import (
+	"github.com/qdrant/go-client/qdrant"
+	"google.golang.org/protobuf/proto"
+)
 
 // Op is what a record asks Qdrant to do with its point.
 type Op uint8
@@ -41,10 +44,31 @@ type Record struct {
 	Vectors *qdrant.Vectors
 	// Payload is nil for deletes and for upserts without a payload.
 	Payload map[string]*qdrant.Value
+	// PayloadWire, when set, is the payload instead of Payload, already
+	// in Protobuf wire form: entries of qdrant.PointStruct's payload map
+	// (field 3), tags included, which the writer sends as they are. The
+	// record.v1 reader sets it when the payload's bytes are already what
+	// Qdrant reads (see proto_wire.go); it is checked as Payload would
+	// be, not decoded. At most one of Payload and PayloadWire is set.
+	PayloadWire []byte
 	// MemBytes estimates the heap memory the record holds (its messages,
 	// vector data, strings, maps and lists, not the Record itself), for
 	// bounding what a consumer keeps decoded. Decoded JSON can hold many
 	// times its wire size: a payload of small fields costs about 150 bytes
 	// per field.
 	MemBytes int
+}
+
+// PayloadMap returns the payload as a map whichever form it is in,
+// decoding PayloadWire. A caller that reads payloads uses it; the writer
+// does not need it.
+func (r *Record) PayloadMap() (map[string]*qdrant.Value, error) {
+	if r.PayloadWire == nil {
+		return r.Payload, nil
+	}
+	var p qdrant.PointStruct
+	if err := proto.Unmarshal(r.PayloadWire, &p); err != nil {
+		return nil, err
+	}
+	return p.Payload, nil
 }

@@ -52,6 +52,9 @@ type shape struct {
 	keyKind protoreflect.Kind
 	// jsonField says what each field of a kJSON message holds, by index.
 	jsonField []jsonRole
+	// qdrantWire: this JSON Value message is qdrant.Value on the wire
+	// (record.v1's Value is): a payload of them is sent as its bytes.
+	qdrantWire bool
 }
 
 type shapeKind uint8

@@ -24,6 +24,8 @@ const (
 	idChunk      = 64   // point ids per chunk
 	floatChunk   = 8192 // float32s (or uint32 sparse indices) per chunk (32 KiB)
 	floatOwnSize = floatChunk / 4
+	byteChunk    = 16384 // bytes of wire payloads per chunk
+	byteOwnSize  = byteChunk / 4
 )
 
 // slab hands out pointers to fresh zero Ts, allocating chunk of them at a
@@ -86,6 +88,7 @@ type slabs struct {
 	ids     slab[idBox]
 	floats  []float32
 	uints   []uint32
+	bytes   []byte
 	// held estimates the bytes handed out since it was last zeroed: every
 	// box, vector, string, map and list a record keeps (Record.MemBytes).
 	held int
@@ -144,6 +147,20 @@ func (s *slabs) uintsFor(src []uint32) []uint32 {
 	dst := s.uints[:n:n]
 	s.uints = s.uints[n:]
 	copy(dst, src)
+	return dst
+}
+
+// bytesN returns n fresh bytes from the slab.
+func (s *slabs) bytesN(n int) []byte {
+	s.held += n
+	if n > byteOwnSize {
+		return make([]byte, n)
+	}
+	if len(s.bytes) < n {
+		s.bytes = make([]byte, byteChunk)
+	}
+	dst := s.bytes[:n:n]
+	s.bytes = s.bytes[n:]
 	return dst
 }
 

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas/recordpb"
 )
@@ -366,6 +367,137 @@ func TestProtoWire(t *testing.T) {
 	}
 	_, err = NewFormatDecoder(FormatJSON, DecoderConfig{}, nil).Decode(context.Background(), []byte("k"), []byte{0, 0, 0, 0, 1, '{', '}'})
 	wantClass(t, err, ClassDecode, "read such a topic with record.format registry")
+}
+
+// TestProtoPayloadWire: a record.v1 payload in canonical form is handed
+// over as its bytes (PayloadWire), which Qdrant reads as the payload the
+// map path builds; every other form, and every problem, takes the map
+// path, with its results and errors.
+func TestProtoPayloadWire(t *testing.T) {
+	tag := func(b []byte, num protowire.Number, typ protowire.Type) []byte {
+		return protowire.AppendTag(b, num, typ)
+	}
+	msg := func(b []byte, num protowire.Number, content []byte) []byte {
+		return protowire.AppendBytes(tag(b, num, protowire.BytesType), content)
+	}
+	str := func(s string) []byte { return msg(nil, 4, []byte(s)) }
+	integer := func(n int64) []byte { return protowire.AppendVarint(tag(nil, 3, protowire.VarintType), uint64(n)) }
+	double := func(f float64) []byte {
+		return protowire.AppendFixed64(tag(nil, 2, protowire.Fixed64Type), math.Float64bits(f))
+	}
+	entry := func(k string, v []byte) []byte { return msg(msg(nil, 1, []byte(k)), 2, v) }
+	nested := func(depth int) []byte { // a Value whose objects go depth levels below it
+		v := integer(1)
+		for range depth {
+			v = msg(nil, 6, msg(nil, 1, entry("a", v)))
+		}
+		return v
+	}
+	// record builds a record.v1 value: id 1, vector [1], payload entries.
+	record := func(entries ...[]byte) []byte {
+		b := protowire.AppendVarint(tag(nil, 1, protowire.VarintType), 1)
+		b = msg(b, 4, protowire.AppendFixed32(tag(nil, 1, protowire.Fixed32Type), math.Float32bits(1)))
+		for _, e := range entries {
+			b = msg(b, 7, e)
+		}
+		return b
+	}
+	decode := func(t *testing.T, value []byte) (Record, error) {
+		t.Helper()
+		return NewFormatDecoder(FormatProtobuf, DecoderConfig{}, nil).Decode(context.Background(), nil, value)
+	}
+	upsert := func(p map[string]*qdrant.Value) Record {
+		return Record{Op: OpUpsert, ID: qdrant.NewIDNum(1), Vectors: qdrant.NewVectorsDense([]float32{1}), Payload: p}
+	}
+
+	t.Run("canonical", func(t *testing.T) {
+		rec := &recordpb.Record{Id: &recordpb.Record_Num{Num: 1}, Vector: &recordpb.Record_Dense{Dense: &recordpb.DenseVector{Data: []float32{1}}},
+			Payload: map[string]*recordpb.Value{
+				"title": {Kind: &recordpb.Value_StringValue{StringValue: "Alien"}},
+				"none":  {Kind: &recordpb.Value_NullValue{}},
+				"tags": {Kind: &recordpb.Value_ListValue{ListValue: &recordpb.ListValue{Values: []*recordpb.Value{
+					{Kind: &recordpb.Value_BoolValue{BoolValue: true}}, {Kind: &recordpb.Value_DoubleValue{DoubleValue: 1.5}}}}}},
+				"crew": {Kind: &recordpb.Value_StructValue{StructValue: &recordpb.Struct{Fields: map[string]*recordpb.Value{
+					"size": {Kind: &recordpb.Value_IntegerValue{IntegerValue: -3}}, "empty": {Kind: &recordpb.Value_ListValue{ListValue: &recordpb.ListValue{}}}}}}},
+			}}
+		got, err := decode(t, mustMarshal(t, rec))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.PayloadWire == nil || got.Payload != nil {
+			t.Fatalf("Payload %v, PayloadWire %x: want the wire form only", got.Payload, got.PayloadWire)
+		}
+		want := upsert(map[string]*qdrant.Value{
+			"title": qdrant.NewValueString("Alien"), "none": qdrant.NewValueNull(),
+			"tags": qdrant.NewValueFromList(qdrant.NewValueBool(true), qdrant.NewValueDouble(1.5)),
+			"crew": qdrant.NewValueStruct(&qdrant.Struct{Fields: map[string]*qdrant.Value{
+				"size": qdrant.NewValueInt(-3), "empty": qdrant.NewValueFromList()}}),
+		})
+		if diff := equalRecord(got, want); diff != "" {
+			t.Fatal(diff)
+		}
+		// At the depth limit still the wire form.
+		if got, err := decode(t, record(entry("deep", nested(MaxPayloadDepth-1)))); err != nil || got.PayloadWire == nil {
+			t.Fatalf("payload %d levels deep: %v, wire form %v", MaxPayloadDepth, err, got.PayloadWire != nil)
+		}
+	})
+
+	// Other forms: the map path reads them as protobuf-go does.
+	valueFirst := msg(msg(nil, 2, str("v")), 1, []byte("k"))
+	twoMembers := append(str("first"), integer(2)...)
+	unknown := append(str("v"), msg(nil, 99, nil)...)
+	wrongType := append(protowire.AppendVarint(tag(nil, 4, protowire.VarintType), 1), integer(3)...)
+	for name, c := range map[string]struct {
+		entry []byte
+		want  *qdrant.Value
+	}{
+		"value before key":         {valueFirst, qdrant.NewValueString("v")},
+		"two members of kind":      {entry("k", twoMembers), qdrant.NewValueInt(2)},
+		"unknown field":            {entry("k", unknown), qdrant.NewValueString("v")},
+		"member of the wrong type": {entry("k", wrongType), qdrant.NewValueInt(3)},
+		"no member":                {entry("k", nil), qdrant.NewValueNull()},
+		"null of another number":   {entry("k", protowire.AppendVarint(tag(nil, 1, protowire.VarintType), 48)), qdrant.NewValueNull()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := decode(t, record(c.entry))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.PayloadWire != nil {
+				t.Fatalf("non-canonical payload handed over as bytes %x", got.PayloadWire)
+			}
+			if diff := equalRecord(got, upsert(map[string]*qdrant.Value{"k": c.want})); diff != "" {
+				t.Fatal(diff)
+			}
+		})
+	}
+	// Problems: the map path's errors.
+	for name, c := range map[string]struct {
+		entry  []byte
+		substr string
+	}{
+		"NaN":              {entry("k", double(math.NaN())), "has no JSON form"},
+		"infinite":         {entry("k", msg(nil, 7, msg(nil, 1, double(math.Inf(1))))), "has no JSON form"},
+		"bad UTF-8 string": {entry("k", str("\xff")), "not valid UTF-8"},
+		"bad UTF-8 key":    {entry("\xff", str("v")), "not valid UTF-8"},
+		"too deep":         {entry("deep", nested(MaxPayloadDepth)), "nested deeper than"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := decode(t, record(c.entry))
+			wantClass(t, err, ClassValidate, c.substr)
+		})
+	}
+}
+
+// sameWire tells record.v1's Value, whose bytes Qdrant reads, from
+// google.protobuf.Value, whose field numbers differ.
+func TestSameWire(t *testing.T) {
+	if !sameWire((&recordpb.Value{}).ProtoReflect().Descriptor(), qdrantValue, map[protoreflect.FullName]bool{}) {
+		t.Error("record.v1 Value is not qdrant.Value on the wire")
+	}
+	if sameWire((&structpb.Value{}).ProtoReflect().Descriptor(), qdrantValue, map[protoreflect.FullName]bool{}) {
+		t.Error("google.protobuf.Value taken for qdrant.Value")
+	}
 }
 
 // TestRegistryFraming: values that are not in the wire format, and

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
@@ -274,6 +275,18 @@ func vec(dim int) []float32 {
 func upsertRec(id uint64, dim int) *schemas.Record {
 	return &schemas.Record{Op: schemas.OpUpsert, ID: qdrant.NewIDNum(id), Vectors: qdrant.NewVectorsDense(vec(dim)),
 		Payload: qdrant.NewValueMap(map[string]any{"n": int64(id)})}
+}
+
+// asWire moves r's payload into PayloadWire, the form the record.v1
+// reader hands over.
+func asWire(t testing.TB, r *schemas.Record) *schemas.Record {
+	t.Helper()
+	b, err := proto.Marshal(&qdrant.PointStruct{Payload: r.Payload})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Payload, r.PayloadWire = nil, b
+	return r
 }
 
 func deleteRec(id uint64) *schemas.Record {

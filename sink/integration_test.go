@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/qdrant/go-client/qdrant"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/config"
 	"github.com/seed-a550a1ef/kafka-qdrant/internal/qdrantmem"
@@ -417,5 +418,42 @@ func TestIntegrationFencing(t *testing.T) {
 	write(m.w, Op{Record: withN(1, 99), Offset: 12})
 	if n, _ := payloadN("n:1"); n != 99 {
 		t.Fatalf("point 1 n = %d after redelivery of offset 12, want 99", n)
+	}
+}
+
+// A payload handed over in wire form (PayloadWire, from the record.v1
+// reader) reaches Qdrant as the same payload as a map would, with and
+// without fencing; fencing's offset wins over a payload key of its name.
+func TestIntegrationPayloadWire(t *testing.T) {
+	want := map[string]any{"title": "Alien", "year": int64(1979), "tags": []any{"sci-fi", 1.5},
+		"crew": map[string]any{"director": "R. Scott"}, "none": nil}
+	for _, fencing := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fencing=%v", fencing), func(t *testing.T) {
+			m := startMem(t, WriterConfig{Fencing: fencing})
+			m.create(t, "c", 4)
+			rec := upsertRec(1, 4)
+			rec.Payload = qdrant.NewValueMap(want)
+			rec.Payload[OffsetKey] = qdrant.NewValueInt(777) // a producer's own
+			other := upsertRec(2, 4)
+			other.Payload = qdrant.NewValueMap(want)
+			ops := []Op{{Record: asWire(t, rec), Offset: 5}, {Record: other, Offset: 6}}
+			if rejected, err := m.w.Write(context.Background(), "c", ops); err != nil || len(rejected) != 0 {
+				t.Fatalf("Write = %v, %v", rejected, err)
+			}
+			points := m.points(t, "c")
+			got, plain := points["n:1"].GetPayload(), points["n:2"].GetPayload()
+			wantOffset := int64(777)
+			if fencing {
+				wantOffset = 5
+			}
+			if off := got[OffsetKey].GetIntegerValue(); off != wantOffset {
+				t.Errorf("%s = %d, want %d", OffsetKey, off, wantOffset)
+			}
+			delete(got, OffsetKey)
+			delete(plain, OffsetKey)
+			if !proto.Equal(&qdrant.Struct{Fields: got}, &qdrant.Struct{Fields: plain}) || len(got) != len(want) {
+				t.Errorf("wire payload stored as %v, the map payload as %v", got, plain)
+			}
+		})
 	}
 }

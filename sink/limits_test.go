@@ -431,6 +431,9 @@ func TestCutKeepsRequestsWithinMaxBytes(t *testing.T) {
 				r.ID = qdrant.NewID(uuid.NewString())
 			}
 			r.Payload = qdrant.NewValueMap(map[string]any{"text": strings.Repeat("x", rng.IntN(2000)), "n": rng.Int64()})
+			if rng.IntN(2) == 0 {
+				asWire(t, r)
+			}
 			ops[i] = Op{Record: r, Offset: off}
 		}
 		lim := limits{upsertPoints: rng.IntN(20), timeoutSecs: uint64(rng.IntN(100))}

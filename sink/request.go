@@ -3,6 +3,7 @@ package sink
 import (
 	"maps"
 	"math"
+	"slices"
 
 	"github.com/qdrant/go-client/qdrant"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -85,6 +86,20 @@ const (
 	offsetEntrySize = fieldOverhead + (1 + 1 + len(OffsetKey)) + fieldOverhead + 1 + 10
 )
 
+// appendOffsetEntry appends the PointStruct.payload entry OffsetKey →
+// integer v, in wire form (at most offsetEntrySize bytes), to b.
+func appendOffsetEntry(b []byte, v int64) []byte {
+	value := 1 + protowire.SizeVarint(uint64(v)) // Value.integer_value
+	b = protowire.AppendTag(b, 3, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(1+protowire.SizeBytes(len(OffsetKey))+1+protowire.SizeBytes(value)))
+	b = protowire.AppendTag(b, 1, protowire.BytesType)
+	b = protowire.AppendString(b, OffsetKey)
+	b = protowire.AppendTag(b, 2, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(value))
+	b = protowire.AppendTag(b, 3, protowire.VarintType)
+	return protowire.AppendVarint(b, uint64(v))
+}
+
 // fenceFilterSize is the encoded size of fenceFilter, whatever the value:
 // its range bound is a fixed 8-byte double.
 var fenceFilterSize = sizeFilter(fenceFilter(0))
@@ -102,7 +117,7 @@ func requestOverhead(collection string) int {
 func (w *Writer) opSize(op *Op) int {
 	r := op.Record
 	if r.Op == schemas.OpUpsert {
-		n := fieldOverhead + sizePointParts(r.ID, r.Vectors, r.Payload)
+		n := fieldOverhead + sizePointParts(r.ID, r.Vectors, r.Payload) + len(r.PayloadWire)
 		if w.fencing {
 			// The op, its PointStructList, the point with OffsetKey added,
 			// the update_filter.
@@ -191,11 +206,17 @@ func (w *Writer) buildRequest(collection string, ops []Op, batch []int, lim limi
 			v := fenceValue(w.epoch, ops[i].Offset)
 			if r.Op == schemas.OpUpsert {
 				upserts++
-				payload := make(map[string]*qdrant.Value, len(r.Payload)+1)
-				maps.Copy(payload, r.Payload)
-				payload[OffsetKey] = qdrant.NewValueInt(v)
+				p := &qdrant.PointStruct{Id: r.ID, Vectors: r.Vectors}
+				if r.PayloadWire != nil {
+					// OffsetKey last: it wins over a payload key of that name.
+					p.ProtoReflect().SetUnknown(appendOffsetEntry(slices.Clip(r.PayloadWire), v))
+				} else {
+					p.Payload = make(map[string]*qdrant.Value, len(r.Payload)+1)
+					maps.Copy(p.Payload, r.Payload)
+					p.Payload[OffsetKey] = qdrant.NewValueInt(v)
+				}
 				req.Operations = append(req.Operations, qdrant.NewPointsUpdateUpsert(&qdrant.PointsUpdateOperation_PointStructList{
-					Points:       []*qdrant.PointStruct{{Id: r.ID, Vectors: r.Vectors, Payload: payload}},
+					Points:       []*qdrant.PointStruct{p},
 					UpdateFilter: fenceFilter(v),
 				}))
 				continue
@@ -220,6 +241,11 @@ func (w *Writer) buildRequest(collection string, ops []Op, batch []int, lim limi
 			}
 			p := &slab[len(points)]
 			p.Id, p.Vectors, p.Payload = r.ID, r.Vectors, r.Payload
+			if r.PayloadWire != nil {
+				// Entries of PointStruct.payload: Qdrant reads them where
+				// they are, after the fields the encoder writes first.
+				p.ProtoReflect().SetUnknown(r.PayloadWire)
+			}
 			points = append(points, p)
 			continue
 		}

@@ -1,0 +1,166 @@
+package schemas
+
+import (
+	"math"
+	"unicode/utf8"
+
+	"github.com/qdrant/go-client/qdrant"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// A payload sent as its bytes. record.v1's Value is qdrant.Value on the
+// wire (the same field numbers, kinds and nesting), so the entries of a
+// record.v1 payload map are, byte for byte, entries of
+// qdrant.PointStruct's payload map: the reader checks them and copies them
+// into Record.PayloadWire instead of building a map of qdrant.Values that
+// the writer would encode back into the same bytes.
+//
+// Only the canonical form takes this path: every entry a key then a value,
+// every Value exactly one member, of its own wire type, no unknown fields.
+// There Qdrant reads the bytes exactly as the map path would have built
+// them. The checks are the map path's: UTF-8 keys and strings, finite
+// doubles, nesting within MaxPayloadDepth. Anything else (another
+// serializer's field order, a problem to report) goes through the map
+// path, which reads every form and words the errors.
+
+// qdrantValue is the message record.v1's Value must match.
+var qdrantValue = (&qdrant.Value{}).ProtoReflect().Descriptor()
+
+// payloadEntryTag is the tag of an entry of PointStruct.payload.
+var payloadEntryTag = protowire.AppendTag(nil, 3, protowire.BytesType)
+
+// sameWire reports whether messages a and b have the same fields by
+// number, kind and cardinality, recursively: the same wire form.
+func sameWire(a, b protoreflect.MessageDescriptor, seen map[protoreflect.FullName]bool) bool {
+	if seen[a.FullName()] {
+		return true // being compared further up
+	}
+	seen[a.FullName()] = true
+	af, bf := a.Fields(), b.Fields()
+	if af.Len() != bf.Len() {
+		return false
+	}
+	for i := range af.Len() {
+		x := af.Get(i)
+		y := bf.ByNumber(x.Number())
+		if y == nil || x.Kind() != y.Kind() || x.Cardinality() != y.Cardinality() || x.IsMap() != y.IsMap() {
+			return false
+		}
+		if x.IsMap() {
+			if x.MapKey().Kind() != y.MapKey().Kind() || x.MapValue().Kind() != y.MapValue().Kind() {
+				return false
+			}
+			if x.MapValue().Kind() == protoreflect.MessageKind && !sameWire(x.MapValue().Message(), y.MapValue().Message(), seen) {
+				return false
+			}
+			continue
+		}
+		if x.Kind() == protoreflect.MessageKind && !sameWire(x.Message(), y.Message(), seen) {
+			return false
+		}
+	}
+	return true
+}
+
+// wirePayload copies the payload map entries in spans as entries of
+// PointStruct.payload, or reports false when one is not in the canonical
+// form (see above).
+func (r *protoReader) wirePayload(spans []protoSpan) ([]byte, bool) {
+	n := 0
+	for _, sp := range spans {
+		if !wireEntry(sp.b, 1) {
+			return nil, false
+		}
+		n += len(payloadEntryTag) + protowire.SizeBytes(len(sp.b))
+	}
+	if n == 0 {
+		return nil, true
+	}
+	b := r.d.slabs.bytesN(n)[:0]
+	for _, sp := range spans {
+		b = append(b, payloadEntryTag...)
+		b = protowire.AppendBytes(b, sp.b)
+	}
+	return b, true
+}
+
+// wireEntry checks a map entry of an object at level depth: key, value.
+func wireEntry(b []byte, depth int) bool {
+	const keyTag, valueTag = 1<<3 | byte(protowire.BytesType), 2<<3 | byte(protowire.BytesType)
+	if len(b) == 0 || b[0] != keyTag {
+		return false
+	}
+	k, n := protowire.ConsumeBytes(b[1:])
+	if n < 0 || !utf8.Valid(k) {
+		return false
+	}
+	b = b[1+n:]
+	if len(b) == 0 || b[0] != valueTag {
+		return false
+	}
+	v, n := protowire.ConsumeBytes(b[1:])
+	return n >= 0 && 1+n == len(b) && wireValue(v, depth)
+}
+
+// wireValue checks a Value held by an object or list at level depth.
+func wireValue(b []byte, depth int) bool {
+	num, typ, n := protowire.ConsumeTag(b)
+	if n < 0 {
+		return false
+	}
+	b = b[n:]
+	switch {
+	case typ == protowire.VarintType && num == 1: // null: NULL_VALUE, the only one
+		if len(b) != 1 || b[0] != 0 {
+			return false
+		}
+		n = 1
+	case typ == protowire.VarintType && (num == 3 || num == 5): // integer, bool
+		_, n = protowire.ConsumeVarint(b)
+	case typ == protowire.Fixed64Type && num == 2: // double
+		var u uint64
+		u, n = protowire.ConsumeFixed64(b)
+		if f := math.Float64frombits(u); math.IsNaN(f) || math.IsInf(f, 0) {
+			return false
+		}
+	case typ == protowire.BytesType && num >= 4 && num <= 7 && num != 5:
+		var v []byte
+		v, n = protowire.ConsumeBytes(b)
+		switch {
+		case n < 0:
+			return false
+		case num == 4: // string
+			if !utf8.Valid(v) {
+				return false
+			}
+		case depth >= MaxPayloadDepth:
+			return false
+		case !wireRepeated(v, depth+1, num == 6): // a Struct's fields, a ListValue's values
+			return false
+		}
+	default:
+		return false
+	}
+	return n >= 0 && n == len(b) // exactly one member
+}
+
+// wireRepeated checks the field 1 occurrences of a Struct (entries) or a
+// ListValue (values) at level depth.
+func wireRepeated(b []byte, depth int, entries bool) bool {
+	const tag = 1<<3 | byte(protowire.BytesType)
+	for len(b) > 0 {
+		if b[0] != tag {
+			return false
+		}
+		v, n := protowire.ConsumeBytes(b[1:])
+		if n < 0 {
+			return false
+		}
+		if entries && !wireEntry(v, depth) || !entries && !wireValue(v, depth) {
+			return false
+		}
+		b = b[1+n:]
+	}
+	return true
+}
