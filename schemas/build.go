@@ -223,17 +223,3 @@ func (d *Decoder) closeMap(m map[string]*qdrant.Value) map[string]*qdrant.Value 
 func deeper() error {
 	return payloadProblemf("nested deeper than %d levels", MaxPayloadDepth)
 }
-
-// floatsN returns n fresh float32s from the slab, to decode into.
-func (s *slabs) floatsN(n int) []float32 {
-	s.held += 4 * n
-	if n > floatOwnSize {
-		return make([]float32, n)
-	}
-	if len(s.floats) < n {
-		s.floats = make([]float32, floatChunk)
-	}
-	dst := s.floats[:n:n]
-	s.floats = s.floats[n:]
-	return dst
-}

@@ -470,7 +470,8 @@ func (r *protoReader) packedFloats(b []byte, where vecLoc) (*qdrant.Vector, erro
 	// carries into bit 31 when one is added to its exponent.
 	var special uint32
 	for i := range dst {
-		u := binary.LittleEndian.Uint32(b[4*i:])
+		u := binary.LittleEndian.Uint32(b)
+		b = b[4:]
 		special |= u&0x7f800000 + 0x00800000
 		dst[i] = math.Float32frombits(u)
 	}

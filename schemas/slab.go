@@ -19,13 +19,11 @@ import (
 // chunk of each kind per Decoder.
 
 const (
-	valueChunk   = 64   // payload values per chunk
-	vectorChunk  = 16   // vectors per chunk
-	idChunk      = 64   // point ids per chunk
-	floatChunk   = 8192 // float32s (or uint32 sparse indices) per chunk (32 KiB)
-	floatOwnSize = floatChunk / 4
-	byteChunk    = 16384 // bytes of wire payloads per chunk
-	byteOwnSize  = byteChunk / 4
+	valueChunk  = 64    // payload values per chunk
+	vectorChunk = 16    // vectors per chunk
+	idChunk     = 64    // point ids per chunk
+	floatChunk  = 8192  // float32s (or uint32 sparse indices) per chunk (32 KiB)
+	byteChunk   = 16384 // bytes of wire payloads per chunk
 )
 
 // slab hands out pointers to fresh zero Ts, allocating chunk of them at a
@@ -65,6 +63,14 @@ type vectorBox struct {
 	mv     qdrant.MultiDenseVector
 }
 
+// denseBox holds a dense vector, the common case, in a third of a
+// vectorBox.
+type denseBox struct {
+	v     qdrant.Vector
+	dense qdrant.Vector_Dense
+	dv    qdrant.DenseVector
+}
+
 // vectorsBox holds the Vectors of a record, unnamed or named.
 type vectorsBox struct {
 	vs    qdrant.Vectors
@@ -84,6 +90,7 @@ type idBox struct {
 type slabs struct {
 	values  slab[valueBox]
 	vectors slab[vectorBox]
+	denses  slab[denseBox]
 	vecs    slab[vectorsBox]
 	ids     slab[idBox]
 	floats  []float32
@@ -98,6 +105,7 @@ type slabs struct {
 const (
 	valueBoxBytes   = int(unsafe.Sizeof(valueBox{}))
 	vectorBoxBytes  = int(unsafe.Sizeof(vectorBox{}))
+	denseBoxBytes   = int(unsafe.Sizeof(denseBox{}))
 	vectorsBoxBytes = int(unsafe.Sizeof(vectorsBox{}))
 	idBoxBytes      = int(unsafe.Sizeof(idBox{}))
 	structBytes     = int(unsafe.Sizeof(qdrant.Struct{}))
@@ -118,34 +126,38 @@ func mapBytes(n int) int {
 	return header + c*slot
 }
 
+// carve returns n fresh elements from *chunk, capped, refilling it with
+// size new ones when it has too few; more than a quarter of size get their
+// own allocation.
+func carve[T any](chunk *[]T, n, size int) []T {
+	if n > size/4 {
+		return make([]T, n)
+	}
+	if len(*chunk) < n {
+		*chunk = make([]T, size)
+	}
+	dst := (*chunk)[:n:n]
+	*chunk = (*chunk)[n:]
+	return dst
+}
+
+// floatsN returns n fresh float32s from the slab, to decode into.
+func (s *slabs) floatsN(n int) []float32 {
+	s.held += 4 * n
+	return carve(&s.floats, n, floatChunk)
+}
+
 // floatsFor returns a fresh slice of len(src) holding a copy of src.
 func (s *slabs) floatsFor(src []float32) []float32 {
-	n := len(src)
-	s.held += 4 * n
-	if n > floatOwnSize {
-		return append([]float32(nil), src...)
-	}
-	if len(s.floats) < n {
-		s.floats = make([]float32, floatChunk)
-	}
-	dst := s.floats[:n:n]
-	s.floats = s.floats[n:]
+	dst := s.floatsN(len(src))
 	copy(dst, src)
 	return dst
 }
 
 // uintsFor returns a fresh slice of len(src) holding a copy of src.
 func (s *slabs) uintsFor(src []uint32) []uint32 {
-	n := len(src)
-	s.held += 4 * n
-	if n > floatOwnSize {
-		return append([]uint32(nil), src...)
-	}
-	if len(s.uints) < n {
-		s.uints = make([]uint32, floatChunk)
-	}
-	dst := s.uints[:n:n]
-	s.uints = s.uints[n:]
+	s.held += 4 * len(src)
+	dst := carve(&s.uints, len(src), floatChunk)
 	copy(dst, src)
 	return dst
 }
@@ -153,15 +165,7 @@ func (s *slabs) uintsFor(src []uint32) []uint32 {
 // bytesN returns n fresh bytes from the slab.
 func (s *slabs) bytesN(n int) []byte {
 	s.held += n
-	if n > byteOwnSize {
-		return make([]byte, n)
-	}
-	if len(s.bytes) < n {
-		s.bytes = make([]byte, byteChunk)
-	}
-	dst := s.bytes[:n:n]
-	s.bytes = s.bytes[n:]
-	return dst
+	return carve(&s.bytes, n, byteChunk)
 }
 
 func (s *slabs) nullValue() *qdrant.Value {
@@ -221,8 +225,8 @@ func (s *slabs) listValue(values []*qdrant.Value) *qdrant.Value {
 
 // denseVector is qdrant.NewVectorDense(data).
 func (s *slabs) denseVector(data []float32) *qdrant.Vector {
-	s.held += vectorBoxBytes
-	b := s.vectors.next(vectorChunk)
+	s.held += denseBoxBytes
+	b := s.denses.next(vectorChunk)
 	b.dv.Data = data
 	b.dense.Dense = &b.dv
 	b.v.Vector = &b.dense
