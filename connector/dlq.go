@@ -182,26 +182,34 @@ const (
 	actShrink
 )
 
-// produceActions classifies produce errors; errors not listed are retried.
-// MESSAGE_TOO_LARGE comes from the broker (max.message.bytes, measured
-// after compression) or from the client (the batch size, before
-// compression); RECORD_LIST_TOO_LARGE is the broker's name for the same
-// condition on a batch.
+// produceActions classifies produce errors and says what an operator can
+// do about them; errors not listed are retried. MESSAGE_TOO_LARGE comes
+// from the broker (max.message.bytes, measured after compression) or from
+// the client (the batch size, before compression); RECORD_LIST_TOO_LARGE
+// is the broker's name for the same condition on a batch. INVALID_RECORD
+// is what a compacted topic answers to a record without a key, when the
+// start-up check (CheckDLQCleanupPolicy) could not read the topic's
+// configuration.
 var produceActions = []struct {
 	err    error
 	action produceAction
+	hint   string
 }{
-	{kerr.MessageTooLarge, actShrink},
-	{kerr.RecordListTooLarge, actShrink},
+	{kerr.MessageTooLarge, actShrink, ""},
+	{kerr.RecordListTooLarge, actShrink, ""},
+	{kerr.InvalidRecord, actRetry, "a compacted topic refuses records without a key: give the DLQ topic cleanup.policy=delete"},
+	{kerr.TopicAuthorizationFailed, actRetry, "grant the replica's principal WRITE on the DLQ topic"},
 }
 
-func produceActionOf(err error) produceAction {
+// produceActionOf returns what to do about a produce error, and the hint
+// for the operator ("" when none).
+func produceActionOf(err error) (produceAction, string) {
 	for _, a := range produceActions {
 		if errors.Is(err, a.err) {
-			return a.action
+			return a.action, a.hint
 		}
 	}
-	return actRetry
+	return actRetry, ""
 }
 
 // deadLetter produces the failed records to the DLQ topic, in offset
@@ -242,13 +250,13 @@ func (c *Connector) deadLetter(ctx context.Context, failed []failedRecord) error
 			}
 			retry = append(retry, it)
 			firstErr = cmpOr(firstErr, err)
-			switch {
-			case produceActionOf(err) == actShrink && !it.alone:
+			switch act, _ := produceActionOf(err); {
+			case act == actShrink && !it.alone:
 				it.alone = true // maybe only its batch was too large
-			case produceActionOf(err) == actShrink && !it.floor:
+			case act == actShrink && !it.floor:
 				it.limit = min(it.limit, dlqRecordSize(it.rec)) / 2
 				it.rec, it.floor = dlqRecord(c.cfg.Kafka.DLQTopic, it.f, it.limit)
-			case produceActionOf(err) == actShrink:
+			case act == actShrink:
 				c.log.Error("the DLQ topic refuses even the error headers of a record as too large; retrying (raise its max.message.bytes)",
 					"topic", c.cfg.Kafka.DLQTopic, "partition", it.f.rec.Partition, "offset", it.f.rec.Offset, "err", err)
 				wait = true
@@ -261,8 +269,11 @@ func (c *Connector) deadLetter(ctx context.Context, failed []failedRecord) error
 			continue
 		}
 		c.m.retries.WithLabelValues("kafka_produce").Inc()
-		c.log.Warn("producing to the DLQ; retrying", "topic", c.cfg.Kafka.DLQTopic, "records", len(pending),
-			"attempt", b.Attempts()+1, "err", firstErr)
+		args := []any{"topic", c.cfg.Kafka.DLQTopic, "records", len(pending), "attempt", b.Attempts() + 1, "err", firstErr}
+		if _, hint := produceActionOf(firstErr); hint != "" {
+			args = append(args, "hint", hint)
+		}
+		c.log.Warn("producing to the DLQ; retrying", args...)
 		if err := backoff.Sleep(ctx, b.Next()); err != nil {
 			return err
 		}

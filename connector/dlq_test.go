@@ -7,11 +7,14 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"google.golang.org/grpc/codes"
 
 	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
@@ -376,5 +379,53 @@ func TestCompactedDLQTopicRefused(t *testing.T) {
 	}
 	if c := e.committedOffsets(); c[0] != 0 {
 		t.Fatalf("committed %v: the bad record was skipped", c)
+	}
+}
+
+// TestDLQProduceErrorHint: a DLQ topic that refuses records as invalid
+// (a compacted one whose configuration the replica could not read, so the
+// start-up check could not see it) is retried without losing the record,
+// and the retries say what to fix.
+func TestDLQProduceErrorHint(t *testing.T) {
+	e := newEnv(t, 1)
+	e.logs = &logCapture{}
+	topics, err := e.adm.ListTopics(context.Background(), e.dlq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dlqID := topics[e.dlq].ID // produce v13 names topics by id
+	var refused atomic.Int32
+	e.kafka.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		e.kafka.KeepControl()
+		pr := req.(*kmsg.ProduceRequest)
+		if len(pr.Topics) == 0 || (pr.Topics[0].Topic != e.dlq && pr.Topics[0].TopicID != dlqID) || refused.Load() >= 3 {
+			return nil, nil, false
+		}
+		refused.Add(1)
+		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
+		for _, rt := range pr.Topics {
+			st := kmsg.NewProduceResponseTopic()
+			st.Topic, st.TopicID = rt.Topic, rt.TopicID
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewProduceResponseTopicPartition()
+				sp.Partition = rp.Partition
+				sp.ErrorCode = kerr.InvalidRecord.Code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	e.produce(&kgo.Record{Value: []byte(`not json`)})
+	e.start(e.testConfig())
+	waitFor(t, 30*time.Second, "the bad record dead-lettered after the refusals", e.committedEqualsEnd)
+	if n := refused.Load(); n < 3 {
+		t.Fatalf("%d produce requests refused, want 3", n)
+	}
+	if n := len(e.dlqRecords()); n != 1 {
+		t.Fatalf("DLQ has %d records, want 1", n)
+	}
+	if !e.logs.contains("producing to the DLQ; retrying", "INVALID_RECORD", "cleanup.policy=delete") {
+		t.Fatal("no retry log naming INVALID_RECORD and the fix (cleanup.policy=delete)")
 	}
 }

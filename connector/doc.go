@@ -85,9 +85,11 @@
 //   - A DLQ record is never retried unchanged after a permanent produce
 //     error (produceActions): MESSAGE_TOO_LARGE makes it go alone, then
 //     cut smaller, until the topic takes it. Other produce errors are
-//     retried without end. A compacted DLQ topic, which would refuse
-//     keyless records for good, ends Run before any record is taken
-//     (openDLQ).
+//     retried without end, the retry log carrying the table's hint for
+//     the operator where it has one. A compacted DLQ topic, which would
+//     refuse keyless records for good, ends Run before any record is
+//     taken (openDLQ); one whose configuration the replica may not read
+//     shows up as INVALID_RECORD, hinted.
 //   - Data pauses (datapause.go, Config.Pauses: a restore switching an
 //     alias): a partition of a paused topic takes no new batch and is not
 //     fetched; once its flights finished, its applied offset is

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -41,6 +43,8 @@ type env struct {
 	// wrapSink, when set, wraps the Qdrant writer of members started
 	// from now on (fault injection per collection).
 	wrapSink func(Sink) Sink
+	// logs, when set, also receives what members started after log.
+	logs *logCapture
 }
 
 const testDim = 4
@@ -148,6 +152,9 @@ func (e *env) startWithHooks(cfg Config, hooks testHooks) *member {
 	}
 	cfg.Registerer = reg
 	cfg.Logger = testLogger()
+	if e.logs != nil {
+		cfg.Logger = slog.New(&logTee{Handler: cfg.Logger.Handler(), c: e.logs})
+	}
 	if hooks.beforeCommit != nil {
 		cfg.Logger = slog.New(&commitObserver{Handler: cfg.Logger.Handler(), fn: hooks.beforeCommit})
 	}
@@ -427,3 +434,63 @@ func (e *env) dlqRecords() []*kgo.Record {
 }
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// logCapture keeps the messages and attributes members log (at info and
+// above), one line per record.
+type logCapture struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (c *logCapture) contains(parts ...string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, l := range c.lines {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(l, p)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
+// logTee passes records on to Handler and writes them to c.
+type logTee struct {
+	slog.Handler
+	c     *logCapture
+	attrs []slog.Attr
+}
+
+func (t *logTee) Enabled(context.Context, slog.Level) bool { return true }
+
+func (t *logTee) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelInfo {
+		var b strings.Builder
+		b.WriteString(r.Level.String() + " " + r.Message)
+		for _, a := range t.attrs {
+			b.WriteString(" " + a.String())
+		}
+		r.Attrs(func(a slog.Attr) bool {
+			b.WriteString(" " + a.String())
+			return true
+		})
+		t.c.mu.Lock()
+		t.c.lines = append(t.c.lines, b.String())
+		t.c.mu.Unlock()
+	}
+	if !t.Handler.Enabled(ctx, r.Level) {
+		return nil
+	}
+	return t.Handler.Handle(ctx, r)
+}
+
+func (t *logTee) WithAttrs(as []slog.Attr) slog.Handler {
+	return &logTee{Handler: t.Handler.WithAttrs(as), c: t.c, attrs: append(slices.Clip(t.attrs), as...)}
+}
+
+func (t *logTee) WithGroup(name string) slog.Handler {
+	return &logTee{Handler: t.Handler.WithGroup(name), c: t.c, attrs: t.attrs}
+}
