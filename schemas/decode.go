@@ -143,6 +143,8 @@ type Decoder struct {
 	floats  []float32
 	indices []uint32
 	sorted  []uint32
+	// wire is scratch for a payload's wire form (payload.go).
+	wire []byte
 	// names interns vector names, payload keys and collection names,
 	// which repeat from record to record.
 	names map[string]string
@@ -177,6 +179,9 @@ func (d *Decoder) trimScratch() {
 	}
 	if cap(d.sorted) > maxScratch {
 		d.sorted = nil
+	}
+	if cap(d.wire) > maxScratch {
+		d.wire = nil
 	}
 	if cap(d.sc.unescaped) > maxScratch {
 		d.sc.unescaped = nil
@@ -385,7 +390,7 @@ func (d *Decoder) readRecord(value []byte, f *fields) error {
 			f.vectors, ferr = d.readVectors()
 			f.vecErr = ferr
 		case d.cfg.PayloadField:
-			f.payload, ferr = d.readPayload()
+			f.payloadWire, ferr = d.readPayload()
 			f.payErr = ferr
 		case d.cfg.CollectionField:
 			if d.cfg.AllowCollectionOverride {

@@ -297,8 +297,12 @@ func checkAgainstEncodingJSON(t *testing.T, rec Record, key, value []byte, cfg D
 			want[k] = referenceValue(t, v)
 		}
 	}
-	if !proto.Equal(&qdrant.Struct{Fields: rec.Payload}, &qdrant.Struct{Fields: want}) {
-		t.Fatalf("payload %v, encoding/json reads %v", rec.Payload, want)
+	got, err := rec.PayloadMap()
+	if err != nil {
+		t.Fatalf("PayloadWire does not unmarshal: %v", err)
+	}
+	if !proto.Equal(&qdrant.Struct{Fields: got}, &qdrant.Struct{Fields: want}) {
+		t.Fatalf("payload %v, encoding/json reads %v", got, want)
 	}
 	checkCollection(t, rec, top, allow)
 }

@@ -494,7 +494,11 @@ func TestDecodeMatchesConstructors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range []proto.Message{r.ID, r.Vectors, r.Payload["x"]} {
+	payload, err := r.PayloadMap()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []proto.Message{r.ID, r.Vectors, payload["x"]} {
 		b, err := proto.Marshal(m)
 		if err != nil {
 			t.Fatalf("Marshal %T: %v", m, err)
@@ -589,11 +593,15 @@ func TestDecoderBoundsItsMemory(t *testing.T) {
 	if n := len(rec.Vectors.GetVectors().GetVectors()["d"].GetDense().GetData()); n != 100000 {
 		t.Fatalf("dense vector has %d components", n)
 	}
-	if n := len(rec.Payload); n != 1+2*maxInterned {
+	payload, err := rec.PayloadMap()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(payload); n != 1+2*maxInterned {
 		t.Fatalf("payload has %d keys", n)
 	}
 	for name, c := range map[string]int{"floats": cap(d.floats), "indices": cap(d.indices),
-		"sorted": cap(d.sorted), "unescaped": cap(d.sc.unescaped)} {
+		"sorted": cap(d.sorted), "unescaped": cap(d.sc.unescaped), "wire": cap(d.wire)} {
 		if c > maxScratch {
 			t.Errorf("scratch %s kept %d entries, limit %d", name, c, maxScratch)
 		}

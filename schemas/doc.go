@@ -25,7 +25,9 @@
 //     the nearest float32, exactly as strconv.ParseFloat(s, 32) rounds.
 //   - payload is an object; integers stay int64 (ones outside int64 are
 //     rejected rather than silently turned into doubles), other numbers
-//     are doubles.
+//     are doubles. It is written straight into its wire form,
+//     Record.PayloadWire (payload.go): no map is built, and it holds
+//     about its JSON size.
 //   - collection_name routes the record (upsert or delete record) when
 //     DecoderConfig allows it and is otherwise ignored. A tombstone has no
 //     value, so it always follows its topic's route.
@@ -84,12 +86,13 @@
 // is not merged: the last occurrence wins.
 //
 // A record.v1 payload (or one of any schema whose Value is qdrant.Value on
-// the wire) in canonical form is not built at all: its map entries are
+// the wire) in canonical form is not built either: its map entries are
 // already entries of qdrant.PointStruct's payload, so the reader checks
 // them by the rules above and copies their bytes into
 // Record.PayloadWire, which the writer sends as they are (proto_wire.go).
 // Any other form, and any payload with a problem, is read into
 // Record.Payload as above, so results and errors are the same either way.
+// Avro and other Protobuf payloads are built as maps (Record.Payload).
 //
 // # Key and id
 //

@@ -14,8 +14,12 @@ func ExampleDecoder_Decode() {
 	if err != nil {
 		panic(err)
 	}
+	payload, err := rec.PayloadMap() // the payload comes in wire form, ready for Qdrant
+	if err != nil {
+		panic(err)
+	}
 	fmt.Println(rec.Op, rec.ID.GetNum(), rec.Collection, rec.Vectors.GetVector().GetDense().GetData(),
-		rec.Payload["title"].GetStringValue(), rec.Payload["year"].GetIntegerValue())
+		payload["title"].GetStringValue(), payload["year"].GetIntegerValue())
 
 	// A tombstone deletes the point its key names.
 	rec, _ = d.Decode([]byte("user-1"), nil)

@@ -1,10 +1,12 @@
 package schemas
 
 import (
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/qdrant/go-client/qdrant"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // MaxPayloadDepth bounds the nesting of a payload: the payload object is
@@ -25,9 +27,15 @@ type payloadProblem struct {
 
 func (p *payloadProblem) Error() string { return p.msg }
 
+// The JSON payload is written straight into its wire form, entries of
+// qdrant.PointStruct's payload map (Record.PayloadWire; the tags are in
+// proto_wire.go): no map of qdrant.Values is built, and the writer sends
+// the bytes as they are. A length prefix is reserved as one byte
+// (openLen) and widened if its content turns out longer (closeLen).
+
 // readPayload reads the payload field: an object or null (absent). An
-// empty object yields a nil map.
-func (d *Decoder) readPayload() (map[string]*qdrant.Value, error) {
+// empty object yields nil.
+func (d *Decoder) readPayload() ([]byte, error) {
 	s := &d.sc
 	switch s.peek() {
 	case '{':
@@ -37,11 +45,17 @@ func (d *Decoder) readPayload() (map[string]*qdrant.Value, error) {
 		return nil, NewRecordError(ClassValidate, StageValidate,
 			"field %q is %s; want a JSON object", d.cfg.PayloadField, s.kindAt())
 	}
-	m, err := d.readObject(1)
+	w, err := d.appendObject(d.wire[:0], 1, tagPayloadEntry)
+	d.wire = w
 	if p, ok := err.(*payloadProblem); ok {
 		return nil, p.recordError(d.cfg.PayloadField)
 	}
-	return m, err
+	if err != nil || len(w) == 0 {
+		return nil, err
+	}
+	out := d.slabs.bytesN(len(w))
+	copy(out, w)
+	return out, nil
 }
 
 // recordError is the problem as the error of the payload field named field.
@@ -55,116 +69,127 @@ func (p *payloadProblem) recordError(field string) *RecordError {
 		"field %q at %s: %s", field, b.String(), p.msg)
 }
 
-// readObject reads a JSON object at nesting level depth; nil when empty.
-func (d *Decoder) readObject(depth int) (map[string]*qdrant.Value, error) {
+// appendObject appends the members of a JSON object at nesting level
+// depth to w as map entries, each under tag (PointStruct.payload's at the
+// top, Struct.fields' below).
+func (d *Decoder) appendObject(w []byte, depth int, tag byte) ([]byte, error) {
 	s := &d.sc
 	more, err := s.openObject()
-	if err != nil || !more {
-		return nil, err
-	}
-	m := make(map[string]*qdrant.Value)
-	for more {
-		k, err := s.readKey()
-		if err != nil {
-			return nil, err
+	for more && err == nil {
+		var k []byte
+		if k, err = s.readKey(); err != nil {
+			break
 		}
-		// Copy the key before reading the value reuses the scanner's
-		// buffer.
-		key := d.intern(k)
-		v, err := d.readValue(depth)
-		if err != nil {
+		var entry, value int
+		w, entry = openLen(append(w, tag))
+		w = protowire.AppendBytes(append(w, tagEntryKey), k) // copied before the value reuses the scanner's buffer
+		key := w[len(w)-len(k):]
+		w, value = openLen(append(w, tagEntryValue))
+		if w, err = d.appendValue(w, depth); err != nil {
 			if p, ok := err.(*payloadProblem); ok {
-				p.path = append(p.path, key)
+				p.path = append(p.path, string(key))
 			}
-			return nil, err
+			break
 		}
-		m[key] = v
-		if more, err = s.next('}'); err != nil {
-			return nil, err
-		}
+		w = closeLen(closeLen(w, value), entry)
+		more, err = s.next('}')
 	}
-	d.slabs.held += mapBytes(len(m))
-	return m, nil
+	return w, err
 }
 
-// readValue reads any JSON value inside an object or list at level depth.
-func (d *Decoder) readValue(depth int) (*qdrant.Value, error) {
+// appendValue appends any JSON value inside an object or list at level
+// depth to w as a Value.
+func (d *Decoder) appendValue(w []byte, depth int) ([]byte, error) {
 	s := &d.sc
 	switch c := s.peek(); c {
 	case '"':
 		str, err := s.readString()
 		if err != nil {
-			return nil, err
+			return w, err
 		}
-		return d.slabs.stringValue(string(str)), nil
+		return protowire.AppendBytes(append(w, tagString), str), nil
 	case '{', '[':
 		if depth >= MaxPayloadDepth {
-			return nil, &payloadProblem{msg: "nested deeper than " +
+			return w, &payloadProblem{msg: "nested deeper than " +
 				strconv.Itoa(MaxPayloadDepth) + " levels"}
 		}
 		if c == '[' {
-			return d.readArray(depth + 1)
+			return d.appendArray(w, depth+1)
 		}
-		m, err := d.readObject(depth + 1)
+		w, at := openLen(append(w, tagStruct))
+		w, err := d.appendObject(w, depth+1, tagStructEntry)
 		if err != nil {
-			return nil, err
+			return w, err
 		}
-		if m == nil {
-			m = map[string]*qdrant.Value{}
-		}
-		return d.slabs.structValue(m), nil
+		return closeLen(w, at), nil
 	case 't':
-		return d.slabs.boolValue(true), s.literal("true")
+		return append(w, tagBool, 1), s.literal("true")
 	case 'f':
-		return d.slabs.boolValue(false), s.literal("false")
+		return append(w, tagBool, 0), s.literal("false")
 	case 'n':
-		return d.slabs.nullValue(), s.literal("null")
+		return append(w, tagNull, 0), s.literal("null")
 	}
 	if !isNumberStart(s.peek()) {
-		return nil, s.unexpected("a JSON value")
+		return w, s.unexpected("a JSON value")
 	}
 	n, err := s.readNumber()
 	if err != nil {
-		return nil, err
+		return w, err
 	}
 	if n.isInt {
 		i, ok := n.int64()
 		if !ok {
-			return nil, &payloadProblem{msg: "integer " + trunc(n.text) +
+			return w, &payloadProblem{msg: "integer " + trunc(n.text) +
 				" does not fit in int64 (Qdrant stores integers as int64); send it as a string or with a fraction"}
 		}
-		return d.slabs.intValue(i), nil
+		return protowire.AppendVarint(append(w, tagInteger), uint64(i)), nil
 	}
 	f, ok := n.float64()
 	if !ok {
-		return nil, &payloadProblem{msg: "number " + trunc(n.text) + " is out of the float64 range"}
+		return w, &payloadProblem{msg: "number " + trunc(n.text) + " is out of the float64 range"}
 	}
-	return d.slabs.doubleValue(f), nil
+	return protowire.AppendFixed64(append(w, tagDouble), math.Float64bits(f)), nil
 }
 
-// readArray reads a JSON array at nesting level depth.
-func (d *Decoder) readArray(depth int) (*qdrant.Value, error) {
+// appendArray appends a JSON array at nesting level depth to w as a
+// ListValue.
+func (d *Decoder) appendArray(w []byte, depth int) ([]byte, error) {
 	s := &d.sc
+	w, list := openLen(append(w, tagList))
 	more, err := s.openArray()
-	if err != nil {
-		return nil, err
-	}
-	var values []*qdrant.Value
-	for i := 0; more; i++ {
-		v, err := d.readValue(depth)
-		if err != nil {
+	for i := 0; more && err == nil; i++ {
+		var v int
+		w, v = openLen(append(w, tagListValue))
+		if w, err = d.appendValue(w, depth); err != nil {
 			if p, ok := err.(*payloadProblem); ok {
 				p.path = append(p.path, strconv.Itoa(i))
 			}
-			return nil, err
+			break
 		}
-		values = append(values, v)
-		if more, err = s.next(']'); err != nil {
-			return nil, err
-		}
+		w = closeLen(w, v)
+		more, err = s.next(']')
 	}
-	if values == nil {
-		values = []*qdrant.Value{}
+	if err != nil {
+		return w, err
 	}
-	return d.slabs.listValue(values), nil
+	return closeLen(w, list), nil
+}
+
+// openLen appends a one-byte length placeholder to w and returns where it
+// is.
+func openLen(w []byte) ([]byte, int) { return append(w, 0), len(w) }
+
+// closeLen sets the placeholder at at to the length of what follows it,
+// widening it when that needs more than one byte.
+func closeLen(w []byte, at int) []byte {
+	n := len(w) - at - 1
+	if n < 0x80 {
+		w[at] = byte(n)
+		return w
+	}
+	size := protowire.SizeVarint(uint64(n))
+	w = slices.Grow(w, size-1)[:len(w)+size-1]
+	copy(w[at+size:], w[at+1:at+1+n])
+	protowire.AppendVarint(w[at:at], uint64(n))
+	return w
 }

@@ -27,8 +27,23 @@ import (
 // qdrantValue is the message record.v1's Value must match.
 var qdrantValue = (&qdrant.Value{}).ProtoReflect().Descriptor()
 
-// payloadEntryTag is the tag of an entry of PointStruct.payload.
-var payloadEntryTag = protowire.AppendTag(nil, 3, protowire.BytesType)
+// Tags of the wire form: of PointStruct.payload's entries, and of
+// qdrant.Value, Struct, ListValue and their map entries (record.v1's are
+// the same).
+const (
+	tagPayloadEntry = 3<<3 | byte(protowire.BytesType) // PointStruct.payload
+	tagEntryKey     = 1<<3 | byte(protowire.BytesType)
+	tagEntryValue   = 2<<3 | byte(protowire.BytesType)
+	tagStructEntry  = 1<<3 | byte(protowire.BytesType) // Struct.fields
+	tagListValue    = 1<<3 | byte(protowire.BytesType) // ListValue.values
+	tagNull         = 1<<3 | byte(protowire.VarintType)
+	tagDouble       = 2<<3 | byte(protowire.Fixed64Type)
+	tagInteger      = 3<<3 | byte(protowire.VarintType)
+	tagString       = 4<<3 | byte(protowire.BytesType)
+	tagBool         = 5<<3 | byte(protowire.VarintType)
+	tagStruct       = 6<<3 | byte(protowire.BytesType)
+	tagList         = 7<<3 | byte(protowire.BytesType)
+)
 
 // sameWire reports whether messages a and b have the same fields by
 // number, kind and cardinality, recursively: the same wire form.
@@ -72,23 +87,21 @@ func (r *protoReader) wirePayload(spans []protoSpan) ([]byte, bool) {
 		if !wireEntry(sp.b, 1) {
 			return nil, false
 		}
-		n += len(payloadEntryTag) + protowire.SizeBytes(len(sp.b))
+		n += 1 + protowire.SizeBytes(len(sp.b))
 	}
 	if n == 0 {
 		return nil, true
 	}
 	b := r.d.slabs.bytesN(n)[:0]
 	for _, sp := range spans {
-		b = append(b, payloadEntryTag...)
-		b = protowire.AppendBytes(b, sp.b)
+		b = protowire.AppendBytes(append(b, tagPayloadEntry), sp.b)
 	}
 	return b, true
 }
 
 // wireEntry checks a map entry of an object at level depth: key, value.
 func wireEntry(b []byte, depth int) bool {
-	const keyTag, valueTag = 1<<3 | byte(protowire.BytesType), 2<<3 | byte(protowire.BytesType)
-	if len(b) == 0 || b[0] != keyTag {
+	if len(b) == 0 || b[0] != tagEntryKey {
 		return false
 	}
 	k, n := protowire.ConsumeBytes(b[1:])
@@ -96,7 +109,7 @@ func wireEntry(b []byte, depth int) bool {
 		return false
 	}
 	b = b[1+n:]
-	if len(b) == 0 || b[0] != valueTag {
+	if len(b) == 0 || b[0] != tagEntryValue {
 		return false
 	}
 	v, n := protowire.ConsumeBytes(b[1:])
@@ -148,9 +161,8 @@ func wireValue(b []byte, depth int) bool {
 // wireRepeated checks the field 1 occurrences of a Struct (entries) or a
 // ListValue (values) at level depth.
 func wireRepeated(b []byte, depth int, entries bool) bool {
-	const tag = 1<<3 | byte(protowire.BytesType)
 	for len(b) > 0 {
-		if b[0] != tag {
+		if b[0] != tagStructEntry { // = tagListValue
 			return false
 		}
 		v, n := protowire.ConsumeBytes(b[1:])

@@ -42,26 +42,30 @@ type Record struct {
 	Collection string
 	// Vectors is nil for deletes.
 	Vectors *qdrant.Vectors
-	// Payload is nil for deletes and for upserts without a payload.
+	// Payload is the payload read as a map: from Avro, and from
+	// Protobuf schemas other than record.v1's (or a record.v1 payload
+	// not in canonical form). Nil for deletes, for upserts without a
+	// payload, and when PayloadWire holds it.
 	Payload map[string]*qdrant.Value
-	// PayloadWire, when set, is the payload instead of Payload, already
-	// in Protobuf wire form: entries of qdrant.PointStruct's payload map
-	// (field 3), tags included, which the writer sends as they are. The
-	// record.v1 reader sets it when the payload's bytes are already what
-	// Qdrant reads (see proto_wire.go); it is checked as Payload would
-	// be, not decoded. At most one of Payload and PayloadWire is set.
+	// PayloadWire is the payload in Protobuf wire form: entries of
+	// qdrant.PointStruct's payload map (field 3), tags included, which
+	// the writer sends as they are. The JSON reader writes every payload
+	// this way (payload.go); the record.v1 reader copies a canonical one
+	// (proto_wire.go). It holds what Payload would, checked by the same
+	// rules. At most one of Payload and PayloadWire is set; PayloadMap
+	// reads either.
 	PayloadWire []byte
 	// MemBytes estimates the heap memory the record holds (its messages,
 	// vector data, strings, maps and lists, not the Record itself), for
-	// bounding what a consumer keeps decoded. Decoded JSON can hold many
-	// times its wire size: a payload of small fields costs about 150 bytes
-	// per field.
+	// bounding what a consumer keeps decoded. A payload in PayloadWire
+	// costs about its wire size; one in Payload many times that: about
+	// 150 bytes per small field.
 	MemBytes int
 }
 
 // PayloadMap returns the payload as a map whichever form it is in,
-// decoding PayloadWire. A caller that reads payloads uses it; the writer
-// does not need it.
+// decoding PayloadWire: for a caller that reads payloads (the writer does
+// not).
 func (r *Record) PayloadMap() (map[string]*qdrant.Value, error) {
 	if r.PayloadWire == nil {
 		return r.Payload, nil
