@@ -666,3 +666,21 @@ func marshalRecord(t *testing.T, rec Record) []byte {
 	}
 	return b
 }
+
+// TestPayloadWireLengths: the JSON payload's length prefixes, reserved as
+// one byte, are widened at every level where the content outgrows it.
+func TestPayloadWireLengths(t *testing.T) {
+	for _, n := range []int{0, 1, 127, 128, 16383, 16384, 70000} {
+		long := strings.Repeat("x", n)
+		value := fmt.Sprintf(`{"id": 1, "vector": [1], "payload": {"a": {"b": [%q, {"c": %q}], "d": %q}, "e": 1}}`, long, long, long)
+		rec, err := NewDecoder(DecoderConfig{}).Decode(nil, []byte(value))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := qdrant.NewValueString(long)
+		want := payload("a", object("b", qdrant.NewValueFromList(s, object("c", s)), "d", s), "e", qdrant.NewValueInt(1))
+		if diff := equalRecord(rec, Record{Op: OpUpsert, ID: qdrant.NewIDNum(1), Vectors: dense(1), Payload: want}); diff != "" {
+			t.Fatalf("strings of %d bytes: %s", n, diff)
+		}
+	}
+}

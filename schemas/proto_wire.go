@@ -9,15 +9,17 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// A payload sent as its bytes. record.v1's Value is qdrant.Value on the
-// wire (the same field numbers, kinds and nesting), so the entries of a
-// record.v1 payload map are, byte for byte, entries of
-// qdrant.PointStruct's payload map: the reader checks them and copies them
-// into Record.PayloadWire instead of building a map of qdrant.Values that
-// the writer would encode back into the same bytes.
+// Payloads in wire form (Record.PayloadWire): entries of
+// qdrant.PointStruct's payload map, which the writer sends as they are.
+// The JSON reader writes them (payload.go). record.v1's Value is
+// qdrant.Value on the wire (the same field numbers, kinds and nesting),
+// so the entries of a record.v1 payload map are, byte for byte, such
+// entries: the Protobuf reader checks them and copies them instead of
+// building a map of qdrant.Values that the writer would encode back into
+// the same bytes.
 //
-// Only the canonical form takes this path: every entry a key then a value,
-// every Value exactly one member, of its own wire type, no unknown fields.
+// Only the canonical form is copied: every entry a key then a value, every
+// Value exactly one member, of its own wire type, no unknown fields.
 // There Qdrant reads the bytes exactly as the map path would have built
 // them. The checks are the map path's: UTF-8 keys and strings, finite
 // doubles, nesting within MaxPayloadDepth. Anything else (another
@@ -118,41 +120,41 @@ func wireEntry(b []byte, depth int) bool {
 
 // wireValue checks a Value held by an object or list at level depth.
 func wireValue(b []byte, depth int) bool {
-	num, typ, n := protowire.ConsumeTag(b)
-	if n < 0 {
+	if len(b) < 2 { // a tag and its value
 		return false
 	}
-	b = b[n:]
-	switch {
-	case typ == protowire.VarintType && num == 1: // null: NULL_VALUE, the only one
-		if len(b) != 1 || b[0] != 0 {
+	tag, b := b[0], b[1:]
+	var n int
+	switch tag {
+	case tagNull: // NULL_VALUE, the only one
+		if b[0] != 0 {
 			return false
 		}
 		n = 1
-	case typ == protowire.VarintType && (num == 3 || num == 5): // integer, bool
+	case tagInteger, tagBool:
 		_, n = protowire.ConsumeVarint(b)
-	case typ == protowire.Fixed64Type && num == 2: // double
+	case tagDouble:
 		var u uint64
 		u, n = protowire.ConsumeFixed64(b)
 		if f := math.Float64frombits(u); math.IsNaN(f) || math.IsInf(f, 0) {
 			return false
 		}
-	case typ == protowire.BytesType && num >= 4 && num <= 7 && num != 5:
+	case tagString, tagStruct, tagList:
 		var v []byte
 		v, n = protowire.ConsumeBytes(b)
 		switch {
 		case n < 0:
 			return false
-		case num == 4: // string
+		case tag == tagString:
 			if !utf8.Valid(v) {
 				return false
 			}
 		case depth >= MaxPayloadDepth:
 			return false
-		case !wireRepeated(v, depth+1, num == 6): // a Struct's fields, a ListValue's values
+		case !wireRepeated(v, depth+1, tag == tagStruct): // a Struct's fields, a ListValue's values
 			return false
 		}
-	default:
+	default: // another member, another wire type, a tag of several bytes
 		return false
 	}
 	return n >= 0 && n == len(b) // exactly one member
