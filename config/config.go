@@ -167,8 +167,7 @@ type Batch struct {
 	// fetching pauses above it.
 	MaxInflightBytes ByteSize `koanf:"max_inflight_bytes"`
 	// MaxDecodedBytes bounds the memory of decoded records held at once,
-	// across partitions (a payload built as a map, from Avro or a
-	// registry Protobuf schema, can be many times its Kafka bytes):
+	// across partitions:
 	// each partition writes its batch in pieces of at most its share.
 	MaxDecodedBytes ByteSize `koanf:"max_decoded_bytes"`
 	// MaxInflightPerPartition bounds the batches of one partition in

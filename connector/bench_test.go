@@ -177,7 +177,7 @@ func BenchmarkPipeline(b *testing.B) {
 		})
 	}
 	// payload-heavy: 16 partitions of records whose payload is 200 small
-	// fields (about 2.2 KB of JSON, 2.9 KB decoded; 30 KB as a map), ids repeating so
+	// fields (about 2.2 KB of JSON, 2.9 KB decoded), ids repeating so
 	// that the in-memory Qdrant stays small: what the replica holds after
 	// decoding dominates its memory. KQ_BENCH_MAX_DECODED (bytes) overrides
 	// batch.max_decoded_bytes.

@@ -418,15 +418,17 @@ func (c *Connector) dispatch(fp kgo.FetchTopicPartition) {
 
 // pollLimit is how many records the next poll may take from the client's
 // buffer: as many as fit in the room left under batch.max_inflight_bytes
-// at the average size of the records polled so far (at least one; 0, no
-// limit, before the first poll). Records left in the buffer stay there,
-// and the client fetches no more for a broker until its buffered response
-// is drained, so a replica holds about max_inflight_bytes plus one fetch
-// response per broker, not two.
+// at the average size of the records polled so far (at least one; one
+// before any record was polled, whose size sets the average: a whole
+// fetch response of small compressed records can hold several times
+// kafka.fetch_max_bytes once decompressed). Records left in the buffer
+// stay there, and the client fetches no more for a broker until its
+// buffered response is drained, so a replica holds about
+// max_inflight_bytes plus one fetch response per broker, not two.
 func (c *Connector) pollLimit() int {
 	avg := c.avgRecordSize.Load()
 	if avg <= 0 {
-		return 0
+		return 1
 	}
 	room := c.maxInflight() - c.inflight.Load()
 	return int(min(max(room/avg, 1), math.MaxInt32))

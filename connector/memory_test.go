@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qdrant/go-client/qdrant"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/seed-a550a1ef/kafka-qdrant/schemas"
 	"github.com/seed-a550a1ef/kafka-qdrant/sink"
 )
 
@@ -25,22 +25,10 @@ type decodedWatch struct {
 	writes   int
 }
 
-func valueCount(m map[string]*qdrant.Value) int64 {
-	var n int64
-	for _, v := range m {
-		n++
-		n += valueCount(v.GetStructValue().GetFields())
-		for _, e := range v.GetListValue().GetValues() {
-			n += 1 + valueCount(e.GetStructValue().GetFields())
-		}
-	}
-	return n
-}
-
 func (w *decodedWatch) Write(ctx context.Context, coll string, ops []sink.Op) ([]sink.Rejected, error) {
 	var n int64
 	for _, op := range ops {
-		n += 100 * valueCount(op.Record.Payload)
+		n += int64(op.Record.MemBytes)
 	}
 	w.mu.Lock()
 	w.inflight += n
@@ -57,9 +45,9 @@ func (w *decodedWatch) Write(ctx context.Context, coll string, ops []sink.Op) ([
 }
 
 // TestDecodedMemoryBounded: payload-heavy records (200 small fields, about
-// 2.6 KB in Kafka and 30 KB decoded) on 4 partitions, whole batches of 200
-// records (6 MB decoded each) fetched at once, and batch.max_decoded_bytes
-// of 1 MiB. The decoded records written at once never exceed the bound
+// 3 KB in Kafka and decoded) on 4 partitions, whole batches of 200 records
+// (600 KB decoded each) fetched at once, and batch.max_decoded_bytes of
+// 1 MiB. The decoded records written at once never exceed the bound
 // (plus one record per partition), kafka_qdrant_decoded_bytes stays within
 // it, and everything is applied.
 func TestDecodedMemoryBounded(t *testing.T) {
@@ -71,7 +59,11 @@ func TestDecodedMemoryBounded(t *testing.T) {
 	cfg.Batch.MaxRecords = 200
 	cfg.Batch.Linger = 200 * time.Millisecond
 	cfg.Batch.MaxDecodedBytes = 1 << 20
-	const perRecord = 200 * 150 // decoded bytes of one record, roughly
+	one, err := schemas.NewDecoder(schemas.DecoderConfig{}).Decode([]byte("0"), payloadHeavy(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	perRecord := int64(one.MemBytes) // decoded bytes of one record
 	bound := int64(cfg.Batch.MaxDecodedBytes) + parts*perRecord
 
 	want := map[uint64]point{}

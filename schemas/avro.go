@@ -265,7 +265,7 @@ func (r avroReader) record(c *avroCursor, rp *recordPlan, f *fields) error {
 			f.vectors, f.vecErr = r.vectors(c, fp.vec, d.cfg.VectorField)
 			err = f.vecErr
 		case rolePayload:
-			f.payload, f.payErr = r.payload(c, sf.shape)
+			f.payloadWire, f.payErr = r.payload(c, sf.shape)
 			err = f.payErr
 		}
 		if err == nil {
@@ -560,48 +560,49 @@ func (r avroReader) indices(c *avroCursor, elem *shape, where vecLoc) error {
 }
 
 // payload reads the payload: a record or a map, or null.
-func (r avroReader) payload(c *avroCursor, s *shape) (map[string]*qdrant.Value, error) {
+func (r avroReader) payload(c *avroCursor, s *shape) ([]byte, error) {
 	s, err := nonNull(c, s)
 	if s == nil || err != nil {
 		return nil, err
 	}
-	var m map[string]*qdrant.Value
+	d := r.d
+	d.startPayload()
 	if s.kind == kMap {
-		m, err = r.mapOf(c, s, 1)
+		err = r.mapOf(c, s, 1, tagPayloadEntry)
 	} else {
-		m, err = r.structOf(c, s, 1)
+		err = r.structOf(c, s, 1, tagPayloadEntry)
 	}
 	if p, ok := err.(*payloadProblem); ok {
-		return nil, p.recordError(r.d.cfg.PayloadField)
+		return nil, p.recordError(d.cfg.PayloadField)
 	}
-	if err != nil || len(m) == 0 {
+	if err != nil {
 		return nil, err
 	}
-	return m, nil
+	return d.takePayload(), nil
 }
 
-// structOf reads a record as an object at level depth.
-func (r avroReader) structOf(c *avroCursor, s *shape, depth int) (map[string]*qdrant.Value, error) {
+// structOf reads a record as the entries, under tag, of an object at
+// level depth.
+func (r avroReader) structOf(c *avroCursor, s *shape, depth int, tag byte) error {
 	d := r.d
-	m := d.payloadMap(len(s.fields))
 	for _, f := range s.fields {
-		v, err := r.value(c, f.shape, depth)
-		if err != nil {
+		entry, value := openEntry(d, tag, f.name)
+		if err := r.value(c, f.shape, depth); err != nil {
 			if p, ok := err.(*payloadProblem); ok {
 				p.path = append(p.path, f.name)
 			}
-			return nil, err
+			return err
 		}
-		m[f.name] = v
+		d.closeEntry(entry, value)
 	}
-	return d.closeMap(m), nil
+	return nil
 }
 
-// mapOf reads a map as an object at level depth.
-func (r avroReader) mapOf(c *avroCursor, s *shape, depth int) (map[string]*qdrant.Value, error) {
+// mapOf reads a map as the entries, under tag, of an object at level
+// depth.
+func (r avroReader) mapOf(c *avroCursor, s *shape, depth int, tag byte) error {
 	d := r.d
-	m := d.payloadMap(0)
-	err := c.each(func() error {
+	return c.each(func() error {
 		k, err := c.bytes()
 		if err != nil {
 			return err
@@ -609,122 +610,125 @@ func (r avroReader) mapOf(c *avroCursor, s *shape, depth int) (map[string]*qdran
 		if !utf8.Valid(k) {
 			return payloadProblemf("map key %s is not valid UTF-8", quoteTrunc(k))
 		}
-		key := d.intern(k)
-		v, err := r.value(c, s.elem, depth)
-		if err != nil {
+		entry, value := openEntry(d, tag, k)
+		if err := r.value(c, s.elem, depth); err != nil {
 			if p, ok := err.(*payloadProblem); ok {
-				p.path = append(p.path, key)
+				p.path = append(p.path, d.entryKey(entry))
 			}
 			return err
 		}
-		m[key] = v
+		d.closeEntry(entry, value)
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return d.closeMap(m), nil
 }
 
 // value reads one value of shape s held by an object or list at level
 // depth.
-func (r avroReader) value(c *avroCursor, s *shape, depth int) (*qdrant.Value, error) {
+func (r avroReader) value(c *avroCursor, s *shape, depth int) error {
 	d := r.d
 	switch s.kind {
 	case kNull:
-		return d.slabs.nullValue(), nil
+		d.putNull()
+		return nil
 	case kBool:
 		v, err := c.boolean()
-		if err != nil {
-			return nil, err
+		if err == nil {
+			d.putBool(v)
 		}
-		return d.slabs.boolValue(v), nil
+		return err
 	case kInt:
 		v, err := c.long()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		return r.intValue(s, v)
 	case kFloat:
 		v, err := c.float()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return d.doubleValue(float64(v))
+		return d.putDouble(float64(v))
 	case kDouble:
 		v, err := c.double()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return d.doubleValue(v)
+		return d.putDouble(v)
 	case kString:
 		b, err := c.bytes()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return d.stringValue(b)
+		return d.putString(b)
 	case kBytes:
 		b, err := r.rawBytes(c, s)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if s.logical == logicalDecimal {
-			return d.slabs.stringValue(decimalText(b, s.scale)), nil
+			putText(d, decimalText(b, s.scale))
+			return nil
 		}
-		return d.bytesValue(b), nil
+		d.putBytes(b)
+		return nil
 	case kEnum:
 		n, err := c.long()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if n < 0 || n >= int64(len(s.symbols)) {
-			return nil, c.fail("enum symbol %d of %d", n, len(s.symbols))
+			return c.fail("enum symbol %d of %d", n, len(s.symbols))
 		}
-		return d.slabs.stringValue(s.symbols[n]), nil
+		putText(d, s.symbols[n])
+		return nil
 	case kUnion:
 		b, _, err := c.union(s)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		return r.value(c, b, depth)
 	}
 	if depth >= MaxPayloadDepth {
-		return nil, deeper()
+		return deeper()
 	}
 	switch s.kind {
-	case kRecord:
-		m, err := r.structOf(c, s, depth+1)
-		if err != nil {
-			return nil, err
+	case kRecord, kMap:
+		at := d.openLen(tagStruct)
+		var err error
+		if s.kind == kRecord {
+			err = r.structOf(c, s, depth+1, tagStructEntry)
+		} else {
+			err = r.mapOf(c, s, depth+1, tagStructEntry)
 		}
-		return d.slabs.structValue(m), nil
-	case kMap:
-		m, err := r.mapOf(c, s, depth+1)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return d.slabs.structValue(m), nil
+		d.closeLen(at)
+		return nil
 	}
-	values := []*qdrant.Value{}
+	list := d.openLen(tagList)
+	i := 0
 	err := c.each(func() error {
-		v, err := r.value(c, s.elem, depth+1)
-		if err != nil {
+		at := d.openElem()
+		if err := r.value(c, s.elem, depth+1); err != nil {
 			if p, ok := err.(*payloadProblem); ok {
-				p.path = append(p.path, strconv.Itoa(len(values)))
+				p.path = append(p.path, strconv.Itoa(i))
 			}
 			return err
 		}
-		values = append(values, v)
+		d.closeElem(at)
+		i++
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return d.slabs.listValue(values), nil
+	d.closeLen(list)
+	return nil
 }
 
-// intValue is an int or long, with its logical type's meaning.
-func (r avroReader) intValue(s *shape, v int64) (*qdrant.Value, error) {
+// intValue puts an int or long, with its logical type's meaning.
+func (r avroReader) intValue(s *shape, v int64) error {
 	d := r.d
 	var t time.Time
 	switch s.logical {
@@ -734,19 +738,23 @@ func (r avroReader) intValue(s *shape, v int64) (*qdrant.Value, error) {
 		t = time.UnixMicro(v)
 	case logicalDate:
 		if v < -3652059 || v > 2932896 { // years 0001 to 9999
-			return nil, payloadProblemf("date %d days from 1970-01-01 is out of range", v)
+			return payloadProblemf("date %d days from 1970-01-01 is out of range", v)
 		}
-		return d.slabs.stringValue(time.Unix(v*86400, 0).UTC().Format(time.DateOnly)), nil
+		d.putTime(time.Unix(v*86400, 0), time.DateOnly)
+		return nil
 	default:
-		return d.slabs.intValue(v), nil
+		d.putInt(v)
+		return nil
 	}
 	if y := t.UTC().Year(); y < 1 || y > 9999 {
-		return nil, payloadProblemf("timestamp %d is out of range", v)
+		return payloadProblemf("timestamp %d is out of range", v)
 	}
 	if s.logical == logicalLocalTimestampMillis || s.logical == logicalLocalTimestampMicros {
-		return d.slabs.stringValue(t.UTC().Format("2006-01-02T15:04:05.999999999")), nil
+		d.putTime(t, "2006-01-02T15:04:05.999999999")
+		return nil
 	}
-	return d.timeValue(t), nil
+	d.putTime(t, time.RFC3339Nano)
+	return nil
 }
 
 // decimalText is an Avro decimal (a big-endian two's-complement unscaled

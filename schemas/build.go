@@ -1,12 +1,9 @@
 package schemas
 
 import (
-	"encoding/base64"
 	"fmt"
 	"math"
 	"strconv"
-	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/qdrant/go-client/qdrant"
@@ -163,63 +160,4 @@ func (d *Decoder) collectionOf(b []byte, field string) (string, error) {
 			"field %q: collection name %s %v", field, quoteTrunc(b), err)
 	}
 	return d.intern(b), nil
-}
-
-// Payload values. Problems are *payloadProblem, so the caller can name the
-// path to them (payloadError).
-
-func payloadProblemf(format string, args ...any) error {
-	return &payloadProblem{msg: fmt.Sprintf(format, args...)}
-}
-
-// uintValue is an unsigned payload integer; Qdrant's are int64.
-func (d *Decoder) uintValue(v uint64) (*qdrant.Value, error) {
-	if v > math.MaxInt64 {
-		return nil, payloadProblemf("integer %d does not fit in int64 (Qdrant stores integers as int64)", v)
-	}
-	return d.slabs.intValue(int64(v)), nil
-}
-
-// doubleValue is a payload number; JSON has no NaN or infinities.
-func (d *Decoder) doubleValue(v float64) (*qdrant.Value, error) {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return nil, payloadProblemf("number %v has no JSON form; want a finite number", v)
-	}
-	return d.slabs.doubleValue(v), nil
-}
-
-// stringValue is a payload string; it must be UTF-8.
-func (d *Decoder) stringValue(b []byte) (*qdrant.Value, error) {
-	if !utf8.Valid(b) {
-		return nil, payloadProblemf("string is not valid UTF-8")
-	}
-	return d.slabs.stringValue(string(b)), nil
-}
-
-// bytesValue is payload bytes, as a base64 string (their JSON form in
-// Protobuf's JSON mapping).
-func (d *Decoder) bytesValue(b []byte) *qdrant.Value {
-	return d.slabs.stringValue(base64.StdEncoding.EncodeToString(b))
-}
-
-// timeValue is a payload timestamp, as RFC 3339 text in UTC (what
-// Qdrant's datetime index reads).
-func (d *Decoder) timeValue(t time.Time) *qdrant.Value {
-	return d.slabs.stringValue(t.UTC().Format(time.RFC3339Nano))
-}
-
-// payloadMap makes the map of a payload object of about n entries.
-func (d *Decoder) payloadMap(n int) map[string]*qdrant.Value {
-	return make(map[string]*qdrant.Value, n)
-}
-
-// closeMap counts a finished payload object's map.
-func (d *Decoder) closeMap(m map[string]*qdrant.Value) map[string]*qdrant.Value {
-	d.slabs.held += mapBytes(len(m))
-	return m
-}
-
-// deeper is the problem of a payload nested beyond MaxPayloadDepth.
-func deeper() error {
-	return payloadProblemf("nested deeper than %d levels", MaxPayloadDepth)
 }

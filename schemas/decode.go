@@ -145,8 +145,8 @@ type Decoder struct {
 	sorted  []uint32
 	// wire is scratch for a payload's wire form (payload.go).
 	wire []byte
-	// names interns vector names, payload keys and collection names,
-	// which repeat from record to record.
+	// names interns vector names and collection names, which repeat
+	// from record to record.
 	names map[string]string
 }
 
@@ -260,7 +260,7 @@ func (d *Decoder) begin(key, value []byte) (rec Record, done bool, err error) {
 // vector.
 func (d *Decoder) finish(key []byte, f *fields) (Record, error) {
 	if f.delete {
-		f.vecErr, f.payErr, f.vectors, f.payload, f.payloadWire = nil, nil, nil, nil, nil
+		f.vecErr, f.payErr, f.vectors, f.payloadWire = nil, nil, nil, nil
 	}
 	for _, err := range [...]error{f.idErr, f.vecErr, f.payErr, f.colErr, f.delErr} {
 		if err != nil {
@@ -283,7 +283,6 @@ func (d *Decoder) finish(key []byte, f *fields) (Record, error) {
 		ID:          id,
 		Collection:  f.collection,
 		Vectors:     f.vectors,
-		Payload:     f.payload,
 		PayloadWire: f.payloadWire,
 		MemBytes:    d.slabs.held,
 	}, nil

@@ -25,9 +25,7 @@
 //     the nearest float32, exactly as strconv.ParseFloat(s, 32) rounds.
 //   - payload is an object; integers stay int64 (ones outside int64 are
 //     rejected rather than silently turned into doubles), other numbers
-//     are doubles. It is written straight into its wire form,
-//     Record.PayloadWire (payload.go): no map is built, and it holds
-//     about its JSON size.
+//     are doubles.
 //   - collection_name routes the record (upsert or delete record) when
 //     DecoderConfig allows it and is otherwise ignored. A tombstone has no
 //     value, so it always follows its topic's route.
@@ -85,14 +83,18 @@
 // member of a oneof set wins), except that a message field occurring twice
 // is not merged: the last occurrence wins.
 //
-// A record.v1 payload (or one of any schema whose Value is qdrant.Value on
-// the wire) in canonical form is not built either: its map entries are
-// already entries of qdrant.PointStruct's payload, so the reader checks
-// them by the rules above and copies their bytes into
-// Record.PayloadWire, which the writer sends as they are (proto_wire.go).
-// Any other form, and any payload with a problem, is read into
-// Record.Payload as above, so results and errors are the same either way.
-// Avro and other Protobuf payloads are built as maps (Record.Payload).
+// # Payloads
+//
+// Every format writes the payload straight into its wire form,
+// Record.PayloadWire: entries of qdrant.PointStruct's payload map, objects
+// as Structs and lists as ListValues (payload.go). No map of qdrant.Values
+// is built: the writer sends the bytes as they are, and a decoded payload
+// holds about its size on the wire. A record.v1 payload (or one of any
+// schema whose Value is qdrant.Value on the wire) in canonical form is
+// not even rewritten: its map entries are already such entries, so the
+// reader checks them by the rules above and copies them (proto_wire.go);
+// any other form, and any payload with a problem, is read as above, with
+// the same results and errors.
 //
 // # Key and id
 //
@@ -146,8 +148,8 @@
 //     well-formed but unusable, a key that disagrees with the value id
 //     under KeyIDStrict included). The message names the field.
 //   - A decoded delete has a non-nil ID and no vectors or payload.
-//   - At most one of Payload and PayloadWire is set; PayloadMap reads
-//     either.
+//   - A decoded upsert's payload is in PayloadWire (Payload is for
+//     records built by hand); PayloadMap reads it.
 //   - A decoded upsert has a non-nil ID and non-empty vectors with finite
 //     components, valid UTF-8 strings throughout and a payload nested at
 //     most MaxPayloadDepth levels, so Qdrant's own validation and gRPC
@@ -157,10 +159,11 @@
 //     encoding/json plus the rules above.
 //   - Records never alias the key, the value or a Decoder's scratch
 //     buffers, nor each other's mutable memory. To save allocations, the
-//     protobuf messages and vector data of consecutive records are carved
-//     from shared chunks (each piece belongs to one record; vector slices
-//     have capped capacity), so a chunk is freed only once all its records
-//     are; names and payload keys are interned, immutable strings.
+//     protobuf messages, vector data and payload bytes of consecutive
+//     records are carved from shared chunks (each piece belongs to one
+//     record; slices have capped capacity), so a chunk is freed only once
+//     all its records are; vector and collection names are interned,
+//     immutable strings.
 //   - A Decoder is not safe for concurrent use; use one per goroutine.
 //
 // # Backup manifests

@@ -80,8 +80,8 @@ func checkTypedRecord(t *testing.T, rec Record, key []byte, tombstone bool, cfg 
 		return
 	}
 	checkVectors(t, rec.Vectors)
-	if rec.Payload != nil && rec.PayloadWire != nil {
-		t.Fatalf("both Payload and PayloadWire set")
+	if rec.Payload != nil {
+		t.Fatalf("a decoder set Payload, which is for records built by hand")
 	}
 	payload, err := rec.PayloadMap()
 	if err != nil {

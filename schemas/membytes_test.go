@@ -28,8 +28,8 @@ func payloadHeavyRecord(n int) []byte {
 }
 
 // TestMemBytesEstimate: Record.MemBytes is within 30% of the heap the
-// decoded records really hold, for every shape of record, and counts the
-// many-fold growth of payload-heavy JSON.
+// decoded records really hold, for every shape of record, a payload of
+// 200 small fields included.
 func TestMemBytesEstimate(t *testing.T) {
 	cases := []struct {
 		name  string

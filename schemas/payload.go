@@ -1,10 +1,14 @@
 package schemas
 
 import (
+	"encoding/base64"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -27,11 +31,178 @@ type payloadProblem struct {
 
 func (p *payloadProblem) Error() string { return p.msg }
 
-// The JSON payload is written straight into its wire form, entries of
-// qdrant.PointStruct's payload map (Record.PayloadWire; the tags are in
-// proto_wire.go): no map of qdrant.Values is built, and the writer sends
-// the bytes as they are. A length prefix is reserved as one byte
-// (openLen) and widened if its content turns out longer (closeLen).
+// recordError is the problem as the error of the payload field named field.
+func (p *payloadProblem) recordError(field string) *RecordError {
+	var b strings.Builder
+	for i := len(p.path) - 1; i >= 0; i-- {
+		b.WriteByte('/')
+		b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(p.path[i]))
+	}
+	return NewRecordError(ClassValidate, StageValidate,
+		"field %q at %s: %s", field, b.String(), p.msg)
+}
+
+func payloadProblemf(format string, args ...any) error {
+	return &payloadProblem{msg: fmt.Sprintf(format, args...)}
+}
+
+// deeper is the problem of a payload nested beyond MaxPayloadDepth.
+func deeper() error {
+	return payloadProblemf("nested deeper than %d levels", MaxPayloadDepth)
+}
+
+// The payload writer. Every reader writes a payload straight into its
+// wire form in d.wire: entries of qdrant.PointStruct's payload map, each a
+// key and a qdrant.Value, objects as Structs and lists as ListValues (the
+// tags are in proto_wire.go). takePayload hands it to the record
+// (Record.PayloadWire), which the writer sends as it is: no map of
+// qdrant.Values is built. A length prefix is reserved as one byte
+// (openLen) and widened when its content turns out longer (closeLen).
+
+// startPayload empties d.wire for the payload about to be read.
+func (d *Decoder) startPayload() { d.wire = d.wire[:0] }
+
+// takePayload returns the payload written since startPayload in the
+// record's own memory; nil when it has no entry.
+func (d *Decoder) takePayload() []byte {
+	if len(d.wire) == 0 {
+		return nil
+	}
+	out := d.slabs.bytesN(len(d.wire))
+	copy(out, d.wire)
+	return out
+}
+
+// openLen appends tag and a one-byte length placeholder, and returns where
+// the placeholder is.
+func (d *Decoder) openLen(tag byte) int {
+	d.wire = append(d.wire, tag, 0)
+	return len(d.wire) - 1
+}
+
+// closeLen sets the placeholder at at to the length of what follows it,
+// widening it when that needs more than one byte.
+func (d *Decoder) closeLen(at int) {
+	w := d.wire
+	n := len(w) - at - 1
+	if n < 0x80 {
+		w[at] = byte(n)
+		return
+	}
+	size := protowire.SizeVarint(uint64(n))
+	w = slices.Grow(w, size-1)[:len(w)+size-1]
+	copy(w[at+size:], w[at+1:at+1+n])
+	protowire.AppendVarint(w[at:at], uint64(n))
+	d.wire = w
+}
+
+// openEntry starts a map entry under tag (tagPayloadEntry at the top of
+// the payload, tagStructEntry in an object) with its key, then its value;
+// closeEntry ends both.
+func openEntry[K string | []byte](d *Decoder, tag byte, key K) (entry, value int) {
+	entry = d.openLen(tag)
+	d.wire = append(protowire.AppendVarint(append(d.wire, tagEntryKey), uint64(len(key))), key...)
+	return entry, d.openLen(tagEntryValue)
+}
+
+// closeEntry ends the entry openEntry started; one whose value wrote
+// nothing (a Protobuf group) is left out.
+func (d *Decoder) closeEntry(entry, value int) {
+	if len(d.wire) == value+1 {
+		d.wire = d.wire[:entry-1]
+		return
+	}
+	d.closeLen(value)
+	d.closeLen(entry)
+}
+
+// entryKey is the key of the entry openEntry started at entry, for
+// naming a problem in its value.
+func (d *Decoder) entryKey(entry int) string {
+	k, _ := protowire.ConsumeBytes(d.wire[entry+2:]) // after the key's tag
+	return string(k)
+}
+
+// openElem starts an element of a list; closeElem ends it and reports
+// whether it is kept: one that wrote nothing (a Protobuf group) is left
+// out.
+func (d *Decoder) openElem() int { return d.openLen(tagListValue) }
+
+func (d *Decoder) closeElem(at int) bool {
+	if len(d.wire) == at+1 {
+		d.wire = d.wire[:at-1]
+		return false
+	}
+	d.closeLen(at)
+	return true
+}
+
+// Values. Problems are *payloadProblem, so the caller can name the path
+// to them.
+
+func (d *Decoder) putNull() { d.wire = append(d.wire, tagNull, 0) }
+
+func (d *Decoder) putBool(v bool) {
+	b := byte(0)
+	if v {
+		b = 1
+	}
+	d.wire = append(d.wire, tagBool, b)
+}
+
+func (d *Decoder) putInt(v int64) {
+	d.wire = protowire.AppendVarint(append(d.wire, tagInteger), uint64(v))
+}
+
+// putUint puts an unsigned integer; Qdrant's are int64.
+func (d *Decoder) putUint(v uint64) error {
+	if v > math.MaxInt64 {
+		return payloadProblemf("integer %d does not fit in int64 (Qdrant stores integers as int64)", v)
+	}
+	d.putInt(int64(v))
+	return nil
+}
+
+// putDouble puts a number; JSON has no NaN or infinities.
+func (d *Decoder) putDouble(v float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return payloadProblemf("number %v has no JSON form; want a finite number", v)
+	}
+	d.wire = protowire.AppendFixed64(append(d.wire, tagDouble), math.Float64bits(v))
+	return nil
+}
+
+// putText puts a string known to be UTF-8.
+func putText[T string | []byte](d *Decoder, s T) {
+	d.wire = append(protowire.AppendVarint(append(d.wire, tagString), uint64(len(s))), s...)
+}
+
+// putString puts a string read from a record; it must be UTF-8.
+func (d *Decoder) putString(b []byte) error {
+	if !utf8.Valid(b) {
+		return payloadProblemf("string is not valid UTF-8")
+	}
+	putText(d, b)
+	return nil
+}
+
+// putBytes puts bytes as a base64 string (their JSON form in Protobuf's
+// JSON mapping).
+func (d *Decoder) putBytes(b []byte) {
+	n := base64.StdEncoding.EncodedLen(len(b))
+	d.wire = base64.StdEncoding.AppendEncode(protowire.AppendVarint(append(d.wire, tagString), uint64(n)), b)
+}
+
+// putTime puts t formatted by layout, in UTC; by default RFC 3339 text
+// (what Qdrant's datetime index reads).
+func (d *Decoder) putTime(t time.Time, layout string) {
+	at := d.openLen(tagString)
+	d.wire = t.UTC().AppendFormat(d.wire, layout)
+	d.closeLen(at)
+}
+
+// JSON. The payload field is an object; its members are read straight
+// into the writer.
 
 // readPayload reads the payload field: an object or null (absent). An
 // empty object yields nil.
@@ -45,34 +216,20 @@ func (d *Decoder) readPayload() ([]byte, error) {
 		return nil, NewRecordError(ClassValidate, StageValidate,
 			"field %q is %s; want a JSON object", d.cfg.PayloadField, s.kindAt())
 	}
-	w, err := d.appendObject(d.wire[:0], 1, tagPayloadEntry)
-	d.wire = w
+	d.startPayload()
+	err := d.readObject(1, tagPayloadEntry)
 	if p, ok := err.(*payloadProblem); ok {
 		return nil, p.recordError(d.cfg.PayloadField)
 	}
-	if err != nil || len(w) == 0 {
+	if err != nil {
 		return nil, err
 	}
-	out := d.slabs.bytesN(len(w))
-	copy(out, w)
-	return out, nil
+	return d.takePayload(), nil
 }
 
-// recordError is the problem as the error of the payload field named field.
-func (p *payloadProblem) recordError(field string) *RecordError {
-	var b strings.Builder
-	for i := len(p.path) - 1; i >= 0; i-- {
-		b.WriteByte('/')
-		b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(p.path[i]))
-	}
-	return NewRecordError(ClassValidate, StageValidate,
-		"field %q at %s: %s", field, b.String(), p.msg)
-}
-
-// appendObject appends the members of a JSON object at nesting level
-// depth to w as map entries, each under tag (PointStruct.payload's at the
-// top, Struct.fields' below).
-func (d *Decoder) appendObject(w []byte, depth int, tag byte) ([]byte, error) {
+// readObject reads the members of a JSON object at nesting level depth
+// as map entries under tag.
+func (d *Decoder) readObject(depth int, tag byte) error {
 	s := &d.sc
 	more, err := s.openObject()
 	for more && err == nil {
@@ -80,116 +237,95 @@ func (d *Decoder) appendObject(w []byte, depth int, tag byte) ([]byte, error) {
 		if k, err = s.readKey(); err != nil {
 			break
 		}
-		var entry, value int
-		w, entry = openLen(append(w, tag))
-		w = protowire.AppendBytes(append(w, tagEntryKey), k) // copied before the value reuses the scanner's buffer
-		key := w[len(w)-len(k):]
-		w, value = openLen(append(w, tagEntryValue))
-		if w, err = d.appendValue(w, depth); err != nil {
+		entry, value := openEntry(d, tag, k) // copies the key before the value reuses the scanner's buffer
+		if err = d.readValue(depth); err != nil {
 			if p, ok := err.(*payloadProblem); ok {
-				p.path = append(p.path, string(key))
+				p.path = append(p.path, d.entryKey(entry))
 			}
 			break
 		}
-		w = closeLen(closeLen(w, value), entry)
+		d.closeEntry(entry, value)
 		more, err = s.next('}')
 	}
-	return w, err
+	return err
 }
 
-// appendValue appends any JSON value inside an object or list at level
-// depth to w as a Value.
-func (d *Decoder) appendValue(w []byte, depth int) ([]byte, error) {
+// readValue reads any JSON value inside an object or list at level depth.
+func (d *Decoder) readValue(depth int) error {
 	s := &d.sc
 	switch c := s.peek(); c {
 	case '"':
 		str, err := s.readString()
 		if err != nil {
-			return w, err
+			return err
 		}
-		return protowire.AppendBytes(append(w, tagString), str), nil
+		putText(d, str)
+		return nil
 	case '{', '[':
 		if depth >= MaxPayloadDepth {
-			return w, &payloadProblem{msg: "nested deeper than " +
-				strconv.Itoa(MaxPayloadDepth) + " levels"}
+			return deeper()
 		}
 		if c == '[' {
-			return d.appendArray(w, depth+1)
+			return d.readArray(depth + 1)
 		}
-		w, at := openLen(append(w, tagStruct))
-		w, err := d.appendObject(w, depth+1, tagStructEntry)
-		if err != nil {
-			return w, err
+		at := d.openLen(tagStruct)
+		if err := d.readObject(depth+1, tagStructEntry); err != nil {
+			return err
 		}
-		return closeLen(w, at), nil
+		d.closeLen(at)
+		return nil
 	case 't':
-		return append(w, tagBool, 1), s.literal("true")
+		d.putBool(true)
+		return s.literal("true")
 	case 'f':
-		return append(w, tagBool, 0), s.literal("false")
+		d.putBool(false)
+		return s.literal("false")
 	case 'n':
-		return append(w, tagNull, 0), s.literal("null")
+		d.putNull()
+		return s.literal("null")
 	}
 	if !isNumberStart(s.peek()) {
-		return w, s.unexpected("a JSON value")
+		return s.unexpected("a JSON value")
 	}
 	n, err := s.readNumber()
 	if err != nil {
-		return w, err
+		return err
 	}
 	if n.isInt {
 		i, ok := n.int64()
 		if !ok {
-			return w, &payloadProblem{msg: "integer " + trunc(n.text) +
+			return &payloadProblem{msg: "integer " + trunc(n.text) +
 				" does not fit in int64 (Qdrant stores integers as int64); send it as a string or with a fraction"}
 		}
-		return protowire.AppendVarint(append(w, tagInteger), uint64(i)), nil
+		d.putInt(i)
+		return nil
 	}
 	f, ok := n.float64()
 	if !ok {
-		return w, &payloadProblem{msg: "number " + trunc(n.text) + " is out of the float64 range"}
+		return &payloadProblem{msg: "number " + trunc(n.text) + " is out of the float64 range"}
 	}
-	return protowire.AppendFixed64(append(w, tagDouble), math.Float64bits(f)), nil
+	return d.putDouble(f)
 }
 
-// appendArray appends a JSON array at nesting level depth to w as a
-// ListValue.
-func (d *Decoder) appendArray(w []byte, depth int) ([]byte, error) {
+// readArray reads a JSON array at nesting level depth as a ListValue.
+func (d *Decoder) readArray(depth int) error {
 	s := &d.sc
-	w, list := openLen(append(w, tagList))
+	list := d.openLen(tagList)
 	more, err := s.openArray()
 	for i := 0; more && err == nil; i++ {
-		var v int
-		w, v = openLen(append(w, tagListValue))
-		if w, err = d.appendValue(w, depth); err != nil {
+		at := d.openElem()
+		if err = d.readValue(depth); err != nil {
 			if p, ok := err.(*payloadProblem); ok {
 				p.path = append(p.path, strconv.Itoa(i))
 			}
 			break
 		}
-		w = closeLen(w, v)
+		d.closeElem(at)
 		more, err = s.next(']')
 	}
 	if err != nil {
-		return w, err
+		return err
 	}
-	return closeLen(w, list), nil
-}
-
-// openLen appends a one-byte length placeholder to w and returns where it
-// is.
-func openLen(w []byte) ([]byte, int) { return append(w, 0), len(w) }
-
-// closeLen sets the placeholder at at to the length of what follows it,
-// widening it when that needs more than one byte.
-func closeLen(w []byte, at int) []byte {
-	n := len(w) - at - 1
-	if n < 0x80 {
-		w[at] = byte(n)
-		return w
-	}
-	size := protowire.SizeVarint(uint64(n))
-	w = slices.Grow(w, size-1)[:len(w)+size-1]
-	copy(w[at+size:], w[at+1:at+1+n])
-	protowire.AppendVarint(w[at:at], uint64(n))
-	return w
+	d.closeLen(list)
+	return nil
 }

@@ -40,6 +40,8 @@ type protoReader struct {
 	slots [][]protoSpan
 	// stack holds the fields of the messages being read, innermost last.
 	stack []protoSpan
+	// key is scratch for a map key that is not a string.
+	key []byte
 }
 
 // protoCand is the field that holds a role in a record: of a oneof's
@@ -92,7 +94,7 @@ func (r *protoReader) read(value []byte, p *plan, f *fields) error {
 			f.payloadWire, ok = r.wirePayload(c.spans)
 		}
 		if !ok {
-			f.payload, f.payErr = r.payload(c.f, c.spans)
+			f.payloadWire, f.payErr = r.payload(c.f, c.spans)
 		}
 	}
 	return nil
@@ -587,64 +589,53 @@ func mapEntry(b []byte) (key, val protoSpan, err error) {
 }
 
 // payload reads the payload of field f: a map, a message or a JSON object.
-func (r *protoReader) payload(f *shapeField, spans []protoSpan) (map[string]*qdrant.Value, error) {
+func (r *protoReader) payload(f *shapeField, spans []protoSpan) ([]byte, error) {
 	d := r.d
-	var m map[string]*qdrant.Value
+	d.startPayload()
 	var err error
 	switch s := f.shape; {
 	case f.mapField:
-		m, err = r.mapOf(s, spans, 1)
+		err = r.mapOf(s, spans, 1, tagPayloadEntry)
 	case s.kind == kJSON:
-		var v *qdrant.Value
-		v, err = r.value(s, spans[len(spans)-1], 0)
-		if err == nil {
-			sv, ok := v.Kind.(*qdrant.Value_StructValue)
-			if !ok {
-				return nil, NewRecordError(ClassValidate, StageValidate,
-					"field %q is not a JSON object", d.cfg.PayloadField)
-			}
-			m = sv.StructValue.Fields
-		}
+		err = r.jsonObject(s, spans[len(spans)-1].b)
 	default:
-		m, err = r.structOf(s, spans[len(spans)-1].b, 1)
+		err = r.structOf(s, spans[len(spans)-1].b, 1, tagPayloadEntry)
 	}
 	if p, ok := err.(*payloadProblem); ok {
 		return nil, p.recordError(d.cfg.PayloadField)
 	}
-	if len(m) == 0 {
+	if err != nil {
 		return nil, err
 	}
-	return m, err
+	return d.takePayload(), nil
 }
 
-// mapOf reads the entries of a map field as an object at level depth.
-func (r *protoReader) mapOf(s *shape, spans []protoSpan, depth int) (map[string]*qdrant.Value, error) {
+// mapOf reads the entries of a map field as the entries, under tag, of an
+// object at level depth.
+func (r *protoReader) mapOf(s *shape, spans []protoSpan, depth int, tag byte) error {
 	d := r.d
-	m := d.payloadMap(len(spans))
 	for _, sp := range spans {
 		key, val, err := mapEntry(sp.b)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		k, err := r.mapKey(s.keyKind, key)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if val.b == nil || val.typ != wireType(s.elem.proto) {
 			val = protoSpan{typ: wireType(s.elem.proto), b: defaultBytes(s.elem)} // absent: the default
 		}
-		v, err := r.value(s.elem, val, depth)
-		if err != nil {
+		entry, value := openEntry(d, tag, k)
+		if err := r.value(s.elem, val, depth); err != nil {
 			if p, ok := err.(*payloadProblem); ok {
-				p.path = append(p.path, k)
+				p.path = append(p.path, d.entryKey(entry))
 			}
-			return nil, err
+			return err
 		}
-		if v != nil {
-			m[k] = v
-		}
+		d.closeEntry(entry, value)
 	}
-	return d.closeMap(m), nil
+	return nil
 }
 
 var zeroScalar [8]byte
@@ -659,8 +650,8 @@ func fixedSize(t protowire.Type) int {
 	return 1 // a varint 0
 }
 
-// mapKey is a map key as an object key.
-func (r *protoReader) mapKey(k protoreflect.Kind, key protoSpan) (string, error) {
+// mapKey is a map key as an object key, valid until the next call.
+func (r *protoReader) mapKey(k protoreflect.Kind, key protoSpan) ([]byte, error) {
 	if key.b == nil || key.typ != wireType(k) {
 		key = protoSpan{typ: wireType(k)} // absent: the default
 		if key.typ != protowire.BytesType {
@@ -669,67 +660,68 @@ func (r *protoReader) mapKey(k protoreflect.Kind, key protoSpan) (string, error)
 	}
 	if key.typ == protowire.BytesType {
 		if !utf8.Valid(key.b) {
-			return "", payloadProblemf("map key %s is not valid UTF-8", quoteTrunc(key.b))
+			return nil, payloadProblemf("map key %s is not valid UTF-8", quoteTrunc(key.b))
 		}
-		return r.d.intern(key.b), nil
+		return key.b, nil
 	}
 	switch k {
 	case protoreflect.BoolKind:
-		return strconv.FormatBool(spanUint(k, key) != 0), nil
+		r.key = strconv.AppendBool(r.key[:0], spanUint(k, key) != 0)
 	case protoreflect.Uint32Kind, protoreflect.Uint64Kind, protoreflect.Fixed32Kind, protoreflect.Fixed64Kind:
-		return strconv.FormatUint(spanUint(k, key), 10), nil
+		r.key = strconv.AppendUint(r.key[:0], spanUint(k, key), 10)
+	default:
+		r.key = strconv.AppendInt(r.key[:0], spanInt(k, key), 10)
 	}
-	return strconv.FormatInt(spanInt(k, key), 10), nil
+	return r.key, nil
 }
 
-// structOf reads a message as an object at level depth: each field set, by
-// name, and the scalars without presence at their default.
-func (r *protoReader) structOf(s *shape, b []byte, depth int) (map[string]*qdrant.Value, error) {
+// structOf reads a message as the entries, under tag, of an object at
+// level depth: each field set, by name, and the scalars without presence
+// at their default.
+func (r *protoReader) structOf(s *shape, b []byte, depth int, tag byte) error {
 	d := r.d
 	start, all, err := r.fields(s, b)
 	defer func() { r.stack = r.stack[:start] }()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	m := d.payloadMap(len(s.fields))
 	for i, f := range s.fields {
 		in := occurrences(all, i)
-		var v *qdrant.Value
+		if len(in) == 0 && !f.implicit {
+			continue
+		}
+		entry, value := openEntry(d, tag, f.name)
 		var err error
 		switch {
-		case len(in) == 0 && f.implicit:
-			v, err = r.value(f.shape, protoSpan{typ: wireType(f.shape.proto), b: defaultBytes(f.shape)}, depth)
 		case len(in) == 0:
-			continue
+			err = r.value(f.shape, protoSpan{typ: wireType(f.shape.proto), b: defaultBytes(f.shape)}, depth)
 		case f.mapField:
 			if depth >= MaxPayloadDepth {
 				err = deeper()
 				break
 			}
-			var sub map[string]*qdrant.Value
-			if sub, err = r.mapOf(f.shape, in, depth+1); err == nil {
-				v = d.slabs.structValue(sub)
+			at := d.openLen(tagStruct)
+			if err = r.mapOf(f.shape, in, depth+1, tagStructEntry); err == nil {
+				d.closeLen(at)
 			}
 		case f.list:
 			if depth >= MaxPayloadDepth {
 				err = deeper()
 				break
 			}
-			v, err = r.list(f.shape.elem, in, depth+1)
+			err = r.list(f.shape.elem, in, depth+1)
 		default:
-			v, err = r.value(f.shape, in[len(in)-1], depth)
+			err = r.value(f.shape, in[len(in)-1], depth)
 		}
 		if err != nil {
 			if p, ok := err.(*payloadProblem); ok {
 				p.path = append(p.path, f.name)
 			}
-			return nil, err
+			return err
 		}
-		if v != nil {
-			m[f.name] = v
-		}
+		d.closeEntry(entry, value)
 	}
-	return d.closeMap(m), nil
+	return nil
 }
 
 // defaultBytes is the wire form of the default value of a scalar shape.
@@ -741,62 +733,69 @@ func defaultBytes(s *shape) []byte {
 }
 
 // list reads the elements of a list field as a list at level depth.
-func (r *protoReader) list(elem *shape, spans []protoSpan, depth int) (*qdrant.Value, error) {
+func (r *protoReader) list(elem *shape, spans []protoSpan, depth int) error {
+	at := r.d.openLen(tagList)
+	if err := r.elements(elem, spans, depth); err != nil {
+		return err
+	}
+	r.d.closeLen(at)
+	return nil
+}
+
+// elements reads the elements of a list field as the values of a list at
+// level depth.
+func (r *protoReader) elements(elem *shape, spans []protoSpan, depth int) error {
 	d := r.d
-	values := make([]*qdrant.Value, 0, len(spans))
+	n := 0
 	add := func(sp protoSpan) error {
-		v, err := r.value(elem, sp, depth)
-		if err != nil {
+		at := d.openElem()
+		if err := r.value(elem, sp, depth); err != nil {
 			if p, ok := err.(*payloadProblem); ok {
-				p.path = append(p.path, strconv.Itoa(len(values)))
+				p.path = append(p.path, strconv.Itoa(n))
 			}
 			return err
 		}
-		if v != nil {
-			values = append(values, v)
+		if d.closeElem(at) {
+			n++
 		}
 		return nil
 	}
-	var err error
 	if packable(elem.proto) {
-		err = elements(elem.proto, spans, add)
-	} else {
-		for _, sp := range spans {
-			if err = add(sp); err != nil {
-				break
-			}
+		return elements(elem.proto, spans, add)
+	}
+	for _, sp := range spans {
+		if err := add(sp); err != nil {
+			return err
 		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	return d.slabs.listValue(values), nil
+	return nil
 }
 
 // value reads one value of shape s, held by an object or list at level
-// depth. Groups read as nil (left out).
-func (r *protoReader) value(s *shape, sp protoSpan, depth int) (*qdrant.Value, error) {
+// depth. Groups write nothing (left out).
+func (r *protoReader) value(s *shape, sp protoSpan, depth int) error {
 	d := r.d
 	switch s.kind {
 	case kBool:
 		v, _ := protowire.ConsumeVarint(sp.b)
-		return d.slabs.boolValue(v != 0), nil
+		d.putBool(v != 0)
 	case kInt:
-		return d.slabs.intValue(spanInt(s.proto, sp)), nil
+		d.putInt(spanInt(s.proto, sp))
 	case kUint:
-		return d.uintValue(spanUint(s.proto, sp))
+		return d.putUint(spanUint(s.proto, sp))
 	case kFloat, kDouble:
-		return d.doubleValue(spanFloat(sp))
+		return d.putDouble(spanFloat(sp))
 	case kString:
-		return d.stringValue(sp.b)
+		return d.putString(sp.b)
 	case kBytes:
-		return d.bytesValue(sp.b), nil
+		d.putBytes(sp.b)
 	case kEnum:
 		n := spanInt(protoreflect.EnumKind, sp)
 		if name, ok := s.enumNum[protoreflect.EnumNumber(n)]; ok {
-			return d.slabs.stringValue(name), nil
+			putText(d, name)
+		} else {
+			d.putInt(n)
 		}
-		return d.slabs.intValue(n), nil
 	case kJSON:
 		return r.jsonValue(s, sp.b, depth)
 	case kRecord:
@@ -807,7 +806,7 @@ func (r *protoReader) value(s *shape, sp protoSpan, depth int) (*qdrant.Value, e
 			start, all, err := r.fields(s, sp.b)
 			defer func() { r.stack = r.stack[:start] }()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			f := s.fields[0]
 			in := occurrences(all, 0)
@@ -817,23 +816,23 @@ func (r *protoReader) value(s *shape, sp protoSpan, depth int) (*qdrant.Value, e
 			return r.value(f.shape, in[len(in)-1], depth)
 		}
 		if depth >= MaxPayloadDepth {
-			return nil, deeper()
+			return deeper()
 		}
-		m, err := r.structOf(s, sp.b, depth+1)
-		if err != nil {
-			return nil, err
+		at := d.openLen(tagStruct)
+		if err := r.structOf(s, sp.b, depth+1, tagStructEntry); err != nil {
+			return err
 		}
-		return d.slabs.structValue(m), nil
+		d.closeLen(at)
 	}
-	return nil, nil // a group
+	return nil // a group writes nothing
 }
 
 // timestamp reads a google.protobuf.Timestamp as RFC 3339 text.
-func (r *protoReader) timestamp(s *shape, b []byte) (*qdrant.Value, error) {
+func (r *protoReader) timestamp(s *shape, b []byte) error {
 	start, all, err := r.fields(s, b)
 	defer func() { r.stack = r.stack[:start] }()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var secs, nanos int64
 	for i, f := range s.fields {
@@ -848,75 +847,115 @@ func (r *protoReader) timestamp(s *shape, b []byte) (*qdrant.Value, error) {
 	}
 	// The range of google.protobuf.Timestamp: years 1 to 9999.
 	if secs < -62135596800 || secs > 253402300799 || nanos < 0 || nanos > 999999999 {
-		return nil, payloadProblemf("timestamp (%d s, %d ns) is out of range", secs, nanos)
+		return payloadProblemf("timestamp (%d s, %d ns) is out of range", secs, nanos)
 	}
-	return r.d.timeValue(time.Unix(secs, nanos)), nil
+	r.d.putTime(time.Unix(secs, nanos), time.RFC3339Nano)
+	return nil
+}
+
+// jsonObject reads the payload held by a field of a JSON type: a
+// Struct's fields, or the Struct a Value holds, as the payload's entries.
+func (r *protoReader) jsonObject(s *shape, b []byte) error {
+	switch s.json {
+	case jsonStruct:
+		return r.jsonContent(s, b, 1, tagPayloadEntry)
+	case jsonValue:
+		i, sp, err := r.jsonMember(s, b)
+		if err != nil {
+			return err
+		}
+		if i >= 0 && s.jsonField[i] == jrStruct {
+			return r.jsonObject(s.fields[i].shape, sp.b)
+		}
+	}
+	return NewRecordError(ClassValidate, StageValidate,
+		"field %q is not a JSON object", r.d.cfg.PayloadField)
 }
 
 // jsonValue reads a message of a JSON type (Value, Struct, ListValue) held
 // at level depth.
-func (r *protoReader) jsonValue(s *shape, b []byte, depth int) (*qdrant.Value, error) {
+func (r *protoReader) jsonValue(s *shape, b []byte, depth int) error {
 	d := r.d
 	switch s.json {
 	case jsonStruct, jsonList:
 		if depth >= MaxPayloadDepth {
-			return nil, deeper()
+			return deeper()
 		}
-		start, all, err := r.fields(s, b)
-		defer func() { r.stack = r.stack[:start] }()
-		if err != nil {
-			return nil, err
-		}
-		for i, f := range s.fields {
-			in := occurrences(all, i)
-			switch s.jsonField[i] {
-			case jrFields:
-				m, err := r.mapOf(f.shape, in, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				return d.slabs.structValue(m), nil
-			case jrValues:
-				return r.list(f.shape.elem, in, depth+1)
-			}
-		}
+		tag := byte(tagStruct)
 		if s.json == jsonList {
-			return d.slabs.listValue([]*qdrant.Value{}), nil
+			tag = tagList
 		}
-		return d.slabs.structValue(map[string]*qdrant.Value{}), nil
+		at := d.openLen(tag)
+		if err := r.jsonContent(s, b, depth+1, tagStructEntry); err != nil {
+			return err
+		}
+		d.closeLen(at)
+		return nil
 	}
-	// A Value is a oneof: the member set last wins.
-	i, sp := -1, protoSpan{}
+	i, sp, err := r.jsonMember(s, b)
+	if err != nil {
+		return err
+	}
+	if i < 0 {
+		d.putNull()
+		return nil
+	}
+	f := s.fields[i]
+	switch s.jsonField[i] {
+	case jrDouble:
+		return d.putDouble(spanFloat(sp))
+	case jrInteger:
+		d.putInt(spanInt(f.shape.proto, sp))
+	case jrString:
+		return d.putString(sp.b)
+	case jrBool:
+		v, _ := protowire.ConsumeVarint(sp.b)
+		d.putBool(v != 0)
+	case jrStruct, jrList:
+		return r.jsonValue(f.shape, sp.b, depth)
+	default:
+		d.putNull()
+	}
+	return nil
+}
+
+// jsonContent reads the content of a Struct (its fields, as entries under
+// tag) or of a ListValue (its values) at level depth.
+func (r *protoReader) jsonContent(s *shape, b []byte, depth int, tag byte) error {
+	start, all, err := r.fields(s, b)
+	defer func() { r.stack = r.stack[:start] }()
+	if err != nil {
+		return err
+	}
+	for i, f := range s.fields {
+		in := occurrences(all, i)
+		switch s.jsonField[i] {
+		case jrFields:
+			return r.mapOf(f.shape, in, depth, tag)
+		case jrValues:
+			return r.elements(f.shape.elem, in, depth)
+		}
+	}
+	return nil
+}
+
+// jsonMember finds the member of a Value that is set: a Value is a oneof,
+// and the member set last wins. i is -1 when none is.
+func (r *protoReader) jsonMember(s *shape, b []byte) (i int, sp protoSpan, err error) {
+	i = -1
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return nil, protoError(n, "message")
+			return -1, sp, protoError(n, "message")
 		}
 		m := protowire.ConsumeFieldValue(num, typ, b[n:])
 		if m < 0 {
-			return nil, protoError(m, "message")
+			return -1, sp, protoError(m, "message")
 		}
 		if j := s.fieldIndex(num); j >= 0 && accepts(s.fields[j], typ) {
 			i, sp = j, protoSpan{typ: typ, b: fieldBytes(typ, b[n:n+m])}
 		}
 		b = b[n+m:]
 	}
-	if i < 0 {
-		return d.slabs.nullValue(), nil
-	}
-	f := s.fields[i]
-	switch s.jsonField[i] {
-	case jrDouble:
-		return d.doubleValue(spanFloat(sp))
-	case jrInteger:
-		return d.slabs.intValue(spanInt(f.shape.proto, sp)), nil
-	case jrString:
-		return d.stringValue(sp.b)
-	case jrBool:
-		v, _ := protowire.ConsumeVarint(sp.b)
-		return d.slabs.boolValue(v != 0), nil
-	case jrStruct, jrList:
-		return r.jsonValue(f.shape, sp.b, depth)
-	}
-	return d.slabs.nullValue(), nil
+	return i, sp, nil
 }

@@ -42,24 +42,18 @@ type Record struct {
 	Collection string
 	// Vectors is nil for deletes.
 	Vectors *qdrant.Vectors
-	// Payload is the payload read as a map: from Avro, and from
-	// Protobuf schemas other than record.v1's (or a record.v1 payload
-	// not in canonical form). Nil for deletes, for upserts without a
-	// payload, and when PayloadWire holds it.
-	Payload map[string]*qdrant.Value
-	// PayloadWire is the payload in Protobuf wire form: entries of
-	// qdrant.PointStruct's payload map (field 3), tags included, which
-	// the writer sends as they are. The JSON reader writes every payload
-	// this way (payload.go); the record.v1 reader copies a canonical one
-	// (proto_wire.go). It holds what Payload would, checked by the same
-	// rules. At most one of Payload and PayloadWire is set; PayloadMap
-	// reads either.
+	// PayloadWire is the payload of a decoded upsert, in Protobuf wire
+	// form: entries of qdrant.PointStruct's payload map (field 3), tags
+	// included, which the writer sends as they are (payload.go). Nil for
+	// deletes and for upserts without a payload. PayloadMap reads it.
 	PayloadWire []byte
+	// Payload is the payload as a map, for a Record built by hand rather
+	// than decoded; the writer encodes it. At most one of Payload and
+	// PayloadWire is set.
+	Payload map[string]*qdrant.Value
 	// MemBytes estimates the heap memory the record holds (its messages,
-	// vector data, strings, maps and lists, not the Record itself), for
-	// bounding what a consumer keeps decoded. A payload in PayloadWire
-	// costs about its wire size; one in Payload many times that: about
-	// 150 bytes per small field.
+	// vector data and payload bytes, not the Record itself), for bounding
+	// what a consumer keeps decoded. A payload costs about its wire size.
 	MemBytes int
 }
 

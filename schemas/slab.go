@@ -7,19 +7,17 @@ import (
 )
 
 // The decoder builds the protobuf messages of a record in boxes: one struct
-// holding a message and the oneof wrappers it may point to, so a value costs
-// one allocation instead of two or three. Boxes and vector data are carved
-// from slabs (chunks shared by consecutive records) so that most records
-// cost no allocation for them at all.
+// holding a message and the oneof wrappers it may point to, so an id or a
+// vector costs one allocation instead of two or three. Boxes, vector data
+// and payload bytes are carved from slabs (chunks shared by consecutive
+// records) so that most records cost no allocation for them at all.
 //
-// Invariant: every box and every float is handed out exactly once, and
-// vector slices are capped (s[i:j:j]), so records never share mutable
-// memory. A chunk stays alive until every record carved from it is
+// Invariant: every box, float and byte is handed out exactly once, and
+// slices are capped (s[i:j:j]), so records never share mutable memory. A chunk stays alive until every record carved from it is
 // garbage; with in-order processing that bounds the overhead to about one
 // chunk of each kind per Decoder.
 
 const (
-	valueChunk  = 64    // payload values per chunk
 	vectorChunk = 16    // vectors per chunk
 	idChunk     = 64    // point ids per chunk
 	floatChunk  = 8192  // float32s (or uint32 sparse indices) per chunk (32 KiB)
@@ -37,18 +35,6 @@ func (s *slab[T]) next(chunk int) *T {
 	p := &(*s)[0]
 	*s = (*s)[1:]
 	return p
-}
-
-// valueBox holds a payload value and every kind it may take.
-type valueBox struct {
-	v    qdrant.Value
-	null qdrant.Value_NullValue
-	b    qdrant.Value_BoolValue
-	i    qdrant.Value_IntegerValue
-	d    qdrant.Value_DoubleValue
-	s    qdrant.Value_StringValue
-	st   qdrant.Value_StructValue
-	l    qdrant.Value_ListValue
 }
 
 // vectorBox holds one vector (named, or the content of an unnamed one) in
@@ -88,7 +74,6 @@ type idBox struct {
 
 // slabs are a Decoder's chunks.
 type slabs struct {
-	values  slab[valueBox]
 	vectors slab[vectorBox]
 	denses  slab[denseBox]
 	vecs    slab[vectorsBox]
@@ -103,13 +88,10 @@ type slabs struct {
 
 // Sizes of what a record holds, for slabs.held.
 const (
-	valueBoxBytes   = int(unsafe.Sizeof(valueBox{}))
 	vectorBoxBytes  = int(unsafe.Sizeof(vectorBox{}))
 	denseBoxBytes   = int(unsafe.Sizeof(denseBox{}))
 	vectorsBoxBytes = int(unsafe.Sizeof(vectorsBox{}))
 	idBoxBytes      = int(unsafe.Sizeof(idBox{}))
-	structBytes     = int(unsafe.Sizeof(qdrant.Struct{}))
-	listBytes       = int(unsafe.Sizeof(qdrant.ListValue{}))
 	denseBytes      = int(unsafe.Sizeof(qdrant.DenseVector{}))
 	uuidTextBytes   = 36
 )
@@ -166,61 +148,6 @@ func (s *slabs) uintsFor(src []uint32) []uint32 {
 func (s *slabs) bytesN(n int) []byte {
 	s.held += n
 	return carve(&s.bytes, n, byteChunk)
-}
-
-func (s *slabs) nullValue() *qdrant.Value {
-	s.held += valueBoxBytes
-	b := s.values.next(valueChunk)
-	b.v.Kind = &b.null // NullValue_NULL_VALUE is the zero value
-	return &b.v
-}
-
-func (s *slabs) boolValue(v bool) *qdrant.Value {
-	s.held += valueBoxBytes
-	b := s.values.next(valueChunk)
-	b.b.BoolValue = v
-	b.v.Kind = &b.b
-	return &b.v
-}
-
-func (s *slabs) intValue(v int64) *qdrant.Value {
-	s.held += valueBoxBytes
-	b := s.values.next(valueChunk)
-	b.i.IntegerValue = v
-	b.v.Kind = &b.i
-	return &b.v
-}
-
-func (s *slabs) doubleValue(v float64) *qdrant.Value {
-	s.held += valueBoxBytes
-	b := s.values.next(valueChunk)
-	b.d.DoubleValue = v
-	b.v.Kind = &b.d
-	return &b.v
-}
-
-func (s *slabs) stringValue(v string) *qdrant.Value {
-	s.held += valueBoxBytes + len(v)
-	b := s.values.next(valueChunk)
-	b.s.StringValue = v
-	b.v.Kind = &b.s
-	return &b.v
-}
-
-func (s *slabs) structValue(fields map[string]*qdrant.Value) *qdrant.Value {
-	s.held += valueBoxBytes + structBytes // the map is counted where it is made
-	b := s.values.next(valueChunk)
-	b.st.StructValue = &qdrant.Struct{Fields: fields}
-	b.v.Kind = &b.st
-	return &b.v
-}
-
-func (s *slabs) listValue(values []*qdrant.Value) *qdrant.Value {
-	s.held += valueBoxBytes + listBytes + 8*cap(values)
-	b := s.values.next(valueChunk)
-	b.l.ListValue = &qdrant.ListValue{Values: values}
-	b.v.Kind = &b.l
-	return &b.v
 }
 
 // denseVector is qdrant.NewVectorDense(data).

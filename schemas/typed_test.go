@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -463,8 +464,8 @@ func TestProtoPayloadWire(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.PayloadWire != nil {
-				t.Fatalf("non-canonical payload handed over as bytes %x", got.PayloadWire)
+			if verbatim := msg(nil, 3, c.entry); bytes.Equal(got.PayloadWire, verbatim) {
+				t.Fatalf("non-canonical payload handed over as it came: %x", got.PayloadWire)
 			}
 			if diff := equalRecord(got, upsert(map[string]*qdrant.Value{"k": c.want})); diff != "" {
 				t.Fatal(diff)

@@ -178,8 +178,12 @@ func TestDecodeThroughRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	payload, err := rec.PayloadMap()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if rec.ID.GetNum() != 42 || len(rec.Vectors.GetVector().GetDense().GetData()) != 2 ||
-		rec.Payload["title"].GetStringValue() != "Alien" {
+		payload["title"].GetStringValue() != "Alien" {
 		t.Fatalf("decoded %v", rec)
 	}
 }
