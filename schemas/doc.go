@@ -56,7 +56,7 @@
 //
 // Typed formats (Avro, Protobuf) are compiled once per schema (compilePlan:
 // which field holds which part, and how to read it) and read straight into
-// the Qdrant types of the Record, in the Decoder's slabs, with no
+// the Qdrant types and payload wire form of the Record, in the Decoder's slabs, with no
 // intermediate value: protoReader (proto.go) and avroReader (avro.go)
 // follow the plan. Which types hold which part:
 //

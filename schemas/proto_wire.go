@@ -9,22 +9,20 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// Payloads in wire form (Record.PayloadWire): entries of
-// qdrant.PointStruct's payload map, which the writer sends as they are.
-// The JSON reader writes them (payload.go). record.v1's Value is
-// qdrant.Value on the wire (the same field numbers, kinds and nesting),
-// so the entries of a record.v1 payload map are, byte for byte, such
-// entries: the Protobuf reader checks them and copies them instead of
-// building a map of qdrant.Values that the writer would encode back into
-// the same bytes.
+// Payloads are written in wire form (Record.PayloadWire, payload.go):
+// entries of qdrant.PointStruct's payload map. record.v1's Value is
+// qdrant.Value on the wire (the same field numbers, kinds and nesting), so
+// the entries of a record.v1 payload map are, byte for byte, such entries
+// already: the Protobuf reader checks them and copies them instead of
+// reading and writing them again.
 //
 // Only the canonical form is copied: every entry a key then a value, every
-// Value exactly one member, of its own wire type, no unknown fields.
-// There Qdrant reads the bytes exactly as the map path would have built
-// them. The checks are the map path's: UTF-8 keys and strings, finite
-// doubles, nesting within MaxPayloadDepth. Anything else (another
-// serializer's field order, a problem to report) goes through the map
-// path, which reads every form and words the errors.
+// Value exactly one member, with the one-byte tag the payload writer
+// writes, no unknown fields. There Qdrant reads the bytes exactly as the
+// writer would have written them. The checks are the reader's: UTF-8 keys
+// and strings, finite doubles, nesting within MaxPayloadDepth. Anything
+// else (another serializer's field order, a problem to report) is read and
+// written by the reader, which takes every form and words the errors.
 
 // qdrantValue is the message record.v1's Value must match.
 var qdrantValue = (&qdrant.Value{}).ProtoReflect().Descriptor()
