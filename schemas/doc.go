@@ -56,9 +56,9 @@
 //
 // Typed formats (Avro, Protobuf) are compiled once per schema (compilePlan:
 // which field holds which part, and how to read it) and read straight into
-// the Qdrant types and payload wire form of the Record, in the Decoder's slabs, with no
-// intermediate value: protoReader (proto.go) and avroReader (avro.go)
-// follow the plan. Which types hold which part:
+// the Qdrant types and the payload wire form of the Record, in the
+// Decoder's slabs, with no intermediate value: protoReader (proto.go) and
+// avroReader (avro.go) follow the plan. Which types hold which part:
 //
 //   - id: an unsigned integer (a signed one must be >= 0), a string (the
 //     string rules), or 16 bytes (a UUID); a union or oneof of those.
