@@ -340,7 +340,6 @@ func (d *Decoder) keyID(key []byte) (*qdrant.PointId, error) {
 type fields struct {
 	id          *qdrant.PointId
 	vectors     *qdrant.Vectors
-	payload     map[string]*qdrant.Value
 	payloadWire []byte
 	collection  string
 	delete      bool
