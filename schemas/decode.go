@@ -279,12 +279,12 @@ func (d *Decoder) finish(key []byte, f *fields) (Record, error) {
 			"missing field %q: a point needs a vector", d.cfg.VectorField)
 	}
 	return Record{
-		Op:          OpUpsert,
-		ID:          id,
-		Collection:  f.collection,
-		Vectors:     f.vectors,
-		PayloadWire: f.payloadWire,
-		MemBytes:    d.slabs.held,
+		Op:         OpUpsert,
+		ID:         id,
+		Collection: f.collection,
+		Vectors:    f.vectors,
+		Payload:    f.payloadWire,
+		MemBytes:   d.slabs.held,
 	}, nil
 }
 

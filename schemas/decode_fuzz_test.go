@@ -154,7 +154,11 @@ func checkFuzzRecord(t *testing.T, rec Record, key, value []byte, cfg DecoderCon
 		return
 	}
 	checkVectors(t, rec.Vectors)
-	for _, m := range []proto.Message{rec.Vectors, &qdrant.Struct{Fields: rec.Payload}} {
+	pm, err := rec.PayloadMap()
+	if err != nil {
+		t.Fatalf("payload does not unmarshal: %v", err)
+	}
+	for _, m := range []proto.Message{rec.Vectors, &qdrant.Struct{Fields: pm}} {
 		if _, err := proto.Marshal(m); err != nil {
 			t.Fatalf("%T does not marshal: %v", m, err)
 		}
@@ -299,7 +303,7 @@ func checkAgainstEncodingJSON(t *testing.T, rec Record, key, value []byte, cfg D
 	}
 	got, err := rec.PayloadMap()
 	if err != nil {
-		t.Fatalf("PayloadWire does not unmarshal: %v", err)
+		t.Fatalf("Payload does not unmarshal: %v", err)
 	}
 	if !proto.Equal(&qdrant.Struct{Fields: got}, &qdrant.Struct{Fields: want}) {
 		t.Fatalf("payload %v, encoding/json reads %v", got, want)

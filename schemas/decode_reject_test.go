@@ -181,7 +181,7 @@ func TestDecodeRejects(t *testing.T) {
 			if !strings.Contains(err.Error(), c.wantMsg) {
 				t.Errorf("message %q does not contain %q", err, c.wantMsg)
 			}
-			if rec.ID != nil || rec.Vectors != nil || rec.Payload != nil || rec.PayloadWire != nil || rec.Op != 0 {
+			if rec.ID != nil || rec.Vectors != nil || rec.Payload != nil || rec.Op != 0 {
 				t.Errorf("a failed Decode returned a non-zero Record: %+v", rec)
 			}
 		})

@@ -20,8 +20,8 @@ func v5(s string) *qdrant.PointId {
 
 func dense(v ...float32) *qdrant.Vectors { return qdrant.NewVectorsDense(v) }
 
-// payload builds a payload map from alternating keys and values.
-func payload(kv ...any) map[string]*qdrant.Value {
+// fieldsOf builds a payload map from alternating keys and values.
+func fieldsOf(kv ...any) map[string]*qdrant.Value {
 	m := make(map[string]*qdrant.Value, len(kv)/2)
 	for i := 0; i < len(kv); i += 2 {
 		m[kv[i].(string)] = kv[i+1].(*qdrant.Value)
@@ -29,7 +29,19 @@ func payload(kv ...any) map[string]*qdrant.Value {
 	return m
 }
 
-func object(kv ...any) *qdrant.Value { return qdrant.NewValueFromFields(payload(kv...)) }
+// payload is the Record.Payload of fieldsOf(kv...).
+func payload(kv ...any) []byte { return encoded(fieldsOf(kv...)) }
+
+// encoded is m as a Record.Payload.
+func encoded(m map[string]*qdrant.Value) []byte {
+	b, err := EncodePayload(m)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func object(kv ...any) *qdrant.Value { return qdrant.NewValueFromFields(fieldsOf(kv...)) }
 
 // equalRecord reports how got differs from want, or "".
 func equalRecord(got, want Record) string {
@@ -51,7 +63,7 @@ func equalRecord(got, want Record) string {
 	gp, gerr := got.PayloadMap()
 	wp, werr := want.PayloadMap()
 	if gerr != nil || werr != nil {
-		diffs = append(diffs, fmt.Sprintf("PayloadWire does not unmarshal: %v, want %v", gerr, werr))
+		diffs = append(diffs, fmt.Sprintf("Payload does not unmarshal: %v, want %v", gerr, werr))
 	}
 	if (gp == nil) != (wp == nil) || !proto.Equal(&qdrant.Struct{Fields: gp}, &qdrant.Struct{Fields: wp}) {
 		diffs = append(diffs, "Payload "+(&qdrant.Struct{Fields: gp}).String()+
@@ -659,7 +671,11 @@ func TestRecordsCrossGoroutines(t *testing.T) {
 }
 
 func marshalRecord(t *testing.T, rec Record) []byte {
-	point := &qdrant.PointStruct{Id: rec.ID, Vectors: rec.Vectors, Payload: rec.Payload}
+	pm, err := rec.PayloadMap()
+	if err != nil {
+		t.Fatal(err)
+	}
+	point := &qdrant.PointStruct{Id: rec.ID, Vectors: rec.Vectors, Payload: pm}
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(point)
 	if err != nil {
 		t.Errorf("marshal: %v", err)
@@ -667,9 +683,9 @@ func marshalRecord(t *testing.T, rec Record) []byte {
 	return b
 }
 
-// TestPayloadWireLengths: the JSON payload's length prefixes, reserved as
+// TestPayloadLengths: the JSON payload's length prefixes, reserved as
 // one byte, are widened at every level where the content outgrows it.
-func TestPayloadWireLengths(t *testing.T) {
+func TestPayloadLengths(t *testing.T) {
 	for _, n := range []int{0, 1, 127, 128, 16383, 16384, 70000} {
 		long := strings.Repeat("x", n)
 		value := fmt.Sprintf(`{"id": 1, "vector": [1], "payload": {"a": {"b": [%q, {"c": %q}], "d": %q}, "e": 1}}`, long, long, long)

@@ -86,7 +86,7 @@
 // # Payloads
 //
 // Every format writes the payload straight into its wire form,
-// Record.PayloadWire: entries of qdrant.PointStruct's payload map, objects
+// Record.Payload: entries of qdrant.PointStruct's payload map, objects
 // as Structs and lists as ListValues (payload.go). No map of qdrant.Values
 // is built: the writer sends the bytes as they are, and a decoded payload
 // holds about its size on the wire. A record.v1 payload (or one of any
@@ -148,8 +148,8 @@
 //     well-formed but unusable, a key that disagrees with the value id
 //     under KeyIDStrict included). The message names the field.
 //   - A decoded delete has a non-nil ID and no vectors or payload.
-//   - A decoded upsert's payload is in PayloadWire (Payload is for
-//     records built by hand); PayloadMap reads it.
+//   - Record.Payload is in wire form; PayloadMap reads it and
+//     EncodePayload makes it from a map.
 //   - A decoded upsert has a non-nil ID and non-empty vectors with finite
 //     components, valid UTF-8 strings throughout and a payload nested at
 //     most MaxPayloadDepth levels, so Qdrant's own validation and gRPC

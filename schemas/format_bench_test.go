@@ -172,17 +172,18 @@ func BenchmarkDecodeLibraries(b *testing.B) {
 func generatedToQdrant(rec *recordpb.Record) Record {
 	out := Record{Op: OpUpsert, ID: qdrant.NewIDNum(rec.GetNum())}
 	out.Vectors = qdrant.NewVectorsDense(rec.GetDense().GetData())
-	out.Payload = make(map[string]*qdrant.Value, len(rec.Payload))
+	m := make(map[string]*qdrant.Value, len(rec.Payload))
 	for k, v := range rec.Payload {
 		switch x := v.Kind.(type) {
 		case *recordpb.Value_StringValue:
-			out.Payload[k] = qdrant.NewValueString(x.StringValue)
+			m[k] = qdrant.NewValueString(x.StringValue)
 		case *recordpb.Value_IntegerValue:
-			out.Payload[k] = qdrant.NewValueInt(x.IntegerValue)
+			m[k] = qdrant.NewValueInt(x.IntegerValue)
 		case *recordpb.Value_DoubleValue:
-			out.Payload[k] = qdrant.NewValueDouble(x.DoubleValue)
+			m[k] = qdrant.NewValueDouble(x.DoubleValue)
 		}
 	}
+	out.Payload, _ = EncodePayload(m)
 	return out
 }
 

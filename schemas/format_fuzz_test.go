@@ -74,18 +74,15 @@ func checkTypedRecord(t *testing.T, rec Record, key []byte, tombstone bool, cfg 
 		t.Fatalf("bad collection %q", rec.Collection)
 	}
 	if rec.Op == OpDelete {
-		if rec.Vectors != nil || rec.Payload != nil || rec.PayloadWire != nil {
+		if rec.Vectors != nil || rec.Payload != nil {
 			t.Fatalf("delete decoded with a vector or payload: %+v", rec)
 		}
 		return
 	}
 	checkVectors(t, rec.Vectors)
-	if rec.Payload != nil {
-		t.Fatalf("a decoder set Payload, which is for records built by hand")
-	}
 	payload, err := rec.PayloadMap()
 	if err != nil {
-		t.Fatalf("PayloadWire does not unmarshal: %v", err)
+		t.Fatalf("Payload does not unmarshal: %v", err)
 	}
 	for _, m := range []proto.Message{rec.Vectors, &qdrant.Struct{Fields: payload}} {
 		if _, err := proto.Marshal(m); err != nil {
@@ -209,11 +206,14 @@ func referenceV1(r *recordpb.Record, key []byte, cfg DecoderConfig) (Record, err
 		out.Op = OpDelete
 	} else {
 		if out.Vectors, err = refVectors(r, err); err == nil && len(r.Payload) > 0 {
-			out.Payload = make(map[string]*qdrant.Value, len(r.Payload))
+			m := make(map[string]*qdrant.Value, len(r.Payload))
 			for k, v := range r.Payload {
-				if out.Payload[k], err = refValue(v, 1); err != nil {
+				if m[k], err = refValue(v, 1); err != nil {
 					break
 				}
+			}
+			if err == nil {
+				out.Payload, err = EncodePayload(m)
 			}
 		}
 	}

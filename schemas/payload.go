@@ -55,7 +55,7 @@ func deeper() error {
 // wire form in d.wire: entries of qdrant.PointStruct's payload map, each a
 // key and a qdrant.Value, objects as Structs and lists as ListValues (the
 // tags are in proto_wire.go). takePayload hands it to the record
-// (Record.PayloadWire), which the writer sends as it is: no map of
+// (Record.Payload), which the writer sends as it is: no map of
 // qdrant.Values is built. A length prefix is reserved as one byte
 // (openLen) and widened when its content turns out longer (closeLen).
 

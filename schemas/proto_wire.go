@@ -9,7 +9,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// Payloads are written in wire form (Record.PayloadWire, payload.go):
+// Payloads are written in wire form (Record.Payload, payload.go):
 // entries of qdrant.PointStruct's payload map. record.v1's Value is
 // qdrant.Value on the wire (the same field numbers, kinds and nesting), so
 // the entries of a record.v1 payload map are, byte for byte, such entries

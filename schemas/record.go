@@ -42,31 +42,36 @@ type Record struct {
 	Collection string
 	// Vectors is nil for deletes.
 	Vectors *qdrant.Vectors
-	// PayloadWire is the payload of a decoded upsert, in Protobuf wire
-	// form: entries of qdrant.PointStruct's payload map (field 3), tags
-	// included, which the writer sends as they are (payload.go). Nil for
-	// deletes and for upserts without a payload. PayloadMap reads it.
-	PayloadWire []byte
-	// Payload is the payload as a map, for a Record built by hand rather
-	// than decoded; the writer encodes it. At most one of Payload and
-	// PayloadWire is set.
-	Payload map[string]*qdrant.Value
+	// Payload is the payload of an upsert in Protobuf wire form: entries
+	// of qdrant.PointStruct's payload map (field 3), tags included, which
+	// the writer sends as they are. The decoders write it (payload.go);
+	// EncodePayload makes it from a map, PayloadMap reads it. Nil for
+	// deletes and for upserts without a payload.
+	Payload []byte
 	// MemBytes estimates the heap memory the record holds (its messages,
 	// vector data and payload bytes, not the Record itself), for bounding
 	// what a consumer keeps decoded. A payload costs about its wire size.
 	MemBytes int
 }
 
-// PayloadMap returns the payload as a map whichever form it is in,
-// decoding PayloadWire: for a caller that reads payloads (the writer does
-// not).
+// PayloadMap returns the payload as a map: for a caller that reads it
+// (the writer does not).
 func (r *Record) PayloadMap() (map[string]*qdrant.Value, error) {
-	if r.PayloadWire == nil {
-		return r.Payload, nil
+	if r.Payload == nil {
+		return nil, nil
 	}
 	var p qdrant.PointStruct
-	if err := proto.Unmarshal(r.PayloadWire, &p); err != nil {
+	if err := proto.Unmarshal(r.Payload, &p); err != nil {
 		return nil, err
 	}
 	return p.Payload, nil
+}
+
+// EncodePayload is the Record.Payload of the payload m, for a Record
+// built by hand; nil when m is empty.
+func EncodePayload(m map[string]*qdrant.Value) ([]byte, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	return proto.Marshal(&qdrant.PointStruct{Payload: m})
 }

@@ -143,7 +143,7 @@ func TestAvroRecords(t *testing.T) {
 		"list": qdrant.NewValueFromList(qdrant.NewValueInt(1), qdrant.NewValueInt(2)),
 	}
 	if diff := equalRecord(rec, Record{Op: OpUpsert, ID: qdrant.NewIDNum(5), Collection: "movies",
-		Vectors: qdrant.NewVectorsDense([]float32{1, 2.5}), Payload: want}); diff != "" {
+		Vectors: qdrant.NewVectorsDense([]float32{1, 2.5}), Payload: encoded(want)}); diff != "" {
 		t.Fatal(diff)
 	}
 
@@ -315,7 +315,7 @@ message Point { uint64 id = 1; repeated float vector = 2; Info payload = 3; }`
 	want["b2"] = qdrant.NewValueInt(4)
 	want["child"] = qdrant.NewValueStruct(&qdrant.Struct{Fields: defaults("c")})
 	if diff := equalRecord(rec, Record{Op: OpUpsert, ID: qdrant.NewIDNum(1),
-		Vectors: qdrant.NewVectorsDense([]float32{1}), Payload: want}); diff != "" {
+		Vectors: qdrant.NewVectorsDense([]float32{1}), Payload: encoded(want)}); diff != "" {
 		t.Fatal(diff)
 	}
 }
@@ -370,11 +370,11 @@ func TestProtoWire(t *testing.T) {
 	wantClass(t, err, ClassDecode, "read such a topic with record.format registry")
 }
 
-// TestProtoPayloadWire: a record.v1 payload in canonical form is handed
-// over as its bytes (PayloadWire), which Qdrant reads as the payload the
+// TestProtoPayload: a record.v1 payload in canonical form is handed
+// over as its bytes (Payload), which Qdrant reads as the payload the
 // map path builds; every other form, and every problem, takes the map
 // path, with its results and errors.
-func TestProtoPayloadWire(t *testing.T) {
+func TestProtoPayload(t *testing.T) {
 	tag := func(b []byte, num protowire.Number, typ protowire.Type) []byte {
 		return protowire.AppendTag(b, num, typ)
 	}
@@ -408,7 +408,7 @@ func TestProtoPayloadWire(t *testing.T) {
 		return NewFormatDecoder(FormatProtobuf, DecoderConfig{}, nil).Decode(context.Background(), nil, value)
 	}
 	upsert := func(p map[string]*qdrant.Value) Record {
-		return Record{Op: OpUpsert, ID: qdrant.NewIDNum(1), Vectors: qdrant.NewVectorsDense([]float32{1}), Payload: p}
+		return Record{Op: OpUpsert, ID: qdrant.NewIDNum(1), Vectors: qdrant.NewVectorsDense([]float32{1}), Payload: encoded(p)}
 	}
 
 	t.Run("canonical", func(t *testing.T) {
@@ -425,8 +425,8 @@ func TestProtoPayloadWire(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.PayloadWire == nil || got.Payload != nil {
-			t.Fatalf("Payload %v, PayloadWire %x: want the wire form only", got.Payload, got.PayloadWire)
+		if verbatim := msg(nil, 3, msg(msg(nil, 1, []byte("title")), 2, str("Alien"))); !bytes.Contains(got.Payload, verbatim) {
+			t.Fatalf("payload %x does not hold the record's entry %x as it came", got.Payload, verbatim)
 		}
 		want := upsert(map[string]*qdrant.Value{
 			"title": qdrant.NewValueString("Alien"), "none": qdrant.NewValueNull(),
@@ -438,8 +438,8 @@ func TestProtoPayloadWire(t *testing.T) {
 			t.Fatal(diff)
 		}
 		// At the depth limit still the wire form.
-		if got, err := decode(t, record(entry("deep", nested(MaxPayloadDepth-1)))); err != nil || got.PayloadWire == nil {
-			t.Fatalf("payload %d levels deep: %v, wire form %v", MaxPayloadDepth, err, got.PayloadWire != nil)
+		if got, err := decode(t, record(entry("deep", nested(MaxPayloadDepth-1)))); err != nil || got.Payload == nil {
+			t.Fatalf("payload %d levels deep: %v, wire form %v", MaxPayloadDepth, err, got.Payload != nil)
 		}
 	})
 
@@ -464,8 +464,8 @@ func TestProtoPayloadWire(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if verbatim := msg(nil, 3, c.entry); bytes.Equal(got.PayloadWire, verbatim) {
-				t.Fatalf("non-canonical payload handed over as it came: %x", got.PayloadWire)
+			if verbatim := msg(nil, 3, c.entry); bytes.Equal(got.Payload, verbatim) {
+				t.Fatalf("non-canonical payload handed over as it came: %x", got.Payload)
 			}
 			if diff := equalRecord(got, upsert(map[string]*qdrant.Value{"k": c.want})); diff != "" {
 				t.Fatal(diff)

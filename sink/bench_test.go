@@ -35,7 +35,7 @@ func BenchmarkWrite(b *testing.B) {
 				}
 				ops[i] = Op{Record: &schemas.Record{
 					Op: schemas.OpUpsert, ID: qdrant.NewIDNum(uint64(i)), Vectors: qdrant.NewVectorsDense(v),
-					Payload: qdrant.NewValueMap(map[string]any{"title": "Alien", "year": int64(1979)}),
+					Payload: payloadOf(map[string]any{"title": "Alien", "year": int64(1979)}),
 				}, Offset: int64(i)}
 			}
 			ctx := context.Background()

@@ -3,6 +3,7 @@ package sink
 import (
 	"bytes"
 	"context"
+	"maps"
 	"math"
 	"strings"
 	"testing"
@@ -189,7 +190,7 @@ func TestIntegrationWireCodecRoundTrip(t *testing.T) {
 			}
 			ops = append(ops, Op{Record: &schemas.Record{
 				Op: schemas.OpUpsert, ID: id, Vectors: qdrant.NewVectorsDense([]float32{float32(i), -1.5, 1e-3}),
-				Payload: qdrant.NewValueMap(p),
+				Payload: payloadOf(p),
 			}, Offset: int64(10 + i)})
 		}
 		if rejected, err := m.w.Write(ctx, "c", ops); err != nil || len(rejected) != 0 {
@@ -212,12 +213,13 @@ func TestIntegrationWireCodecRoundTrip(t *testing.T) {
 			if rp == nil {
 				t.Fatalf("fencing %v: point %v not stored", fencing, op.Record.ID)
 			}
-			want := op.Record.Payload
+			want := payloadMap(t, op.Record)
 			if fencing {
-				want = map[string]*qdrant.Value{OffsetKey: qdrant.NewValueInt(op.Offset)}
-				for k, v := range op.Record.Payload {
-					want[k] = v
+				want = maps.Clone(want)
+				if want == nil {
+					want = map[string]*qdrant.Value{}
 				}
+				want[OffsetKey] = qdrant.NewValueInt(op.Offset)
 			}
 			if !proto.Equal(&qdrant.Struct{Fields: rp.GetPayload()}, &qdrant.Struct{Fields: want}) {
 				t.Fatalf("fencing %v: point %d payload\n%v\nwant\n%v", fencing, i, rp.GetPayload(), want)

@@ -122,11 +122,11 @@
 // go-client's descriptors (wire_gen.go, written by internal/wiregen; `go
 // generate ./sink` after a go-client upgrade) on hand-written primitives
 // (wire.go): one pass over the request, written back to front into a
-// buffer from gRPC's pool, with no allocation per point. A decoded
-// record's payload comes as bytes (schemas.Record.PayloadWire): they go
+// buffer from gRPC's pool, with no allocation per point. A record's
+// payload comes as bytes (schemas.Record.Payload, in wire form): they go
 // into its PointStruct's unknown fields, which the encoder writes last and
 // Qdrant reads as payload entries; with fencing the _kq_offset entry
-// follows them, so it wins as it does in a map. Its output
+// follows them, so it wins over a payload key of that name. Its output
 // decodes into a message proto.Equal to the request and has proto.Size's
 // length; it covers every message reachable from UpdateBatchPoints. At
 // first use the descriptors of the linked go-client are compared with the

@@ -45,9 +45,12 @@ func ExampleWriter_Write() {
 	w := sink.NewWriter(sink.PooledPoints(client), client.GetCollectionsClient(), sink.WriterConfig{
 		Retry: cfg.Retry, Timeout: cfg.Timeout,
 	})
+	payload, err := schemas.EncodePayload(qdrant.NewValueMap(map[string]any{"title": "Alien", "year": 1979}))
+	if err != nil {
+		panic(err)
+	}
 	records := []*schemas.Record{
-		{Op: schemas.OpUpsert, ID: qdrant.NewIDNum(42), Vectors: qdrant.NewVectors(0.1, 0.2, 0.3),
-			Payload: qdrant.NewValueMap(map[string]any{"title": "Alien", "year": 1979})},
+		{Op: schemas.OpUpsert, ID: qdrant.NewIDNum(42), Vectors: qdrant.NewVectors(0.1, 0.2, 0.3), Payload: payload},
 		{Op: schemas.OpUpsert, ID: qdrant.NewIDNum(43), Vectors: qdrant.NewVectors(0.1, 0.2)}, // wrong dimension
 		{Op: schemas.OpDelete, ID: qdrant.NewIDNum(7)},
 	}

@@ -110,11 +110,26 @@ func (f *fakePoints) UpdateBatch(ctx context.Context, req *qdrant.UpdateBatchPoi
 			trailer = t.TrailerAddr
 		}
 	}
+	req = received(req)
 	f.mu.Lock()
 	f.calls = append(f.calls, req)
 	n := len(f.calls)
 	f.mu.Unlock()
 	return f.fn(ctx, req, n, trailer)
+}
+
+// received is req as a server decodes it: records' payloads, which the
+// writer puts in unknown fields, read as payload maps.
+func received(req *qdrant.UpdateBatchPoints) *qdrant.UpdateBatchPoints {
+	b, err := proto.Marshal(req)
+	if err != nil {
+		panic(err)
+	}
+	var out qdrant.UpdateBatchPoints
+	if err := proto.Unmarshal(b, &out); err != nil {
+		panic(err)
+	}
+	return &out
 }
 
 func (f *fakePoints) callCount() int {
@@ -274,19 +289,26 @@ func vec(dim int) []float32 {
 
 func upsertRec(id uint64, dim int) *schemas.Record {
 	return &schemas.Record{Op: schemas.OpUpsert, ID: qdrant.NewIDNum(id), Vectors: qdrant.NewVectorsDense(vec(dim)),
-		Payload: qdrant.NewValueMap(map[string]any{"n": int64(id)})}
+		Payload: payloadOf(map[string]any{"n": int64(id)})}
 }
 
-// asWire moves r's payload into PayloadWire, the form the record.v1
-// reader hands over.
-func asWire(t testing.TB, r *schemas.Record) *schemas.Record {
+// payloadOf is m as a Record's payload.
+func payloadOf(m map[string]any) []byte {
+	b, err := schemas.EncodePayload(qdrant.NewValueMap(m))
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// payloadMap reads a Record's payload back.
+func payloadMap(t testing.TB, r *schemas.Record) map[string]*qdrant.Value {
 	t.Helper()
-	b, err := proto.Marshal(&qdrant.PointStruct{Payload: r.Payload})
+	m, err := r.PayloadMap()
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Payload, r.PayloadWire = nil, b
-	return r
+	return m
 }
 
 func deleteRec(id uint64) *schemas.Record {

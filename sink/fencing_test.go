@@ -19,7 +19,7 @@ import (
 
 func withN(id uint64, n int64) *schemas.Record {
 	r := upsertRec(id, 4)
-	r.Payload = qdrant.NewValueMap(map[string]any{"n": n})
+	r.Payload = payloadOf(map[string]any{"n": n})
 	return r
 }
 

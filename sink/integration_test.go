@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -373,7 +374,7 @@ func TestIntegrationFencing(t *testing.T) {
 	ctx := context.Background()
 	withN := func(id uint64, n int64) *schemas.Record {
 		r := upsertRec(id, 4)
-		r.Payload = qdrant.NewValueMap(map[string]any{"n": n})
+		r.Payload = payloadOf(map[string]any{"n": n})
 		return r
 	}
 	write := func(w *Writer, ops ...Op) {
@@ -421,27 +422,24 @@ func TestIntegrationFencing(t *testing.T) {
 	}
 }
 
-// A payload handed over in wire form (PayloadWire, from the record.v1
-// reader) reaches Qdrant as the same payload as a map would, with and
-// without fencing; fencing's offset wins over a payload key of its name.
-func TestIntegrationPayloadWire(t *testing.T) {
-	want := map[string]any{"title": "Alien", "year": int64(1979), "tags": []any{"sci-fi", 1.5},
+// A record's payload, in wire form, reaches Qdrant as the payload it
+// encodes, with and without fencing; fencing's offset wins over a payload
+// key of its name.
+func TestIntegrationPayload(t *testing.T) {
+	payload := map[string]any{"title": "Alien", "year": int64(1979), "tags": []any{"sci-fi", 1.5},
 		"crew": map[string]any{"director": "R. Scott"}, "none": nil}
 	for _, fencing := range []bool{false, true} {
 		t.Run(fmt.Sprintf("fencing=%v", fencing), func(t *testing.T) {
 			m := startMem(t, WriterConfig{Fencing: fencing})
 			m.create(t, "c", 4)
 			rec := upsertRec(1, 4)
-			rec.Payload = qdrant.NewValueMap(want)
-			rec.Payload[OffsetKey] = qdrant.NewValueInt(777) // a producer's own
-			other := upsertRec(2, 4)
-			other.Payload = qdrant.NewValueMap(want)
-			ops := []Op{{Record: asWire(t, rec), Offset: 5}, {Record: other, Offset: 6}}
-			if rejected, err := m.w.Write(context.Background(), "c", ops); err != nil || len(rejected) != 0 {
+			own := maps.Clone(payload)
+			own[OffsetKey] = int64(777) // a producer's own
+			rec.Payload = payloadOf(own)
+			if rejected, err := m.w.Write(context.Background(), "c", []Op{{Record: rec, Offset: 5}}); err != nil || len(rejected) != 0 {
 				t.Fatalf("Write = %v, %v", rejected, err)
 			}
-			points := m.points(t, "c")
-			got, plain := points["n:1"].GetPayload(), points["n:2"].GetPayload()
+			got := m.points(t, "c")["n:1"].GetPayload()
 			wantOffset := int64(777)
 			if fencing {
 				wantOffset = 5
@@ -450,9 +448,8 @@ func TestIntegrationPayloadWire(t *testing.T) {
 				t.Errorf("%s = %d, want %d", OffsetKey, off, wantOffset)
 			}
 			delete(got, OffsetKey)
-			delete(plain, OffsetKey)
-			if !proto.Equal(&qdrant.Struct{Fields: got}, &qdrant.Struct{Fields: plain}) || len(got) != len(want) {
-				t.Errorf("wire payload stored as %v, the map payload as %v", got, plain)
+			if want := qdrant.NewValueMap(payload); !proto.Equal(&qdrant.Struct{Fields: got}, &qdrant.Struct{Fields: want}) {
+				t.Errorf("payload stored as %v, want %v", got, want)
 			}
 		})
 	}

@@ -305,7 +305,7 @@ func TestIntegrationRecordTooLargeForAnyRequest(t *testing.T) {
 	m.create(t, "c", 4)
 	ops := upserts(8)
 	huge := upsertRec(3, 4)
-	huge.Payload = qdrant.NewValueMap(map[string]any{"blob": strings.Repeat("x", 20<<10)})
+	huge.Payload = payloadOf(map[string]any{"blob": strings.Repeat("x", 20<<10)})
 	ops[3] = Op{Record: huge, Offset: 3, Ref: 3}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -430,10 +430,7 @@ func TestCutKeepsRequestsWithinMaxBytes(t *testing.T) {
 			if rng.IntN(3) == 0 {
 				r.ID = qdrant.NewID(uuid.NewString())
 			}
-			r.Payload = qdrant.NewValueMap(map[string]any{"text": strings.Repeat("x", rng.IntN(2000)), "n": rng.Int64()})
-			if rng.IntN(2) == 0 {
-				asWire(t, r)
-			}
+			r.Payload = payloadOf(map[string]any{"text": strings.Repeat("x", rng.IntN(2000)), "n": rng.Int64()})
 			ops[i] = Op{Record: r, Offset: off}
 		}
 		lim := limits{upsertPoints: rng.IntN(20), timeoutSecs: uint64(rng.IntN(100))}

@@ -1,7 +1,6 @@
 package sink
 
 import (
-	"maps"
 	"math"
 	"slices"
 
@@ -117,7 +116,7 @@ func requestOverhead(collection string) int {
 func (w *Writer) opSize(op *Op) int {
 	r := op.Record
 	if r.Op == schemas.OpUpsert {
-		n := fieldOverhead + sizePointParts(r.ID, r.Vectors, r.Payload) + len(r.PayloadWire)
+		n := fieldOverhead + sizePointParts(r.ID, r.Vectors, nil) + len(r.Payload)
 		if w.fencing {
 			// The op, its PointStructList, the point with OffsetKey added,
 			// the update_filter.
@@ -207,14 +206,9 @@ func (w *Writer) buildRequest(collection string, ops []Op, batch []int, lim limi
 			if r.Op == schemas.OpUpsert {
 				upserts++
 				p := &qdrant.PointStruct{Id: r.ID, Vectors: r.Vectors}
-				if r.PayloadWire != nil {
-					// OffsetKey last: it wins over a payload key of that name.
-					p.ProtoReflect().SetUnknown(appendOffsetEntry(slices.Clip(r.PayloadWire), v))
-				} else {
-					p.Payload = make(map[string]*qdrant.Value, len(r.Payload)+1)
-					maps.Copy(p.Payload, r.Payload)
-					p.Payload[OffsetKey] = qdrant.NewValueInt(v)
-				}
+				// The payload's entries, then OffsetKey's: it wins over a
+				// payload key of that name.
+				p.ProtoReflect().SetUnknown(appendOffsetEntry(slices.Clip(r.Payload), v))
 				req.Operations = append(req.Operations, qdrant.NewPointsUpdateUpsert(&qdrant.PointsUpdateOperation_PointStructList{
 					Points:       []*qdrant.PointStruct{p},
 					UpdateFilter: fenceFilter(v),
@@ -240,11 +234,11 @@ func (w *Writer) buildRequest(collection string, ops []Op, batch []int, lim limi
 				slab = make([]qdrant.PointStruct, len(batch))
 			}
 			p := &slab[len(points)]
-			p.Id, p.Vectors, p.Payload = r.ID, r.Vectors, r.Payload
-			if r.PayloadWire != nil {
+			p.Id, p.Vectors = r.ID, r.Vectors
+			if r.Payload != nil {
 				// Entries of PointStruct.payload: Qdrant reads them where
 				// they are, after the fields the encoder writes first.
-				p.ProtoReflect().SetUnknown(r.PayloadWire)
+				p.ProtoReflect().SetUnknown(r.Payload)
 			}
 			points = append(points, p)
 			continue

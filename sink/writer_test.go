@@ -1,11 +1,11 @@
 package sink
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -206,7 +206,7 @@ func TestWriteRejectedWinnerFallsBackToPredecessor(t *testing.T) {
 	// good upsert must be applied instead.
 	good := upsertRec(7, 4)
 	bad := upsertRec(7, 4)
-	bad.Payload = qdrant.NewValueMap(map[string]any{"poison": true})
+	bad.Payload = payloadOf(map[string]any{"poison": true})
 	fp := &fakePoints{fn: func(_ context.Context, req *qdrant.UpdateBatchPoints, _ int, _ *metadata.MD) (*qdrant.UpdateBatchResponse, error) {
 		for _, op := range req.GetOperations() {
 			for _, p := range op.GetUpsert().GetPoints() {
@@ -475,12 +475,12 @@ func TestWriteFencingRequest(t *testing.T) {
 	}}
 	tw := newTestWriter(t, fp, newFakeCollections(), func(c *WriterConfig) { c.Fencing = true })
 	r1 := upsertRec(1, 4)
-	before := maps.Clone(r1.Payload)
+	before := bytes.Clone(r1.Payload)
 	ops := []Op{{Record: r1, Offset: 41}, {Record: upsertRec(2, 4), Offset: 42}, {Record: deleteRec(3), Offset: 43}}
 	if rejected, err := tw.Write(context.Background(), "c", ops); err != nil || len(rejected) != 0 {
 		t.Fatalf("Write = %v, %v", rejected, err)
 	}
-	if !maps.Equal(before, r1.Payload) {
+	if !bytes.Equal(before, r1.Payload) {
 		t.Fatal("Write modified the record's payload")
 	}
 	if len(got.GetOperations()) != 3 {
