@@ -370,10 +370,10 @@ func TestProtoWire(t *testing.T) {
 	wantClass(t, err, ClassDecode, "read such a topic with record.format registry")
 }
 
-// TestProtoPayload: a record.v1 payload in canonical form is handed
-// over as its bytes (Payload), which Qdrant reads as the payload the
-// map path builds; every other form, and every problem, takes the map
-// path, with its results and errors.
+// TestProtoPayload: the entries of a record.v1 payload in canonical form
+// are copied as they are (wireEntry accepts them), and Qdrant reads the
+// payload they encode; every other form is read and rewritten, and every
+// problem gets the reader's error.
 func TestProtoPayload(t *testing.T) {
 	tag := func(b []byte, num protowire.Number, typ protowire.Type) []byte {
 		return protowire.AppendTag(b, num, typ)
@@ -421,12 +421,18 @@ func TestProtoPayload(t *testing.T) {
 				"crew": {Kind: &recordpb.Value_StructValue{StructValue: &recordpb.Struct{Fields: map[string]*recordpb.Value{
 					"size": {Kind: &recordpb.Value_IntegerValue{IntegerValue: -3}}, "empty": {Kind: &recordpb.Value_ListValue{ListValue: &recordpb.ListValue{}}}}}}},
 			}}
-		got, err := decode(t, mustMarshal(t, rec))
+		value := mustMarshal(t, rec)
+		for b := value; len(b) > 0; { // the copy is taken: every entry is canonical
+			num, typ, n := protowire.ConsumeTag(b)
+			m := protowire.ConsumeFieldValue(num, typ, b[n:])
+			if e, _ := protowire.ConsumeBytes(b[n:]); num == 7 && !wireEntry(e, 1) {
+				t.Fatalf("canonical entry %x not copied", e)
+			}
+			b = b[n+m:]
+		}
+		got, err := decode(t, value)
 		if err != nil {
 			t.Fatal(err)
-		}
-		if verbatim := msg(nil, 3, msg(msg(nil, 1, []byte("title")), 2, str("Alien"))); !bytes.Contains(got.Payload, verbatim) {
-			t.Fatalf("payload %x does not hold the record's entry %x as it came", got.Payload, verbatim)
 		}
 		want := upsert(map[string]*qdrant.Value{
 			"title": qdrant.NewValueString("Alien"), "none": qdrant.NewValueNull(),
@@ -437,13 +443,14 @@ func TestProtoPayload(t *testing.T) {
 		if diff := equalRecord(got, want); diff != "" {
 			t.Fatal(diff)
 		}
-		// At the depth limit still the wire form.
-		if got, err := decode(t, record(entry("deep", nested(MaxPayloadDepth-1)))); err != nil || got.Payload == nil {
-			t.Fatalf("payload %d levels deep: %v, wire form %v", MaxPayloadDepth, err, got.Payload != nil)
+		// At the depth limit still copied.
+		deep := entry("deep", nested(MaxPayloadDepth-1))
+		if _, err := decode(t, record(deep)); err != nil || !wireEntry(deep, 1) {
+			t.Fatalf("payload %d levels deep: %v, copied %v", MaxPayloadDepth, err, wireEntry(deep, 1))
 		}
 	})
 
-	// Other forms: the map path reads them as protobuf-go does.
+	// Other forms: read as protobuf-go reads them, and rewritten.
 	valueFirst := msg(msg(nil, 2, str("v")), 1, []byte("k"))
 	twoMembers := append(str("first"), integer(2)...)
 	unknown := append(str("v"), msg(nil, 99, nil)...)
@@ -464,15 +471,15 @@ func TestProtoPayload(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if verbatim := msg(nil, 3, c.entry); bytes.Equal(got.Payload, verbatim) {
-				t.Fatalf("non-canonical payload handed over as it came: %x", got.Payload)
+			if wireEntry(c.entry, 1) || bytes.Equal(got.Payload, msg(nil, 3, c.entry)) {
+				t.Fatalf("non-canonical entry %x copied as it came", c.entry)
 			}
 			if diff := equalRecord(got, upsert(map[string]*qdrant.Value{"k": c.want})); diff != "" {
 				t.Fatal(diff)
 			}
 		})
 	}
-	// Problems: the map path's errors.
+	// Problems: the reader's errors (never copied).
 	for name, c := range map[string]struct {
 		entry  []byte
 		substr string
@@ -484,6 +491,9 @@ func TestProtoPayload(t *testing.T) {
 		"too deep":         {entry("deep", nested(MaxPayloadDepth)), "nested deeper than"},
 	} {
 		t.Run(name, func(t *testing.T) {
+			if wireEntry(c.entry, 1) {
+				t.Fatalf("entry with a problem %x would be copied", c.entry)
+			}
 			_, err := decode(t, record(c.entry))
 			wantClass(t, err, ClassValidate, c.substr)
 		})
