@@ -384,15 +384,14 @@ func TestNewRequiresAHandler(t *testing.T) {
 	}
 }
 
-// TestAbortEndsACommitInFlight: a broker that never answers a commit holds
-// a periodic commit (and the commit lock) until CommitTimeout; Abort ends
-// it at once, so a loss and leaving do not wait for it.
-func TestAbortEndsACommitInFlight(t *testing.T) {
-	w := newWorld(t)
-	m := w.join(nil)
+// commitHangs makes the broker never answer a commit (until the test
+// ends), has m commit partition 0 with a CommitTimeout of a minute, and
+// returns once that commit is in flight.
+func (w *world) commitHangs(t *testing.T, m *testMember) {
+	t.Helper()
 	m.cfg.CommitTimeout = time.Minute
 	never := make(chan struct{})
-	defer close(never)
+	t.Cleanup(func() { close(never) })
 	inFlight := make(chan struct{}, 1)
 	w.cluster.ControlKey(int16(kmsg.OffsetCommit), func(kmsg.Request) (kmsg.Response, error, bool) {
 		w.cluster.KeepControl()
@@ -411,6 +410,15 @@ func TestAbortEndsACommitInFlight(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no commit sent within 10s of a kick")
 	}
+}
+
+// TestAbortEndsACommitInFlight: a broker that never answers a commit holds
+// a periodic commit (and the commit lock) until CommitTimeout; Abort ends
+// it at once, so a loss and leaving do not wait for it.
+func TestAbortEndsACommitInFlight(t *testing.T) {
+	w := newWorld(t)
+	m := w.join(nil)
+	w.commitHangs(t, m)
 	start := time.Now()
 	m.Abort()
 	m.Lose(map[string][]int32{topic: {0}})
@@ -429,27 +437,7 @@ func TestAbortEndsACommitInFlight(t *testing.T) {
 func TestLoseDoesNotWaitForACommitInFlight(t *testing.T) {
 	w := newWorld(t)
 	m := w.join(nil)
-	m.cfg.CommitTimeout = time.Minute
-	never := make(chan struct{})
-	defer close(never)
-	inFlight := make(chan struct{}, 1)
-	w.cluster.ControlKey(int16(kmsg.OffsetCommit), func(kmsg.Request) (kmsg.Response, error, bool) {
-		w.cluster.KeepControl()
-		select {
-		case inFlight <- struct{}{}:
-		default:
-		}
-		w.cluster.SleepControl(func() { <-never })
-		return nil, nil, false
-	})
-	m.Take(topic, 0, eo(0), eo(10)).Done()
-	go m.RunCommits(t.Context())
-	m.Kick()
-	select {
-	case <-inFlight:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no commit sent within 10s of a kick")
-	}
+	w.commitHangs(t, m)
 	lost := make(chan struct{})
 	go func() {
 		m.Lose(map[string][]int32{topic: {0, 1}})

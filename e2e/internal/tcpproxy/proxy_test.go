@@ -57,12 +57,40 @@ func dial(t *testing.T, addr string) net.Conn {
 	return c
 }
 
-func TestProxyForwardsCutsAndRestores(t *testing.T) {
+// listen starts a proxy to an echo server, closed when the test ends.
+func listen(t *testing.T) *Proxy {
+	t.Helper()
 	p, err := Listen(echoServer(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// awaitStalled waits until p holds a connection.
+func awaitStalled(t *testing.T, p *Proxy) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !p.Stalled() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if !p.Stalled() {
+		t.Fatal("not stalled after the limit")
+	}
+}
+
+// readLine reads the next line from c, which must be want, after p resumed.
+func readLine(t *testing.T, c net.Conn, want string) {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != want+"\n" {
+		t.Fatalf("after Resume: %q %v", line, err)
+	}
+}
+
+func TestProxyForwardsCutsAndRestores(t *testing.T) {
+	p := listen(t)
 
 	open := dial(t, p.Addr())
 	if got, err := roundTrip(open, "before"); err != nil || got != "before" {
@@ -118,16 +146,8 @@ func isReset(err error) bool {
 // TestStall: while stalled nothing is forwarded and nothing is closed;
 // after Resume the held bytes arrive on the same connection.
 func TestStall(t *testing.T) {
-	p, err := Listen(echoServer(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	c, err := net.Dial("tcp", p.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	p := listen(t)
+	c := dial(t, p.Addr())
 	if got, err := roundTrip(c, "before"); err != nil || got != "before" {
 		t.Fatalf("before the stall: %q %v", got, err)
 	}
@@ -141,25 +161,13 @@ func TestStall(t *testing.T) {
 		t.Fatalf("read while stalled: %v, want a timeout", err)
 	}
 	p.Resume()
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil || line != "held\n" {
-		t.Fatalf("after Resume: %q %v", line, err)
-	}
+	readLine(t, c, "held")
 }
 
 // TestStallAfter: a response passes up to the limit, then hangs.
 func TestStallAfter(t *testing.T) {
-	p, err := Listen(echoServer(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	c, err := net.Dial("tcp", p.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	p := listen(t)
+	c := dial(t, p.Addr())
 	p.StallAfter(10)
 	if got, err := roundTrip(c, "short"); err != nil || got != "short" {
 		t.Fatalf("below the limit: %q %v", got, err)
@@ -167,69 +175,34 @@ func TestStallAfter(t *testing.T) {
 	if _, err := io.WriteString(c, "a longer line\n"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !p.Stalled() && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if !p.Stalled() {
-		t.Fatal("not stalled after the limit")
-	}
+	awaitStalled(t, p)
 	p.Resume()
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "a longer line\n" {
-		t.Fatalf("after Resume: %q %v", line, err)
-	}
+	readLine(t, c, "a longer line")
 }
 
 // TestStallAfterHoldsOneConnection: the connection that passed the limit
 // hangs, another one goes on.
 func TestStallAfterHoldsOneConnection(t *testing.T) {
-	p, err := Listen(echoServer(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	slow, err := net.Dial("tcp", p.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slow.Close()
+	p := listen(t)
+	slow := dial(t, p.Addr())
 	p.StallAfter(4)
 	if _, err := io.WriteString(slow, "long enough\n"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !p.Stalled() && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	other, err := net.Dial("tcp", p.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	awaitStalled(t, p)
+	other := dial(t, p.Addr())
 	if got, err := roundTrip(other, "other connection"); err != nil || got != "other connection" {
 		t.Fatalf("another connection while one is stalled: %q %v", got, err)
 	}
 	p.Resume()
-	_ = slow.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if line, err := bufio.NewReader(slow).ReadString('\n'); err != nil || line != "long enough\n" {
-		t.Fatalf("after Resume: %q %v", line, err)
-	}
+	readLine(t, slow, "long enough")
 }
 
 // TestStallRequestAfter: a request passes up to the limit toward the
 // target, then hangs until Resume.
 func TestStallRequestAfter(t *testing.T) {
-	p, err := Listen(echoServer(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	c, err := net.Dial("tcp", p.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	p := listen(t)
+	c := dial(t, p.Addr())
 	p.StallRequestAfter(10)
 	if got, err := roundTrip(c, "short"); err != nil || got != "short" {
 		t.Fatalf("below the limit: %q %v", got, err)
@@ -237,20 +210,11 @@ func TestStallRequestAfter(t *testing.T) {
 	if _, err := io.WriteString(c, "a longer line\n"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !p.Stalled() && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if !p.Stalled() {
-		t.Fatal("not stalled after the limit")
-	}
+	awaitStalled(t, p)
 	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 	if _, err := bufio.NewReader(c).ReadString('\n'); err == nil {
 		t.Fatal("the echo came back while the request was stalled")
 	}
 	p.Resume()
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "a longer line\n" {
-		t.Fatalf("after Resume: %q %v", line, err)
-	}
+	readLine(t, c, "a longer line")
 }
