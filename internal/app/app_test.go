@@ -53,20 +53,7 @@ func TestRunWiresEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	runCtx, cancel := context.WithCancel(ctx)
-	addrC := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(runCtx, context.Background(), Options{Config: cfg, Logger: slog.New(slog.DiscardHandler),
-			ExtraKafkaOpts: []kgo.Opt{kgo.MetadataMinAge(50 * time.Millisecond)},
-			OnListening:    func(a string) { addrC <- a }})
-	}()
-	var httpAddr string
-	select {
-	case httpAddr = <-addrC:
-	case err := <-done:
-		t.Fatalf("Run = %v before listening", err)
-	}
+	httpAddr, stop := running(t, cfg)
 
 	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers...))
 	if err != nil {
@@ -96,14 +83,39 @@ func TestRunWiresEverything(t *testing.T) {
 		return get(t, "http://"+httpAddr+"/readyz") == 200 &&
 			strings.Contains(body(t, "http://"+httpAddr+"/metrics"), "kafka_qdrant_records_upserted_total 1")
 	})
-	cancel()
+	stop()
+}
+
+// running runs the replica of cfg and returns its HTTP address once it
+// listens, and stop, which cancels it and requires Run to return nil
+// within 30 s.
+func running(t *testing.T, cfg config.Config) (addr string, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addrC := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, context.Background(), Options{Config: cfg, Logger: slog.New(slog.DiscardHandler),
+			ExtraKafkaOpts: []kgo.Opt{kgo.MetadataMinAge(50 * time.Millisecond)},
+			OnListening:    func(a string) { addrC <- a }})
+	}()
 	select {
+	case addr = <-addrC:
 	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run = %v after a graceful stop, want nil", err)
+		cancel()
+		t.Fatalf("Run = %v before listening", err)
+	}
+	return addr, func() {
+		t.Helper()
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("Run = %v after a graceful stop, want nil", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("Run did not return after cancel")
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Run did not return after cancel")
 	}
 }
 
@@ -207,15 +219,8 @@ func TestReadyzSaysWhyCredentialsAreRejected(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			ctx, cancel := context.WithCancel(context.Background())
-			addrC := make(chan string, 1)
-			done := make(chan error, 1)
-			go func() {
-				done <- Run(ctx, context.Background(), Options{Config: cfg, Logger: slog.New(slog.DiscardHandler),
-					ExtraKafkaOpts: []kgo.Opt{kgo.MetadataMinAge(50 * time.Millisecond)},
-					OnListening:    func(a string) { addrC <- a }})
-			}()
-			url := "http://" + <-addrC + "/readyz"
+			addr, stop := running(t, cfg)
+			url := "http://" + addr + "/readyz"
 			// Wait until the reason shows and, when Kafka accepts the
 			// replica, until it joined: then the reason is the only one.
 			waitFor(t, "/readyz to give the reason", func() bool {
@@ -228,15 +233,7 @@ func TestReadyzSaysWhyCredentialsAreRejected(t *testing.T) {
 			if b := body(t, url); strings.Contains(b, "right") || strings.Contains(b, "wrong") {
 				t.Errorf("/readyz shows a secret: %s", b)
 			}
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatalf("Run = %v", err)
-				}
-			case <-time.After(30 * time.Second):
-				t.Fatal("Run did not return after cancel")
-			}
+			stop()
 		})
 	}
 }
@@ -299,15 +296,8 @@ func TestReadyzWaitsForTheControlGroup(t *testing.T) {
 		return resp, nil, true
 	})
 
-	ctx, cancel := context.WithCancel(context.Background())
-	addrC := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, context.Background(), Options{Config: cfg, Logger: slog.New(slog.DiscardHandler),
-			ExtraKafkaOpts: []kgo.Opt{kgo.MetadataMinAge(50 * time.Millisecond)},
-			OnListening:    func(a string) { addrC <- a }})
-	}()
-	url := "http://" + <-addrC + "/readyz"
+	addr, stop := running(t, cfg)
+	url := "http://" + addr + "/readyz"
 	dataJoined := func(b string) bool {
 		for _, l := range strings.Split(b, "\n") {
 			if strings.TrimPrefix(l, "not ready: ") == "not yet assigned by the consumer group "+cfg.Kafka.Group {
@@ -327,13 +317,5 @@ func TestReadyzWaitsForTheControlGroup(t *testing.T) {
 	}
 	allow.Store(true)
 	waitFor(t, "/readyz 200 once the control group took the replica", func() bool { return get(t, url) == http.StatusOK })
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run = %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Run did not return after cancel")
-	}
+	stop()
 }
