@@ -399,6 +399,14 @@ func (w *world) run(typ schemas.CommandType, id, coll string, params string, s *
 	return w.runCtx(w.t.Context(), typ, id, coll, params, s)
 }
 
+// backUp backs the collection up as command id, which must succeed.
+func (w *world) backUp(id string) {
+	w.t.Helper()
+	if _, err := w.run(schemas.CommandBackup, id, collection, "", &fakeSession{}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
 func (w *world) runCtx(ctx context.Context, typ schemas.CommandType, id, coll string, params string, s *fakeSession) (any, error) {
 	w.t.Helper()
 	cmd := schemas.Command{ID: id, Type: typ, Collection: coll}

@@ -47,9 +47,7 @@ func TestRestoreReplay(t *testing.T) {
 	recs1 := versions(span(0, 20), 1)
 	w.produce(recs1...)
 	w.apply(collection)
-	if _, err := w.run(schemas.CommandBackup, "b-1", collection, "", &fakeSession{}); err != nil {
-		t.Fatal(err)
-	}
+	w.backUp("b-1")
 	recs2 := append(versions(span(0, 10), 2), tombstone(10), tombstone(11), tombstone(12))
 	recs2 = append(recs2, versions(span(20, 25), 1)...)
 	w.produce(recs2...)
@@ -84,9 +82,7 @@ func TestRestoreUntil(t *testing.T) {
 	recs1 := stamp(versions(span(0, 10), 1), now.Add(-time.Hour))
 	w.produce(recs1...)
 	w.apply(collection)
-	if _, err := w.run(schemas.CommandBackup, "b-1", collection, "", &fakeSession{}); err != nil {
-		t.Fatal(err)
-	}
+	w.backUp("b-1")
 	recs2 := stamp(append(versions(span(0, 5), 2), tombstone(9)), now.Add(time.Hour))
 	recs3 := stamp(versions(span(0, 10), 3), now.Add(2*time.Hour))
 	w.produce(recs2...)
@@ -121,9 +117,7 @@ func TestRestoreCorruptObject(t *testing.T) {
 	w := newWorld(t)
 	w.produce(versions(span(0, 20), 1)...)
 	w.apply(collection)
-	if _, err := w.run(schemas.CommandBackup, "b-1", collection, "", &fakeSession{}); err != nil {
-		t.Fatal(err)
-	}
+	w.backUp("b-1")
 	m := mustManifest(t, w.st, collection, "b-1")
 	root := strings.TrimPrefix(w.cfg.Backup.Store, "file://")
 	obj := filepath.Join(root, m.Snapshots[0].Key)
@@ -157,9 +151,7 @@ func TestRestoreReplayDecodesAsTheDataPath(t *testing.T) {
 	recs1 := versions(span(0, 10), 1)
 	w.produce(recs1...)
 	w.apply(collection)
-	if _, err := w.run(schemas.CommandBackup, "b-1", collection, "", &fakeSession{}); err != nil {
-		t.Fatal(err)
-	}
+	w.backUp("b-1")
 	gone := rec{id: 3, value: []byte(`{"id": 3, "gone": true}`), partition: 1}
 	// key_id key: the record key (4) is the point id, not the value's id.
 	moved := rec{id: 4, value: []byte(`{"id": 999, "vector": [1, 1, 2, 3], "payload": {"version": 7}}`), partition: 0}
@@ -203,9 +195,7 @@ func TestRestoreReplayDecodesTheTopicsFormat(t *testing.T) {
 		w.produce(pb(id, 1))
 	}
 	w.apply(collection)
-	if _, err := w.run(schemas.CommandBackup, "b-1", collection, "", &fakeSession{}); err != nil {
-		t.Fatal(err)
-	}
+	w.backUp("b-1")
 	w.produce(pb(2, 5), pb(3, 6))
 	w.apply(collection)
 	res, err := w.run(schemas.CommandRestore, "r-1", collection, `{"target": "replayed", "replay": true}`, &fakeSession{})
@@ -227,9 +217,7 @@ func TestRestoreReplayGap(t *testing.T) {
 	w := newWorld(t)
 	w.produce(versions(span(0, 10), 1)...)
 	w.apply(collection)
-	if _, err := w.run(schemas.CommandBackup, "b-1", collection, "", &fakeSession{}); err != nil {
-		t.Fatal(err)
-	}
+	w.backUp("b-1")
 	w.produce(versions(span(0, 10), 2)...)
 	w.apply(collection)
 	resp, err := w.adm.DeleteRecords(t.Context(), offsetsAt(w, 8))
@@ -328,9 +316,7 @@ func TestRestoreAliasSwitch(t *testing.T) {
 	}
 	w.produce(all...)
 	w.committedAtEnd()
-	if _, err := w.run(schemas.CommandBackup, "b-1", collection, "", &fakeSession{}); err != nil {
-		t.Fatal(err)
-	}
+	w.backUp("b-1")
 
 	// A producer keeps writing until told to stop, through the restore
 	// and its switch: mostly new points (so a lost write shows), and
@@ -400,9 +386,7 @@ func TestRestoreAliasSwitchNeedsThePause(t *testing.T) {
 	w := newWorld(t, withAlias())
 	w.produce(versions(span(0, 10), 1)...)
 	w.apply(collection + "_v1")
-	if _, err := w.run(schemas.CommandBackup, "b-1", collection, "", &fakeSession{}); err != nil {
-		t.Fatal(err)
-	}
+	w.backUp("b-1")
 	w.h.o.PauseTimeout = 500 * time.Millisecond
 	s := &fakeSession{}
 	_, err := w.run(schemas.CommandRestore, "r-1", collection, `{"target": "movies_v2", "replay": true, "alias": "movies"}`, s)
@@ -426,9 +410,7 @@ func TestRestoreAliasChecks(t *testing.T) {
 	w := newWorld(t, withAlias())
 	w.produce(versions(span(0, 10), 1)...)
 	w.apply(collection + "_v1")
-	if _, err := w.run(schemas.CommandBackup, "b-1", collection, "", &fakeSession{}); err != nil {
-		t.Fatal(err)
-	}
+	w.backUp("b-1")
 	for name, params := range map[string]string{
 		"no replay":   `{"target": "t1", "alias": "movies"}`,
 		"other alias": `{"target": "t3", "alias": "other", "replay": true}`,
